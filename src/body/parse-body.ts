@@ -1,0 +1,82 @@
+import sjson from 'secure-json-parse';
+import { FlowhookError } from '../errors';
+import { nestingDepth } from './nesting-depth';
+
+/** Deeper than this is refused before parsing: real webhook payloads nest a handful of levels. */
+export const MAX_BODY_DEPTH = 64;
+
+/**
+ * Parses a verified body by its media type: JSON (application/json, application/*+json) or an
+ * HTML form (application/x-www-form-urlencoded). Called only after the signature was checked.
+ * `__proto__` and `constructor.prototype` keys are refused (secure-json-parse), as bodies flow
+ * into user-authored JSONPath and on to another service.
+ */
+export function parseBody(rawBody: Buffer, contentType: string | undefined): unknown {
+  const { mediaType, charset } = parseContentType(contentType);
+  const kind = mediaKind(mediaType);
+  if (kind === undefined) {
+    throw new FlowhookError(
+      'unsupported_media_type',
+      `content type ${mediaType === '' ? '(none)' : `"${mediaType}"`} is not supported; send application/json or application/x-www-form-urlencoded`,
+    );
+  }
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new FlowhookError(
+      'unsupported_media_type',
+      `charset "${charset}" is not supported; send UTF-8`,
+    );
+  }
+  if (rawBody.length === 0) throw new FlowhookError('invalid_body', 'the body is empty');
+  const text = rawBody.toString('utf8');
+  return kind === 'json' ? parseJson(text) : parseForm(text);
+}
+
+function parseJson(text: string): unknown {
+  if (nestingDepth(text) > MAX_BODY_DEPTH) {
+    throw new FlowhookError(
+      'invalid_body',
+      `the JSON body nests deeper than ${MAX_BODY_DEPTH} levels`,
+    );
+  }
+  try {
+    return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    const message = (error as Error).message;
+    const reason = /prototype/i.test(message)
+      ? 'the JSON body has a forbidden __proto__ or constructor.prototype key'
+      : `the body is not valid JSON (${message})`;
+    throw new FlowhookError('invalid_body', reason);
+  }
+}
+
+/** Form fields; a repeated field becomes an array; a `payload` field holding JSON (Slack) is parsed. */
+function parseForm(text: string): Record<string, unknown> {
+  const form: Record<string, unknown> = Object.create(null);
+  for (const [key, value] of new URLSearchParams(text)) {
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
+      throw new FlowhookError('invalid_body', `the form has a forbidden field "${key}"`);
+    }
+    const existing = form[key];
+    if (existing === undefined) form[key] = value;
+    else form[key] = Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  const payload = form.payload;
+  if (typeof payload === 'string' && /^\s*[[{]/.test(payload)) form.payload = parseJson(payload);
+  return form;
+}
+
+function parseContentType(header: string | undefined): { mediaType: string; charset?: string } {
+  const [type = '', ...params] = (header ?? '').split(';');
+  const charsetParam = params
+    .map((p) => p.trim().toLowerCase())
+    .find((p) => p.startsWith('charset='));
+  const charset = charsetParam?.slice('charset='.length).replace(/^"|"$/g, '');
+  return { mediaType: type.trim().toLowerCase(), charset };
+}
+
+function mediaKind(mediaType: string): 'json' | 'form' | undefined {
+  if (mediaType === 'application/json' || /^application\/[\w.+-]+\+json$/.test(mediaType))
+    return 'json';
+  if (mediaType === 'application/x-www-form-urlencoded') return 'form';
+  return undefined;
+}

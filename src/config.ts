@@ -1,0 +1,113 @@
+import path from 'node:path';
+
+/** The whole configuration, read once at start from the environment (DESIGN §2). */
+export interface Config {
+  /** Unset = dry-run: everything runs but the execute call. */
+  readonly flowBaseUrl: string | undefined;
+  readonly flowOrgId: string | undefined;
+  readonly flowApiToken: string | undefined;
+  readonly port: number;
+  readonly host: string;
+  readonly mappingsDir: string;
+  readonly dataDir: string;
+  /** Largest request body accepted, in bytes (413 past it). */
+  readonly bodyLimit: number;
+  /** How long one execute call may take before it is answered 504, in ms. */
+  readonly flowTimeoutMs: number;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly dryRun: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 ** 2 };
+const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+
+/** Reads and validates the environment; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const value = (name: string): string | undefined => {
+    const raw = env[name];
+    return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+  };
+
+  const flowBaseUrl = value('FLOW_BASE_URL');
+  if (flowBaseUrl !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(flowBaseUrl);
+    } catch {
+      throw new ConfigError('FLOW_BASE_URL', `"${flowBaseUrl}" is not a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new ConfigError('FLOW_BASE_URL', 'must start with http:// or https://');
+    }
+    if (url.username || url.password) {
+      throw new ConfigError('FLOW_BASE_URL', 'must not carry credentials; use FLOW_API_TOKEN');
+    }
+    for (const name of ['FLOW_ORG_ID', 'FLOW_API_TOKEN']) {
+      if (value(name) === undefined) {
+        throw new ConfigError(name, 'is required when FLOW_BASE_URL is set');
+      }
+    }
+  }
+
+  const logLevel = value('LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  return Object.freeze({
+    flowBaseUrl: flowBaseUrl?.replace(/\/+$/, ''),
+    flowOrgId: value('FLOW_ORG_ID'),
+    flowApiToken: value('FLOW_API_TOKEN'),
+    port: integer('PORT', value('PORT'), 3000, 0, 65535),
+    host: value('HOST') ?? '0.0.0.0',
+    mappingsDir: path.resolve(cwd, value('MAPPINGS_DIR') ?? 'mappings'),
+    dataDir: path.resolve(cwd, value('DATA_DIR') ?? 'data'),
+    bodyLimit: withUnit('BODY_LIMIT', value('BODY_LIMIT') ?? '1mb', SIZE_UNITS, 1, 64 * 1024 ** 2),
+    flowTimeoutMs: withUnit('FLOW_TIMEOUT', value('FLOW_TIMEOUT') ?? '10s', TIME_UNITS, 1, 600_000),
+    logLevel: logLevel as Config['logLevel'],
+    dryRun: flowBaseUrl === undefined,
+  });
+}
+
+function integer(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+) {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `"${raw}" is not a whole number from ${min} to ${max}`);
+  }
+  return Number(raw);
+}
+
+/** "512kb", "1mb", "250ms", "8s": a number and an optional unit from `units`. */
+function withUnit(
+  name: string,
+  raw: string,
+  units: Record<string, number>,
+  min: number,
+  max: number,
+): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw);
+  const unit = match?.[2]?.toLowerCase() ?? '';
+  const scale = match ? units[unit] : undefined;
+  const result = match && scale !== undefined ? Math.round(Number(match[1]) * scale) : NaN;
+  if (!(result >= min && result <= max)) {
+    const names = Object.keys(units).filter(Boolean).join(', ');
+    throw new ConfigError(name, `"${raw}" is not a size/duration with unit ${names} in range`);
+  }
+  return result;
+}

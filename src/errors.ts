@@ -1,0 +1,35 @@
+/**
+ * One error type for everything the pipeline refuses, and one table that maps each code to its HTTP
+ * status. The README's status table and test/http/status-table.test.ts walk this table row by row.
+ */
+export const ERROR_STATUS = {
+  unknown_source: 404,
+  not_found: 404,
+  source_disabled: 503,
+  invalid_signature: 401,
+  body_too_large: 413,
+  unsupported_media_type: 415,
+  invalid_body: 400,
+  missing_variables: 422,
+  upstream_error: 502,
+  upstream_unreachable: 502,
+  upstream_timeout: 504,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class FlowhookError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Extra fields for the JSON answer (never secrets): `variables`, `upstream`, … */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'FlowhookError';
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.details = details;
+  }
+}

@@ -1,0 +1,107 @@
+import http from 'node:http';
+import https from 'node:https';
+import axios, { AxiosError } from 'axios';
+import { FlowhookError } from '../errors';
+import { executePath, type ExecuteRequest, type ExecuteResult } from './execute-request';
+
+export interface FlowClient {
+  execute(request: ExecuteRequest): Promise<ExecuteResult>;
+  close(): void;
+}
+
+export interface FlowClientOptions {
+  readonly baseUrl: string;
+  readonly token: string;
+  readonly timeoutMs: number;
+}
+
+const MAX_UPSTREAM_MESSAGE = 500;
+
+/**
+ * The execute API client: one axios instance with keep-alive agents, no redirects (a redirect of
+ * a POST with a bearer token is never wanted, and maxRedirects: 0 also skips follow-redirects),
+ * and every failure turned into a FlowhookError that carries the upstream status and message but
+ * never the token.
+ */
+export function createFlowClient(options: FlowClientOptions): FlowClient {
+  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
+  const client = axios.create({
+    baseURL: options.baseUrl,
+    timeout: options.timeoutMs,
+    httpAgent,
+    httpsAgent,
+    maxRedirects: 0,
+    proxy: false,
+    responseType: 'json',
+    validateStatus: () => true,
+    headers: {
+      Authorization: `Bearer ${options.token}`,
+      'Content-Type': 'application/json',
+      Accept: 'application/json',
+    },
+  });
+
+  return {
+    async execute(request) {
+      const headers = request.traceparent ? { traceparent: request.traceparent } : undefined;
+      let response;
+      try {
+        response = await client.post(
+          executePath(request.orgId, request.flowId),
+          request.variables,
+          {
+            headers,
+          },
+        );
+      } catch (error) {
+        throw transportError(error, options.timeoutMs);
+      }
+      const body = response.data as
+        { sessionId?: unknown; result?: unknown; error?: unknown } | undefined;
+      if (response.status >= 200 && response.status < 300) {
+        if (typeof body?.sessionId !== 'string') {
+          throw upstreamError(response.status, 'the answer has no sessionId');
+        }
+        const result = typeof body.result === 'string' ? body.result : '';
+        return { sessionId: body.sessionId, result };
+      }
+      // An upstream that echoes the request must not leak the token through our answer or logs.
+      throw upstreamError(
+        response.status,
+        upstreamMessage(body).split(options.token).join('[redacted]'),
+      );
+    },
+    close() {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}
+
+function upstreamMessage(body: unknown): string {
+  if (typeof body === 'string') return body.slice(0, MAX_UPSTREAM_MESSAGE);
+  const error = (body as { error?: unknown } | null | undefined)?.error;
+  return typeof error === 'string' ? error.slice(0, MAX_UPSTREAM_MESSAGE) : '';
+}
+
+function upstreamError(status: number, message: string): FlowhookError {
+  return new FlowhookError('upstream_error', `the flow API answered ${status}`, {
+    upstream: { status, error: message },
+  });
+}
+
+/** Network failures, described without the request config (which holds the token). */
+function transportError(error: unknown, timeoutMs: number): FlowhookError {
+  const code = error instanceof AxiosError ? error.code : undefined;
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+    return new FlowhookError(
+      'upstream_timeout',
+      `the flow API did not answer within ${timeoutMs} ms`,
+    );
+  }
+  return new FlowhookError(
+    'upstream_unreachable',
+    `the flow API could not be reached (${code ?? 'network error'})`,
+  );
+}

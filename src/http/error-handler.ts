@@ -1,0 +1,63 @@
+import type { NextFunction, Request, Response } from 'express';
+import { FlowhookError } from '../errors';
+import type { Logger } from '../logger';
+import type { DeliveryTrace } from '../pipeline/handle-delivery';
+import { logHookRequest } from './request-log';
+
+/** body-parser's errors carry `type`; map the ones a sender can cause to our codes. */
+function fromBodyParser(error: { type?: string; status?: number; message: string }): FlowhookError {
+  switch (error.type) {
+    case 'entity.too.large':
+      return new FlowhookError('body_too_large', 'the body is larger than the limit');
+    case 'encoding.unsupported':
+      return new FlowhookError('unsupported_media_type', error.message);
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return new FlowhookError('invalid_body', 'the body ended before its announced length');
+    default:
+      return new FlowhookError('invalid_body', error.message);
+  }
+}
+
+function toFlowhookError(error: unknown): FlowhookError {
+  if (error instanceof FlowhookError) return error;
+  const candidate = error as { type?: string; status?: number; message?: string } | null;
+  if (
+    candidate &&
+    typeof candidate.status === 'number' &&
+    candidate.status >= 400 &&
+    candidate.status < 500
+  ) {
+    return fromBodyParser({ ...candidate, message: candidate.message ?? 'bad request' });
+  }
+  return new FlowhookError('internal', 'internal error');
+}
+
+/** The one place an error becomes an answer: `{error, code, deliveryId?, ...details}`. */
+export function errorHandler(logger: Logger) {
+  return (error: unknown, _req: Request, res: Response, next: NextFunction): void => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const failure = toFlowhookError(error);
+    const trace = res.locals.trace as DeliveryTrace | undefined;
+    if (failure.code === 'internal') logger.error({ err: error, ...trace }, 'unexpected error');
+    res.status(failure.status).json({
+      error: failure.message,
+      code: failure.code,
+      ...(trace?.deliveryId ? { deliveryId: trace.deliveryId } : {}),
+      ...failure.details,
+    });
+    if (trace) {
+      logHookRequest(logger, trace, failure.status, res.locals.startedAt as number, failure);
+    } else {
+      logger.warn({ status: failure.status, code: failure.code }, failure.message);
+    }
+  };
+}
+
+/** Anything not routed: 404 in the same shape as every other error. */
+export function notFound(req: Request, _res: Response, next: NextFunction): void {
+  next(new FlowhookError('not_found', `${req.method} ${req.path} is not a route of flowhook`));
+}

@@ -1,0 +1,29 @@
+import express, { type Router } from 'express';
+import type { MappingSet } from '../mappings/types';
+
+/** GET /healthz (the process answers) and GET /readyz (what is loaded, and what could not be). */
+export function healthRouter(mappings: () => MappingSet, dryRun: boolean): Router {
+  const router = express.Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', (_req, res) => {
+    const set = mappings();
+    res.json({
+      // Ready with load errors still serves every good source; "degraded" says something needs a look.
+      status: set.errors.length > 0 ? 'degraded' : 'ready',
+      dryRun,
+      sources: [...set.sources.values()].map((s) => ({
+        name: s.name,
+        file: s.file,
+        version: s.version,
+        provider: s.provider,
+        routes: s.routes.map((r) => r.name),
+      })),
+      disabled: [...set.disabled.values()],
+      errors: set.errors,
+      warnings: set.warnings,
+    });
+  });
+  return router;
+}

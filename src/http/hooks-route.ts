@@ -1,0 +1,56 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Logger } from '../logger';
+import { handleDelivery, type DeliveryTrace, type PipelineDeps } from '../pipeline/handle-delivery';
+import type { HeaderMap } from '../verify/types';
+import { logHookRequest } from './request-log';
+
+export interface HookRouteLocals {
+  trace: DeliveryTrace;
+  startedAt: number;
+}
+
+/** POST /hooks/:source — raw bytes in (bounded), the pipeline, the answer. */
+export function hooksRouter(deps: PipelineDeps, logger: Logger, bodyLimit: number): Router {
+  const router = express.Router();
+  // Every content type is read as raw bytes: the signature is over exactly what was sent, and
+  // the body is parsed only after it is verified.
+  const rawBody = express.raw({ type: () => true, limit: bodyLimit });
+
+  router.post(
+    '/hooks/:source',
+    (_req: Request, res: Response, next: NextFunction) => {
+      res.locals.startedAt = performance.now();
+      res.locals.trace = {};
+      next();
+    },
+    rawBody,
+    async (req: Request, res: Response) => {
+      const trace = res.locals.trace as DeliveryTrace;
+      const answer = await handleDelivery(
+        {
+          sourceName: String(req.params.source),
+          rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+          // Node lower-cases names and joins repeats with ", " (set-cookie aside, never sent here).
+          headers: req.headers as HeaderMap,
+          method: req.method,
+          url: `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`,
+          query: firstValues(req.query),
+        },
+        deps,
+        trace,
+      );
+      res.status(answer.status).json(answer.body);
+      logHookRequest(logger, trace, answer.status, res.locals.startedAt as number);
+    },
+  );
+  return router;
+}
+
+function firstValues(query: Request['query']): Record<string, string | undefined> {
+  const result: Record<string, string | undefined> = Object.create(null);
+  for (const [key, value] of Object.entries(query)) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (typeof first === 'string') result[key] = first;
+  }
+  return result;
+}

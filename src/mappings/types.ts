@@ -1,0 +1,67 @@
+import type { ConditionDef, Predicate } from '../routing/compile-condition';
+import type { VariableDef, VariableExtractor } from '../routing/compile-variables';
+import type { Verifier } from '../verify/types';
+
+/** A mapping file as written (after `${VAR}` substitution and schema validation). */
+export interface MappingDef {
+  source?: string;
+  verify: { provider: string; secret?: string; secrets?: string[] } & Record<string, unknown>;
+  mode?: 'sync';
+  dispatch?: 'first';
+  routes: RouteDef[];
+}
+
+export interface RouteDef {
+  name: string;
+  when?: ConditionDef[];
+  flow: string;
+  org?: string;
+  variables?: Record<string, VariableDef>;
+}
+
+/** A route ready for the request path: predicates and extractors built, nothing left to parse. */
+export interface CompiledRoute {
+  readonly name: string;
+  readonly flowId: string;
+  /** The route's own org; undefined = FLOW_ORG_ID. */
+  readonly orgId: string | undefined;
+  readonly matches: Predicate;
+  readonly extract: VariableExtractor;
+}
+
+export interface CompiledSource {
+  readonly name: string;
+  /** The file it came from, relative to MAPPINGS_DIR. */
+  readonly file: string;
+  /** Short content hash of the file, recorded with each delivery. */
+  readonly version: string;
+  readonly provider: string;
+  readonly verify: Verifier;
+  readonly dispatch: 'first';
+  readonly routes: readonly CompiledRoute[];
+}
+
+/** Why a source cannot take requests; the answer is 503 with this reason (no secret in it). */
+export interface DisabledSource {
+  readonly name: string;
+  readonly files: readonly string[];
+  readonly reason: string;
+  /** missing-env: waits for an environment variable; invalid: the file needs fixing. */
+  readonly cause: 'missing-env' | 'invalid';
+}
+
+export interface LoadProblem {
+  readonly file: string;
+  readonly message: string;
+}
+
+/** The result of loading MAPPINGS_DIR: a name lookup that does not grow with the number of sources. */
+export interface MappingSet {
+  readonly dir: string;
+  readonly sources: ReadonlyMap<string, CompiledSource>;
+  readonly disabled: ReadonlyMap<string, DisabledSource>;
+  /** Files that could not be used (syntax, schema, compile errors, duplicates). */
+  readonly errors: readonly LoadProblem[];
+  /** Usable but worth a look (`provider: none`). */
+  readonly warnings: readonly LoadProblem[];
+}

@@ -1,0 +1,86 @@
+import type { Server } from 'node:http';
+import { loadConfig, type Config } from './config';
+import { createFlowClient, type FlowClient } from './flows/create-flow-client';
+import { createApp } from './http/create-app';
+import { createLogger, type Logger } from './logger';
+import { loadMappings } from './mappings/load-mappings';
+import type { MappingSet } from './mappings/types';
+
+export interface RunningServer {
+  readonly server: Server;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads the config, loads the mappings, and listens. Throws ConfigError or MappingsDirError (the
+ * CLI prints their one line and exits 1) before anything listens.
+ */
+export async function startServer(env: Env = process.env, logger?: Logger): Promise<RunningServer> {
+  const config = loadConfig(env);
+  const log = logger ?? createLogger(config.logLevel);
+  const mappings = loadMappings(config.mappingsDir, env);
+  reportStart(log, config, mappings);
+
+  const flowClient: FlowClient | undefined = config.dryRun
+    ? undefined
+    : createFlowClient({
+        baseUrl: config.flowBaseUrl as string,
+        token: config.flowApiToken as string,
+        timeoutMs: config.flowTimeoutMs,
+      });
+  const app = createApp({ config, logger: log, mappings: () => mappings, flowClient });
+  const server = app.listen(config.port, config.host);
+  // A slow or stalled sender cannot hold a connection for ever (Node's default is 300 s).
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 20_000;
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  log.info({ host: config.host, port }, `listening on http://${config.host}:${port}`);
+
+  return {
+    server,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          flowClient?.close();
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+function reportStart(log: Logger, config: Config, mappings: MappingSet): void {
+  log.info({ mappingsDir: config.mappingsDir }, 'flowhook starting');
+  if (config.dryRun) {
+    log.warn(
+      'dry-run mode: FLOW_BASE_URL is not set, so no flow is executed; each answer shows the execute request that would have been sent',
+    );
+  } else {
+    log.info({ flowBaseUrl: config.flowBaseUrl }, 'flows are executed through the flow API');
+  }
+  for (const source of mappings.disabled.values()) {
+    if (source.cause !== 'missing-env') continue; // invalid files are reported just below
+    log.warn(
+      { source: source.name, files: source.files },
+      `source "${source.name}" ${source.reason}`,
+    );
+  }
+  for (const problem of mappings.errors) {
+    log.error({ file: problem.file }, `mapping file ${problem.file}: ${problem.message}`);
+  }
+  for (const problem of mappings.warnings) log.warn({ file: problem.file }, problem.message);
+  log.info(
+    { sources: [...mappings.sources.keys()] },
+    `${mappings.sources.size} source(s) ready, ${mappings.disabled.size} disabled`,
+  );
+}

@@ -1,0 +1,66 @@
+/**
+ * The verification contract. A verifier is a pure function of the request as received and an
+ * injected clock; it never reads Date.now(), the environment or Express objects.
+ */
+
+/** Request headers with lower-case names; repeated headers are joined with ", " (Node's rule). */
+export type HeaderMap = Readonly<Record<string, string | undefined>>;
+
+export interface VerifyRequest {
+  /** The exact bytes received. Signatures are always computed over these, never re-serialized JSON. */
+  readonly rawBody: Buffer;
+  readonly headers: HeaderMap;
+  /** HTTP method as received, upper case. */
+  readonly method: string;
+  /** Full URL the sender used (scheme, host, path, query), for URL-signing schemes. */
+  readonly url: string;
+  /** Parsed query string, first value of each key. */
+  readonly query: Readonly<Record<string, string | undefined>>;
+  /** Current time in milliseconds since the epoch (injected, so tests pin the clock). */
+  readonly now: number;
+}
+
+export type VerifyResult =
+  | {
+      readonly ok: true;
+      /** Index in `secrets` of the secret that matched (null for `none`). Logged; the secret never is. */
+      readonly secretIndex: number | null;
+      /** The provider's own delivery id when the scheme carries one (X-GitHub-Delivery, webhook-id, …). */
+      readonly deliveryId?: string;
+    }
+  | {
+      readonly ok: false;
+      /** Why it failed, safe to show the sender: never the expected signature or a secret. */
+      readonly reason: string;
+    };
+
+export type Verifier = (req: VerifyRequest) => VerifyResult;
+
+/**
+ * The `verify:` block of a mapping file after `${VAR}` substitution and schema validation.
+ * Presets read the keys that concern them; `secret` and `secrets` are merged into one list.
+ */
+export interface VerifySpec {
+  readonly provider: string;
+  readonly secrets: readonly string[];
+  /** Replay window in seconds; overrides the preset's default. 0 disables the timestamp check. */
+  readonly tolerance?: number;
+  /** Generic `hmac` and `token` options. */
+  readonly header?: string;
+  readonly query?: string;
+  readonly algorithm?: 'sha1' | 'sha256' | 'sha512';
+  readonly encoding?: 'hex' | 'base64';
+  readonly prefix?: string;
+  /** What is signed, e.g. "{timestamp}.{body}"; placeholders {body}, {timestamp}, {id}. */
+  readonly signedContent?: string;
+  readonly timestampHeader?: string;
+  readonly idHeader?: string;
+}
+
+/** Thrown at load time when a `verify:` block cannot make a verifier (unknown preset, missing option). */
+export class VerifySpecError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VerifySpecError';
+  }
+}

@@ -1,0 +1,279 @@
+import { createHmac } from 'node:crypto';
+import request from 'supertest';
+import { ERROR_STATUS } from '../../src/errors';
+import { FakeFlowApi, refusingUrl } from '../support/fake-flow-api';
+import { buildApp, fixture, githubSignature, ORG, TOKEN, type TestApp } from '../support/harness';
+
+const SECRET = 'gh-secret-value';
+const STRIPE_SECRET = 'whsec_stripe_secret_value';
+const FILES = {
+  'github.yaml': `
+source: github
+verify:
+  provider: github
+  secret: \${GH_SECRET}
+routes:
+  - name: push-to-main
+    when:
+      - header: X-GitHub-Event
+        equals: push
+      - path: $.ref
+        equals: refs/heads/main
+    flow: deploy/flow 1
+    org: acme org
+    variables:
+      repository: $.repository.full_name
+      message: { path: $.head_commit.message, required: true }
+      author: { path: $.head_commit.author.name, default: unknown }
+      event: { header: X-GitHub-Event }
+      environment: { value: production }
+  - name: issue-opened
+    when:
+      - header: X-GitHub-Event
+        equals: issues
+    flow: triage
+    variables:
+      number: { path: $.issue.number, required: true }
+      title: { path: $.issue.title, required: true }
+`,
+  'stripe.yaml': `
+verify:
+  provider: stripe
+  secret: \${STRIPE_SECRET}
+routes:
+  - name: paid
+    flow: payments
+    variables: { id: $.id }
+`,
+  'later.yaml': `
+verify: { provider: github, secret: '\${NOT_SET_YET}' }
+routes: [{ name: r, flow: f }]
+`,
+};
+const ENV = { GH_SECRET: SECRET, STRIPE_SECRET };
+const PUSH = fixture('github', 'push.json');
+
+function postGithub(t: TestApp, body: string, event = 'push') {
+  return request(t.app)
+    .post('/hooks/github')
+    .set('Content-Type', 'application/json')
+    .set('X-GitHub-Event', event)
+    .set('X-GitHub-Delivery', '72d3162e-cc78-11e3-81ab-4c9367dc0958')
+    .set('X-Hub-Signature-256', githubSignature(SECRET, body))
+    .send(body);
+}
+
+describe('HTTP status table (DESIGN §4)', () => {
+  let api: FakeFlowApi;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    api = await new FakeFlowApi().start();
+  });
+  afterAll(() => api.stop());
+  beforeEach(() => {
+    api.reset();
+    t = buildApp({ files: FILES, env: ENV, flowBaseUrl: api.url, timeoutMs: 300 });
+  });
+
+  it('sync, flow ran → 200 with the session, and the exact execute call was made', async () => {
+    const res = await postGithub(t, PUSH).set(
+      'traceparent',
+      '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      deliveryId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      source: 'github',
+      route: 'push-to-main',
+      flowId: 'deploy/flow 1',
+      sessionId: 'session-1',
+      result: 'Execution completed',
+    });
+    expect(api.requests).toHaveLength(1);
+    const [sent] = api.requests;
+    expect(sent.method).toBe('POST');
+    expect(sent.path).toBe('/cgw/process/v1/orgs/acme%20org/flows/deploy%2Fflow%201/execute');
+    expect(sent.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(sent.headers['content-type']).toBe('application/json');
+    expect(sent.headers.traceparent).toBe(
+      '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    );
+    expect(sent.body).toEqual({
+      repository: 'Codertocat/Hello-World',
+      message: 'Update README.md — café ☕',
+      author: 'Codertocat',
+      event: 'push',
+      environment: 'production',
+    });
+  });
+
+  it('a route without org uses FLOW_ORG_ID', async () => {
+    const body = fixture('github', 'issues-opened.json');
+    const res = await postGithub(t, body, 'issues');
+    expect(res.status).toBe(200);
+    expect(api.requests[0].path).toBe(`/cgw/process/v1/orgs/${ORG}/flows/triage/execute`);
+    expect(api.requests[0].body).toEqual({ number: 1, title: 'Spelling error in the README file' });
+  });
+
+  it('verified, no route matched → 202 ignored, and no flow call', async () => {
+    const res = await postGithub(t, PUSH, 'star');
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({
+      deliveryId: expect.any(String),
+      status: 'ignored',
+      reason: expect.stringContaining('no route'),
+    });
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it('unknown source → 404 unknown_source', async () => {
+    const res = await request(t.app).post('/hooks/nope').send({});
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ error: 'no source named "nope"', code: 'unknown_source' });
+  });
+
+  it('a source waiting for its secret → 503 source_disabled naming the variable', async () => {
+    const res = await request(t.app).post('/hooks/later').send({});
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe('source_disabled');
+    expect(res.body.error).toContain('NOT_SET_YET');
+  });
+
+  it('missing signature → 401 invalid_signature with a reason, no deliveryId, no flow call', async () => {
+    const res = await request(t.app)
+      .post('/hooks/github')
+      .set('Content-Type', 'application/json')
+      .send(PUSH);
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('invalid_signature');
+    expect(res.body.error).toMatch(/X-Hub-Signature-256/i);
+    expect(res.body.deliveryId).toBeUndefined();
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it('bad signature → 401, and the answer does not disclose the expected signature', async () => {
+    const res = await request(t.app)
+      .post('/hooks/github')
+      .set('Content-Type', 'application/json')
+      .set('X-Hub-Signature-256', githubSignature('wrong', PUSH))
+      .send(PUSH);
+    expect(res.status).toBe(401);
+    expect(res.text).not.toContain(githubSignature(SECRET, PUSH).slice(7));
+    expect(res.text).not.toContain(SECRET);
+  });
+
+  it('stale timestamp → 401', async () => {
+    const body = '{"id":"evt_1","type":"x"}';
+    const t0 = Math.floor(Date.now() / 1000) - 3600;
+    const sig = createHmac('sha256', STRIPE_SECRET).update(`${t0}.${body}`).digest('hex');
+    const res = await request(t.app)
+      .post('/hooks/stripe')
+      .set('Content-Type', 'application/json')
+      .set('Stripe-Signature', `t=${t0},v1=${sig}`)
+      .send(body);
+    expect(res.status).toBe(401);
+    expect(res.body.error).toMatch(/tolerance|too old/i);
+  });
+
+  it('unparseable body → 400 invalid_body with the deliveryId', async () => {
+    const res = await postGithub(t, '{"ref": ');
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'invalid_body', deliveryId: expect.any(String) });
+  });
+
+  it('unsupported type → 415', async () => {
+    const res = await postGithub(t, PUSH).set('Content-Type', 'text/plain');
+    expect(res.status).toBe(415);
+    expect(res.body.code).toBe('unsupported_media_type');
+  });
+
+  it('too large → 413 body_too_large', async () => {
+    const small = buildApp({ files: FILES, env: ENV, flowBaseUrl: api.url, bodyLimit: 1024 });
+    const res = await postGithub(small, PUSH);
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('body_too_large');
+  });
+
+  it('required variable missing → 422 naming the variables', async () => {
+    const body = JSON.stringify({ action: 'opened', issue: {} });
+    const res = await postGithub(t, body, 'issues');
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ code: 'missing_variables', variables: ['number', 'title'] });
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it.each([400, 401, 404, 500])(
+    'flow API answered %i → 502 with upstream {status, error}',
+    async (status) => {
+      api.answer(status);
+      const res = await postGithub(t, PUSH);
+      expect(res.status).toBe(502);
+      expect(res.body).toMatchObject({
+        code: 'upstream_error',
+        deliveryId: expect.any(String),
+        upstream: { status, error: `failed with ${status}` },
+      });
+      expect(res.text).not.toContain(TOKEN);
+    },
+  );
+
+  it('flow API answered 200 without a sessionId → 502', async () => {
+    api.answer(200, { result: 'odd' });
+    const res = await postGithub(t, PUSH);
+    expect(res.status).toBe(502);
+    expect(res.body.upstream).toEqual({ status: 200, error: 'the answer has no sessionId' });
+  });
+
+  it('flow API echoing the token in its error → the token is redacted', async () => {
+    api.answer(401, { error: `bad token Bearer ${TOKEN}` });
+    const res = await postGithub(t, PUSH);
+    expect(res.status).toBe(502);
+    expect(res.text).not.toContain(TOKEN);
+    expect(res.body.upstream.error).toBe('bad token Bearer [redacted]');
+  });
+
+  it('flow API answered non-JSON 503 → 502 with its text', async () => {
+    api.answerRaw(503, 'upstream maintenance');
+    const res = await postGithub(t, PUSH);
+    expect(res.status).toBe(502);
+    expect(res.body.upstream).toEqual({ status: 503, error: 'upstream maintenance' });
+  });
+
+  it('flow API unreachable → 502 upstream_unreachable', async () => {
+    const down = buildApp({ files: FILES, env: ENV, flowBaseUrl: await refusingUrl() });
+    const res = await postGithub(down, PUSH);
+    expect(res.status).toBe(502);
+    expect(res.body.code).toBe('upstream_unreachable');
+  });
+
+  it('flow API timed out → 504 upstream_timeout', async () => {
+    api.hang();
+    const res = await postGithub(t, PUSH);
+    expect(res.status).toBe(504);
+    expect(res.body.code).toBe('upstream_timeout');
+  });
+
+  it('not a route → 404 not_found in the error shape', async () => {
+    const res = await request(t.app).get('/hooks/github');
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('not_found');
+  });
+
+  it('every error code maps to the status the table promises', () => {
+    expect(ERROR_STATUS).toEqual({
+      unknown_source: 404,
+      not_found: 404,
+      source_disabled: 503,
+      invalid_signature: 401,
+      body_too_large: 413,
+      unsupported_media_type: 415,
+      invalid_body: 400,
+      missing_variables: 422,
+      upstream_error: 502,
+      upstream_unreachable: 502,
+      upstream_timeout: 504,
+      internal: 500,
+    });
+  });
+});

@@ -1,0 +1,108 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly rawBody: string;
+  readonly body: unknown;
+}
+
+export type Behaviour =
+  | { kind: 'answer'; status: number; body: unknown }
+  | { kind: 'hang' }
+  | { kind: 'raw'; status: number; text: string };
+
+/**
+ * A real flow API on a random loopback port: records every request exactly as received and
+ * answers as told (any status, a hang, raw text). `refusingUrl()` gives a port nothing listens on.
+ */
+export class FakeFlowApi {
+  readonly requests: RecordedRequest[] = [];
+  private behaviour: Behaviour = { kind: 'answer', status: 200, body: {} };
+  private sessions = 0;
+  private readonly server = http.createServer((req, res) => this.handle(req, res));
+  private readonly hanging = new Set<http.ServerResponse>();
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** 200 with a fresh sessionId (the default), or any other answer. */
+  answer(status: number, body?: unknown): void {
+    this.behaviour = { kind: 'answer', status, body };
+  }
+
+  answerRaw(status: number, text: string): void {
+    this.behaviour = { kind: 'raw', status, text };
+  }
+
+  hang(): void {
+    this.behaviour = { kind: 'hang' };
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.behaviour = { kind: 'answer', status: 200, body: undefined };
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.hanging) res.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      let body: unknown;
+      try {
+        body = rawBody === '' ? undefined : JSON.parse(rawBody);
+      } catch {
+        body = rawBody;
+      }
+      this.requests.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        rawBody,
+        body,
+      });
+      const behaviour = this.behaviour;
+      if (behaviour.kind === 'hang') {
+        this.hanging.add(res);
+        return;
+      }
+      if (behaviour.kind === 'raw') {
+        res.writeHead(behaviour.status, { 'content-type': 'text/plain' }).end(behaviour.text);
+        return;
+      }
+      this.sessions += 1;
+      const payload =
+        behaviour.body ??
+        (behaviour.status === 200
+          ? { sessionId: `session-${this.sessions}`, result: 'Execution completed' }
+          : { error: `failed with ${behaviour.status}` });
+      res
+        .writeHead(behaviour.status, { 'content-type': 'application/json' })
+        .end(JSON.stringify(payload));
+    });
+  }
+}
+
+/** A loopback URL whose port was just released: connecting to it is refused. */
+export async function refusingUrl(): Promise<string> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}

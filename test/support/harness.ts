@@ -1,0 +1,91 @@
+import { createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import type { Express } from 'express';
+import { createFlowClient } from '../../src/flows/create-flow-client';
+import { createApp } from '../../src/http/create-app';
+import { createLogger, type Logger } from '../../src/logger';
+import { loadMappings } from '../../src/mappings/load-mappings';
+import type { MappingSet } from '../../src/mappings/types';
+
+/** A folder of mapping files written by the test. */
+export function mappingsDir(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-mappings-'));
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+
+/** A logger whose lines the test can read (parsed JSON). */
+export function memoryLogger(): {
+  logger: Logger;
+  lines: () => Record<string, unknown>[];
+  text: () => string;
+} {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      chunks.push(String(chunk));
+      callback();
+    },
+  });
+  const logger = createLogger('debug', stream);
+  const text = () => chunks.join('');
+  const lines = () =>
+    text()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { logger, lines, text };
+}
+
+export interface TestApp {
+  app: Express;
+  mappings: MappingSet;
+  logs: ReturnType<typeof memoryLogger>;
+}
+
+export const TOKEN = 'flow-api-token-do-not-leak';
+export const ORG = 'org-1';
+
+/** createApp() on a mappings folder; `flowBaseUrl` undefined = dry-run. */
+export function buildApp(options: {
+  files: Record<string, string>;
+  env?: Record<string, string>;
+  flowBaseUrl?: string;
+  timeoutMs?: number;
+  bodyLimit?: number;
+  now?: () => number;
+}): TestApp {
+  const mappings = loadMappings(mappingsDir(options.files), options.env ?? {});
+  const logs = memoryLogger();
+  const flowClient =
+    options.flowBaseUrl === undefined
+      ? undefined
+      : createFlowClient({
+          baseUrl: options.flowBaseUrl,
+          token: TOKEN,
+          timeoutMs: options.timeoutMs ?? 2000,
+        });
+  const app = createApp({
+    config: {
+      bodyLimit: options.bodyLimit ?? 1024 * 1024,
+      flowOrgId: ORG,
+      dryRun: flowClient === undefined,
+    },
+    logger: logs.logger,
+    mappings: () => mappings,
+    flowClient,
+    now: options.now,
+  });
+  return { app, mappings, logs };
+}
+
+export function githubSignature(secret: string, body: string | Buffer): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+export function fixture(...parts: string[]): string {
+  return fs.readFileSync(path.join(__dirname, '..', 'fixtures', ...parts), 'utf8');
+}
