@@ -11,6 +11,8 @@ function newestMtime(dir) {
   let newest = 0;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
+    if (entry.isDirectory() && entry.name === 'results') continue; // bench output, not source
+    if (!entry.isDirectory() && !/\.(ts|json)$/.test(entry.name)) continue;
     const time = entry.isDirectory() ? newestMtime(full) : fs.statSync(full).mtimeMs;
     if (time > newest) newest = time;
   }

@@ -26,11 +26,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('x-powered-by', false);
   app.use(helmet());
-  app.use((_req, res, next) => {
-    res.set('Cache-Control', 'no-store');
-    next();
-  });
-  app.use(healthRouter(deps.mappings, deps.config.dryRun));
+  // The hook route first: it is the hot path, and Express tries routers in order.
   app.use(
     hooksRouter(
       {
@@ -43,6 +39,7 @@ export function createApp(deps: AppDeps): Express {
       deps.config.bodyLimit,
     ),
   );
+  app.use(healthRouter(deps.mappings, deps.config.dryRun));
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;

@@ -4,6 +4,10 @@ import type { MappingSet } from '../mappings/types';
 /** GET /healthz (the process answers) and GET /readyz (what is loaded, and what could not be). */
 export function healthRouter(mappings: () => MappingSet, dryRun: boolean): Router {
   const router = express.Router();
+  router.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

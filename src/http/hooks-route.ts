@@ -21,6 +21,8 @@ export function hooksRouter(deps: PipelineDeps, logger: Logger, bodyLimit: numbe
     (_req: Request, res: Response, next: NextFunction) => {
       res.locals.startedAt = performance.now();
       res.locals.trace = {};
+      // Answers are per delivery: no proxy or client may cache one.
+      res.setHeader('Cache-Control', 'no-store');
       next();
     },
     rawBody,
@@ -34,7 +36,8 @@ export function hooksRouter(deps: PipelineDeps, logger: Logger, bodyLimit: numbe
           headers: req.headers as HeaderMap,
           method: req.method,
           url: `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`,
-          query: firstValues(req.query),
+          // Express 5 parses the query string on every read of req.query; most hooks have none.
+          query: req.url.includes('?') ? firstValues(req.query) : NO_QUERY,
         },
         deps,
         trace,
@@ -45,6 +48,8 @@ export function hooksRouter(deps: PipelineDeps, logger: Logger, bodyLimit: numbe
   );
   return router;
 }
+
+const NO_QUERY: Readonly<Record<string, string | undefined>> = Object.freeze(Object.create(null));
 
 function firstValues(query: Request['query']): Record<string, string | undefined> {
   const result: Record<string, string | undefined> = Object.create(null);

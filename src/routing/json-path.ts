@@ -42,7 +42,8 @@ function plainPath(source: string, segments: readonly string[]): CompiledJsonPat
   const first = (json: unknown): unknown => {
     let current = json;
     for (const segment of segments) {
-      if (current === null || typeof current !== 'object' || !hasOwn(current, segment)) {
+      // Own properties only (never the prototype chain); a string's own "length" counts, as in jsonpath-plus.
+      if (current === null || current === undefined || !hasOwn(Object(current), segment)) {
         return undefined;
       }
       current = (current as Record<string, unknown>)[segment];

@@ -20,7 +20,7 @@ export type Behaviour =
  */
 export class FakeFlowApi {
   readonly requests: RecordedRequest[] = [];
-  private behaviour: Behaviour = { kind: 'answer', status: 200, body: {} };
+  private behaviour: Behaviour = { kind: 'answer', status: 200, body: undefined };
   private sessions = 0;
   private readonly server = http.createServer((req, res) => this.handle(req, res));
   private readonly hanging = new Set<http.ServerResponse>();

@@ -1,0 +1,165 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { FakeFlowApi } from '../support/fake-flow-api';
+import { fixture, githubSignature } from '../support/harness';
+
+const ROOT = path.join(__dirname, '..', '..');
+const BIN = path.join(ROOT, 'bin', 'flowhook.js');
+
+interface Started {
+  child: ChildProcess;
+  port: number;
+  lines: () => Record<string, unknown>[];
+  exited: Promise<number | null>;
+}
+
+/** Runs `flowhook serve` as a child with exactly `env` (plus PATH), waits for "listening". */
+function serve(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (chunk) => (out += chunk));
+  const lines = () =>
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no "listening" line; stdout: ${out}`)),
+      15_000,
+    );
+    child.stdout?.on('data', () => {
+      const listening = lines().find(
+        (l) => typeof l.port === 'number' && String(l.msg).startsWith('listening'),
+      );
+      if (listening) {
+        clearTimeout(timer);
+        resolve({ child, port: listening.port as number, lines, exited });
+      }
+    });
+    void exited.then(() => reject(new Error(`exited early; stdout: ${out}`)));
+  });
+}
+
+/** Runs `flowhook …` to its end; returns exit code and output. */
+function run(args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('flowhook serve (the built CLI, as npm start runs it)', () => {
+  beforeAll(() => {
+    // A fresh clone has no dist/: build it the way `npm start` does.
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-if-needed.js')], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
+  }, 120_000);
+
+  it('starts on embedded defaults: dry-run said first, one warning per source naming its variables', async () => {
+    const s = await serve({});
+    try {
+      const health = await fetch(`http://127.0.0.1:${s.port}/healthz`);
+      expect(health.status).toBe(200);
+      const lines = s.lines();
+      expect(lines[0].msg).toBe('flowhook starting');
+      expect(String(lines[1].msg)).toMatch(/^dry-run mode: FLOW_BASE_URL is not set/);
+      const warnings = lines.filter((l) => l.level === 40 && typeof l.source === 'string');
+      expect(warnings.map((w) => w.source).sort()).toEqual([
+        'contact-form',
+        'github',
+        'slack',
+        'stripe',
+        'typeform',
+      ]);
+      expect(warnings.find((w) => w.source === 'github')?.msg).toContain('GITHUB_WEBHOOK_SECRET');
+      expect(lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
+      const ready = (await (await fetch(`http://127.0.0.1:${s.port}/readyz`)).json()) as Record<
+        string,
+        unknown
+      >;
+      expect(ready).toMatchObject({ status: 'ready', dryRun: true, sources: [], errors: [] });
+    } finally {
+      s.child.kill('SIGTERM');
+    }
+    expect(await s.exited).toBe(0);
+  });
+
+  it('with FLOW_BASE_URL set, a signed GitHub push runs the flow and answers its sessionId', async () => {
+    const api = await new FakeFlowApi().start();
+    const s = await serve({
+      FLOW_BASE_URL: api.url,
+      FLOW_ORG_ID: 'acme',
+      FLOW_API_TOKEN: 'cli-test-token',
+      GITHUB_WEBHOOK_SECRET: 'cli-secret',
+      GITHUB_DEPLOY_FLOW_ID: 'deploy',
+      GITHUB_TRIAGE_FLOW_ID: 'triage',
+    });
+    try {
+      const body = fixture('github', 'push.json');
+      const res = await fetch(`http://127.0.0.1:${s.port}/hooks/github`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': 'push',
+          'x-github-delivery': 'd-1',
+          'x-hub-signature-256': githubSignature('cli-secret', body),
+        },
+        body,
+      });
+      const answer = await res.json();
+      expect({ status: res.status, answer }).toMatchObject({ status: 200 });
+      expect(answer).toMatchObject({
+        source: 'github',
+        route: 'push-to-main',
+        sessionId: 'session-1',
+      });
+      expect(api.requests[0]).toMatchObject({
+        method: 'POST',
+        path: '/cgw/process/v1/orgs/acme/flows/deploy/execute',
+        headers: expect.objectContaining({ authorization: 'Bearer cli-test-token' }),
+      });
+      const logged = JSON.stringify(s.lines());
+      expect(logged).not.toContain('cli-test-token');
+      expect(logged).not.toContain('cli-secret');
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.exited;
+      await api.stop();
+    }
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /^flowhook: cannot start: PORT: "eighty" is not a whole number/],
+    [{ FLOW_BASE_URL: 'http://x' }, /^flowhook: cannot start: FLOW_ORG_ID: is required/],
+    [
+      { MAPPINGS_DIR: '/nonexistent/maps' },
+      /^flowhook: cannot start: MAPPINGS_DIR: \/nonexistent\/maps does not exist/,
+    ],
+  ])('%j stops the start with exit 1 and one clear line', async (env, message) => {
+    const result = await run(['serve'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr.trim()).toMatch(message);
+  });
+
+  it('--help lists serve', async () => {
+    const result = await run(['--help'], {});
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/serve\s+Run the HTTP service/);
+  });
+});

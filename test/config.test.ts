@@ -1,0 +1,90 @@
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../src/config';
+
+describe('loadConfig', () => {
+  it('an empty environment gives the embedded defaults and dry-run', () => {
+    const config = loadConfig({}, '/srv/app');
+    expect(config).toEqual({
+      flowBaseUrl: undefined,
+      flowOrgId: undefined,
+      flowApiToken: undefined,
+      port: 3000,
+      host: '0.0.0.0',
+      mappingsDir: path.resolve('/srv/app', 'mappings'),
+      dataDir: path.resolve('/srv/app', 'data'),
+      bodyLimit: 1024 * 1024,
+      flowTimeoutMs: 10_000,
+      logLevel: 'info',
+      dryRun: true,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig(
+      {
+        FLOW_BASE_URL: 'https://flows.example.com/api/',
+        FLOW_ORG_ID: 'org',
+        FLOW_API_TOKEN: 'tok',
+        PORT: '8080',
+        HOST: '127.0.0.1',
+        MAPPINGS_DIR: '/etc/flowhook',
+        DATA_DIR: 'state',
+        BODY_LIMIT: '512kb',
+        FLOW_TIMEOUT: '2500ms',
+        LOG_LEVEL: 'debug',
+      },
+      '/srv/app',
+    );
+    expect(config).toMatchObject({
+      flowBaseUrl: 'https://flows.example.com/api',
+      flowOrgId: 'org',
+      flowApiToken: 'tok',
+      port: 8080,
+      host: '127.0.0.1',
+      mappingsDir: '/etc/flowhook',
+      dataDir: '/srv/app/state',
+      bodyLimit: 512 * 1024,
+      flowTimeoutMs: 2500,
+      logLevel: 'debug',
+      dryRun: false,
+    });
+  });
+
+  it.each([
+    [{ BODY_LIMIT: '2mb' }, 'bodyLimit', 2 * 1024 * 1024],
+    [{ BODY_LIMIT: '4096' }, 'bodyLimit', 4096],
+    [{ FLOW_TIMEOUT: '8s' }, 'flowTimeoutMs', 8000],
+    [{ FLOW_TIMEOUT: '1m' }, 'flowTimeoutMs', 60_000],
+    [{ PORT: '' }, 'port', 3000],
+  ])('%j → %s = %s', (env, key, expected) => {
+    expect(loadConfig(env)[key as 'port']).toBe(expected);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /^PORT: /],
+    [{ PORT: '70000' }, /^PORT: /],
+    [{ FLOW_BASE_URL: 'not a url', FLOW_ORG_ID: 'o', FLOW_API_TOKEN: 't' }, /^FLOW_BASE_URL: /],
+    [{ FLOW_BASE_URL: 'ftp://x', FLOW_ORG_ID: 'o', FLOW_API_TOKEN: 't' }, /^FLOW_BASE_URL: .*http/],
+    [
+      { FLOW_BASE_URL: 'https://u:p@x', FLOW_ORG_ID: 'o', FLOW_API_TOKEN: 't' },
+      /^FLOW_BASE_URL: .*credentials/,
+    ],
+    [{ FLOW_BASE_URL: 'https://x', FLOW_API_TOKEN: 't' }, /^FLOW_ORG_ID: is required/],
+    [{ FLOW_BASE_URL: 'https://x', FLOW_ORG_ID: 'o' }, /^FLOW_API_TOKEN: is required/],
+    [{ BODY_LIMIT: '1gb' }, /^BODY_LIMIT: /],
+    [{ BODY_LIMIT: '100mb' }, /^BODY_LIMIT: /],
+    [{ FLOW_TIMEOUT: 'soon' }, /^FLOW_TIMEOUT: /],
+    [{ FLOW_TIMEOUT: '0s' }, /^FLOW_TIMEOUT: /],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+  ])('%j stops the start with one line naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('the error never repeats the token', () => {
+    expect(() => loadConfig({ FLOW_BASE_URL: 'nope', FLOW_API_TOKEN: 'sekret-token' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('sekret-token') }),
+    );
+  });
+});

@@ -1,0 +1,161 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadMappings, MappingsDirError } from '../../src/mappings/load-mappings';
+import { substituteEnv } from '../../src/mappings/substitute-env';
+import { mappingsDir } from '../support/harness';
+
+const GOOD = `
+verify:
+  provider: github
+  secret: \${SECRET}
+routes:
+  - name: r
+    flow: f
+`;
+
+describe('loadMappings', () => {
+  it('loads every .yaml and .yml file; the source is the file name unless declared', () => {
+    const dir = mappingsDir({
+      'a.yaml': GOOD,
+      'b.yml': `source: custom-name\n${GOOD}`,
+      'notes.txt': 'ignored',
+    });
+    const set = loadMappings(dir, { SECRET: 's' });
+    expect([...set.sources.keys()].sort()).toEqual(['a', 'custom-name']);
+    expect(set.errors).toEqual([]);
+    const a = set.sources.get('a');
+    expect(a).toMatchObject({ name: 'a', file: 'a.yaml', provider: 'github', dispatch: 'first' });
+    expect(a?.version).toMatch(/^[0-9a-f]{12}$/);
+  });
+
+  it('a source whose ${VAR} is unset is disabled, naming every variable to set', () => {
+    const dir = mappingsDir({ 'a.yaml': GOOD.replace('flow: f', 'flow: ${FLOW_ID}') });
+    const set = loadMappings(dir, { SECRET: '' });
+    expect(set.sources.size).toBe(0);
+    expect(set.errors).toEqual([]);
+    expect(set.disabled.get('a')).toEqual({
+      name: 'a',
+      files: ['a.yaml'],
+      reason: 'disabled until SECRET, FLOW_ID are set',
+      cause: 'missing-env',
+    });
+  });
+
+  it.each([
+    ['YAML syntax', 'verify: [unclosed', /YAML syntax error at line 1/],
+    [
+      'quoting hint',
+      'verify: { provider: github, secret: ${X} }\nroutes: []',
+      /hint: quote values/,
+    ],
+    ['not a mapping', '- just\n- a list', /the file: must be object/],
+    ['unknown key', `${GOOD}\nretries: 3`, /unknown key "retries"/],
+    [
+      'unknown provider',
+      GOOD.replace('github', 'gitlabb'),
+      /verify.provider: must be one of "github"/,
+    ],
+    ['missing routes', 'verify: { provider: none }', /missing key "routes"/],
+    [
+      'route without flow',
+      'verify: { provider: none }\nroutes: [{ name: r }]',
+      /routes\[0\]: missing key "flow"/,
+    ],
+    ['bad operator', `${GOOD}    when: [{ path: $.a, equal: b }]`, /routes\[0\]\.when\[0\]/],
+    ['variable not JSONPath', `${GOOD}    variables: { a: plain }`, /routes\[0\]\.variables\.a/],
+    [
+      'filter expression',
+      `${GOOD}    variables: { a: '$.x[?(@.y)]' }`,
+      /filter and script expressions are disabled/,
+    ],
+    [
+      'bad regex',
+      `${GOOD}    when: [{ path: $.a, matches: '(' }]`,
+      /routes\[0\] \(r\): invalid regular expression/,
+    ],
+    [
+      'duplicate route names',
+      `${GOOD}  - name: r\n    flow: g\n`,
+      /routes\[1\] \(r\): the route name is used twice/,
+    ],
+    [
+      'hmac without header',
+      'verify: { provider: hmac, secret: s }\nroutes: [{ name: r, flow: f }]',
+      /^verify: /,
+    ],
+    ['async mode (not built yet)', `mode: async\n${GOOD}`, /mode: must be one of "sync"/],
+  ])('%s: the file is reported and its source disabled', (_name, text, message) => {
+    const dir = mappingsDir({ 'bad.yaml': text, 'good.yaml': GOOD });
+    const set = loadMappings(dir, { SECRET: 's', X: 'x' });
+    expect(set.errors).toEqual([{ file: 'bad.yaml', message: expect.stringMatching(message) }]);
+    expect(set.disabled.get('bad')).toMatchObject({ cause: 'invalid' });
+    expect([...set.sources.keys()]).toEqual(['good']);
+  });
+
+  it('two files claiming one source disable it and name both', () => {
+    const dir = mappingsDir({
+      'a.yaml': `source: same\n${GOOD}`,
+      'b.yaml': `source: same\n${GOOD}`,
+    });
+    const set = loadMappings(dir, { SECRET: 's' });
+    expect(set.sources.size).toBe(0);
+    expect(set.disabled.get('same')?.reason).toBe(
+      'source "same" is defined by more than one file: a.yaml, b.yaml',
+    );
+    expect(set.errors.map((e) => e.file)).toEqual(['a.yaml', 'b.yaml']);
+  });
+
+  it('provider: none loads with a warning', () => {
+    const set = loadMappings(
+      mappingsDir({ 'open.yaml': 'verify: { provider: none }\nroutes: [{ name: r, flow: f }]' }),
+    );
+    expect(set.sources.has('open')).toBe(true);
+    expect(set.warnings).toEqual([
+      { file: 'open.yaml', message: expect.stringContaining('anyone can call it') },
+    ]);
+  });
+
+  it('a missing folder is a start error naming MAPPINGS_DIR', () => {
+    expect(() => loadMappings('/nonexistent/flowhook')).toThrow(MappingsDirError);
+    expect(() => loadMappings('/nonexistent/flowhook')).toThrow(/^MAPPINGS_DIR: .* does not exist/);
+  });
+
+  it('the shipped examples are valid and each names the variables it needs', () => {
+    const dir = path.join(__dirname, '..', '..', 'mappings');
+    const set = loadMappings(dir, {});
+    expect(set.errors).toEqual([]);
+    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
+      const text = fs.readFileSync(path.join(dir, file), 'utf8');
+      expect(text.startsWith('# yaml-language-server: $schema=../schema/mapping.schema.json')).toBe(
+        true,
+      );
+      for (const name of text.match(/\$\{([A-Z_]+)\}/g) ?? []) {
+        expect(text).toMatch(new RegExp(`^# Set: .*${name.slice(2, -1)}`, 'm'));
+      }
+    }
+  });
+});
+
+describe('substituteEnv', () => {
+  it('replaces references in values only, with fallbacks, and lists what is missing', () => {
+    const doc = {
+      '${KEY}': 'v',
+      a: '${A}',
+      b: ['x-${B:-dflt}', 1, true, null],
+      c: { d: '${MISSING}${ALSO}' },
+    };
+    const { value, missing } = substituteEnv(doc, { A: 'alpha', KEY: 'nope' });
+    expect(JSON.parse(JSON.stringify(value))).toEqual({
+      '${KEY}': 'v',
+      a: 'alpha',
+      b: ['x-dflt', 1, true, null],
+      c: { d: '' },
+    });
+    expect(missing).toEqual(['MISSING', 'ALSO']);
+  });
+
+  it('a value from the environment cannot change the document structure', () => {
+    const { value } = substituteEnv({ secret: '${S}' }, { S: 'x\nroutes: []\n{evil: 1}' });
+    expect(JSON.parse(JSON.stringify(value))).toEqual({ secret: 'x\nroutes: []\n{evil: 1}' });
+  });
+});

@@ -1,0 +1,78 @@
+import { compileCondition, type ConditionDef } from '../../src/routing/compile-condition';
+import type { RequestView } from '../../src/routing/request-view';
+
+const view: RequestView = {
+  body: { ref: 'refs/heads/main', n: 5, s: '5', tags: ['a', 'b'], nested: { ok: true }, nil: null },
+  headers: { 'x-github-event': 'push', 'x-count': '5' },
+  query: { mode: 'fast' },
+};
+
+describe('compileCondition', () => {
+  it.each<[string, ConditionDef, boolean]>([
+    ['path equals', { path: '$.ref', equals: 'refs/heads/main' }, true],
+    ['path equals, other value', { path: '$.ref', equals: 'refs/heads/dev' }, false],
+    ['JSON number vs number', { path: '$.n', equals: 5 }, true],
+    ['JSON number vs text keeps its type', { path: '$.n', equals: '5' }, false],
+    ['JSON text vs number keeps its type', { path: '$.s', equals: 5 }, false],
+    ['JSON null equals null', { path: '$.nil', equals: null }, true],
+    ['header name in any case', { header: 'X-GitHub-Event', equals: 'push' }, true],
+    ['header text vs number compares as text', { header: 'X-Count', equals: 5 }, true],
+    ['header in', { header: 'x-github-event', in: ['issues', 'push'] }, true],
+    ['header in, absent value', { header: 'x-github-event', in: ['issues'] }, false],
+    ['query equals', { query: 'mode', equals: 'fast' }, true],
+    ['matches', { path: '$.ref', matches: '^refs/heads/(main|release/.*)$' }, true],
+    ['matches a number as text', { path: '$.n', matches: '^5$' }, true],
+    ['matches never holds for an object', { path: '$.nested', matches: '.*' }, false],
+    ['exists true', { path: '$.nested.ok', exists: true }, true],
+    ['exists true on null', { path: '$.nil', exists: true }, true],
+    ['exists false', { path: '$.nope', exists: false }, true],
+    ['exists false when present', { header: 'x-github-event', exists: false }, false],
+    ['missing header equals', { header: 'x-missing', equals: 'push' }, false],
+    ['any value of a multi-match path', { path: '$.tags[*]', equals: 'b' }, true],
+    ['no value of a multi-match path', { path: '$.tags[*]', equals: 'c' }, false],
+    [
+      'all',
+      {
+        all: [
+          { path: '$.n', equals: 5 },
+          { query: 'mode', equals: 'fast' },
+        ],
+      },
+      true,
+    ],
+    [
+      'all, one fails',
+      {
+        all: [
+          { path: '$.n', equals: 5 },
+          { query: 'mode', equals: 'slow' },
+        ],
+      },
+      false,
+    ],
+    [
+      'any',
+      {
+        any: [
+          { path: '$.n', equals: 6 },
+          { query: 'mode', equals: 'fast' },
+        ],
+      },
+      true,
+    ],
+    ['not', { not: { header: 'x-github-event', equals: 'push' } }, false],
+    [
+      'nested',
+      { not: { any: [{ path: '$.n', equals: 1 }, { all: [{ path: '$.s', equals: '5' }] }] } },
+      false,
+    ],
+  ])('%s', (_name, def, expected) => {
+    expect(compileCondition(def)(view)).toBe(expected);
+  });
+
+  it('an invalid regex is refused when compiled, not when a request arrives', () => {
+    expect(() => compileCondition({ path: '$.ref', matches: '(unclosed' })).toThrow(
+      /invalid regular expression/,
+    );
+  });
+});
