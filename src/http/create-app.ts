@@ -25,7 +25,25 @@ export function createApp(deps: AppDeps): Express {
   // Answers are per-request JSON: an ETag costs a hash per answer and means nothing to a sender.
   app.set('etag', false);
   app.set('x-powered-by', false);
-  app.use(helmet());
+  // Headers for a JSON API, not a web page (OWASP REST Security cheat sheet): a CSP that allows
+  // nothing, no framing, nosniff, HSTS, no referrer. Helmet's page-oriented defaults (a long CSP,
+  // DNS-prefetch, IE download options, origin-agent-cluster…) add about 600 bytes to every answer.
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+      },
+      frameguard: { action: 'deny' },
+      crossOriginEmbedderPolicy: false,
+      crossOriginOpenerPolicy: false,
+      originAgentCluster: false,
+      xDnsPrefetchControl: false,
+      xDownloadOptions: false,
+      xPermittedCrossDomainPolicies: false,
+      xXssProtection: false,
+    }),
+  );
   // The hook route first: it is the hot path, and Express tries routers in order.
   app.use(
     hooksRouter(
