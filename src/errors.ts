@@ -5,6 +5,7 @@
 export const ERROR_STATUS = {
   unknown_source: 404,
   not_found: 404,
+  method_not_allowed: 405,
   source_disabled: 503,
   invalid_signature: 401,
   body_too_large: 413,

@@ -9,6 +9,7 @@ import type { MappingSet } from './mappings/types';
 export interface RunningServer {
   readonly server: Server;
   readonly port: number;
+  readonly logger: Logger;
   close(): Promise<void>;
 }
 
@@ -48,9 +49,15 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
   return {
     server,
     port,
+    logger: log,
     close: () =>
       new Promise<void>((resolve) => {
+        // close() stops accepting and waits for every connection to end. A keep-alive connection
+        // whose last request finishes after this point goes idle but stays open, so keep closing
+        // idle ones until the server is done.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
         server.close(() => {
+          clearInterval(sweep);
           flowClient?.close();
           resolve();
         });

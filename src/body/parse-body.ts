@@ -2,6 +2,9 @@ import sjson from 'secure-json-parse';
 import { FlowhookError } from '../errors';
 import { nestsDeeperThan } from './nests-deeper-than';
 
+// fatal: a byte sequence that is not UTF-8 is refused instead of silently becoming U+FFFD.
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Deeper than this is refused before parsing: real webhook payloads nest a handful of levels. */
 export const MAX_BODY_DEPTH = 64;
 
@@ -27,7 +30,12 @@ export function parseBody(rawBody: Buffer, contentType: string | undefined): unk
     );
   }
   if (rawBody.length === 0) throw new FlowhookError('invalid_body', 'the body is empty');
-  const text = rawBody.toString('utf8');
+  let text: string;
+  try {
+    text = UTF8.decode(rawBody);
+  } catch {
+    throw new FlowhookError('invalid_body', 'the body is not valid UTF-8');
+  }
   return kind === 'json' ? parseJson(text) : parseForm(text);
 }
 

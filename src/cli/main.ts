@@ -23,9 +23,20 @@ export function buildCli(): Command {
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
-        console.error(`flowhook: ${signal} received, finishing in-flight requests`);
-        setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
-        void running.close().then(() => process.exit(0));
+        running.logger.info(
+          { signal, graceMs: SHUTDOWN_GRACE_MS },
+          'stopping: no new connections, finishing in-flight requests',
+        );
+        setTimeout(() => {
+          running.logger.error('stopped before in-flight requests finished (grace period over)');
+          running.logger.flush();
+          process.exit(1);
+        }, SHUTDOWN_GRACE_MS).unref();
+        void running.close().then(() => {
+          running.logger.info('stopped');
+          running.logger.flush();
+          process.exit(0);
+        });
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));

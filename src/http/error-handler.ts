@@ -10,7 +10,10 @@ function fromBodyParser(error: { type?: string; status?: number; message: string
     case 'entity.too.large':
       return new FlowhookError('body_too_large', 'the body is larger than the limit');
     case 'encoding.unsupported':
-      return new FlowhookError('unsupported_media_type', error.message);
+      return new FlowhookError(
+        'unsupported_media_type',
+        'compressed bodies are not accepted: the signature covers the bytes as sent uncompressed',
+      );
     case 'request.aborted':
     case 'request.size.invalid':
       return new FlowhookError('invalid_body', 'the body ended before its announced length');

@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { FlowhookError } from '../errors';
 import type { Logger } from '../logger';
 import { handleDelivery, type DeliveryTrace, type PipelineDeps } from '../pipeline/handle-delivery';
 import type { HeaderMap } from '../verify/types';
@@ -13,8 +14,10 @@ export interface HookRouteLocals {
 export function hooksRouter(deps: PipelineDeps, logger: Logger, bodyLimit: number): Router {
   const router = express.Router();
   // Every content type is read as raw bytes: the signature is over exactly what was sent, and
-  // the body is parsed only after it is verified.
-  const rawBody = express.raw({ type: () => true, limit: bodyLimit });
+  // the body is parsed only after it is verified. No inflating: a compressed body would be
+  // verified over bytes the sender never signed (and a 1 MiB limit would bound the wrong size);
+  // body-parser answers a Content-Encoding other than identity with 415.
+  const rawBody = express.raw({ type: () => true, limit: bodyLimit, inflate: false });
 
   router.post(
     '/hooks/:source',
@@ -46,6 +49,11 @@ export function hooksRouter(deps: PipelineDeps, logger: Logger, bodyLimit: numbe
       logHookRequest(logger, trace, answer.status, res.locals.startedAt as number);
     },
   );
+  // A browser or a misconfigured sender using GET: say what is expected instead of a bare 404.
+  router.all('/hooks/:source', (_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('Allow', 'POST');
+    next(new FlowhookError('method_not_allowed', 'webhooks are sent with POST'));
+  });
   return router;
 }
 

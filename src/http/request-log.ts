@@ -18,7 +18,8 @@ export function logHookRequest(
     durationMs: Math.round((performance.now() - startedAt) * 100) / 100,
     ...(failure ? { code: failure.code, reason: failure.message } : {}),
   };
-  if (status >= 500) logger.error(line, 'hook request failed');
+  // 503 is a source waiting for configuration: worth a warning per request, not an error page.
+  if (status >= 500 && status !== 503) logger.error(line, 'hook request failed');
   else if (status >= 400) logger.warn(line, 'hook request refused');
   else logger.info(line, 'hook request handled');
 }

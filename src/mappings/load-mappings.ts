@@ -14,6 +14,9 @@ export class MappingsDirError extends Error {
   }
 }
 
+/** The schema's pattern for `source`; a name taken from the file name must fit it too. */
+const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 type FileOutcome =
@@ -104,6 +107,11 @@ function loadFile(dir: string, file: string, env: Env, warnings: LoadProblem[]):
   }
   const declared = (document as { source?: unknown } | null)?.source;
   const name = typeof declared === 'string' && declared !== '' ? declared : fallbackName;
+  if (!SOURCE_NAME.test(name)) {
+    return fail(
+      `"${name}" (from the file name) cannot be a URL segment; rename the file or set source:`,
+    );
+  }
   const problems = validateMapping(document);
   if (problems.length > 0) return fail(problems.join('; '), name);
 
@@ -112,16 +120,23 @@ function loadFile(dir: string, file: string, env: Env, warnings: LoadProblem[]):
     const reason = `disabled until ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} set`;
     return { kind: 'disabled', name, file, reason, error: false };
   }
-  if (value.verify.provider === 'none') {
+  // Again with the values in place: `flow: "${F:-}"` must not become an empty flow id.
+  const substituted = validateMapping(value);
+  if (substituted.length > 0) {
+    return fail(`after \${VAR} substitution: ${substituted.join('; ')}`, name);
+  }
+  const version = createHash('sha256').update(text).digest('hex').slice(0, 12);
+  let source: CompiledSource;
+  try {
+    source = compileMapping(value, { name, file, version });
+  } catch (error) {
+    return fail((error as Error).message, name);
+  }
+  if (source.provider === 'none') {
     warnings.push({
       file,
       message: `source "${name}" has verify.provider: none; anyone can call it`,
     });
   }
-  const version = createHash('sha256').update(text).digest('hex').slice(0, 12);
-  try {
-    return { kind: 'ready', source: compileMapping(value, { name, file, version }) };
-  } catch (error) {
-    return fail((error as Error).message, name);
-  }
+  return { kind: 'ready', source };
 }

@@ -143,6 +143,42 @@ describe('flowhook serve (the built CLI, as npm start runs it)', () => {
     }
   });
 
+  it('SIGTERM lets an in-flight request finish, then exits 0', async () => {
+    const api = await new FakeFlowApi().start();
+    api.answerAfter(800);
+    const s = await serve({
+      FLOW_BASE_URL: api.url,
+      FLOW_ORG_ID: 'acme',
+      FLOW_API_TOKEN: 't',
+      GITHUB_WEBHOOK_SECRET: 'cli-secret',
+      GITHUB_DEPLOY_FLOW_ID: 'deploy',
+      GITHUB_TRIAGE_FLOW_ID: 'triage',
+    });
+    try {
+      const body = fixture('github', 'push.json');
+      const pending = fetch(`http://127.0.0.1:${s.port}/hooks/github`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': 'push',
+          'x-hub-signature-256': githubSignature('cli-secret', body),
+        },
+        body,
+      });
+      while (api.requests.length === 0) await new Promise((r) => setTimeout(r, 20));
+      s.child.kill('SIGTERM');
+      const res = await pending;
+      expect(res.status).toBe(200);
+      expect(await s.exited).toBe(0);
+      expect(s.lines().map((l) => l.msg)).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^stopping/), 'stopped']),
+      );
+    } finally {
+      s.child.kill('SIGKILL');
+      await api.stop();
+    }
+  });
+
   it.each([
     [{ PORT: 'eighty' }, /^flowhook: cannot start: PORT: "eighty" is not a whole number/],
     [{ FLOW_BASE_URL: 'http://x' }, /^flowhook: cannot start: FLOW_ORG_ID: is required/],

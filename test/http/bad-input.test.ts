@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { FakeFlowApi } from '../support/fake-flow-api';
 import { buildApp, fixture, githubSignature, type TestApp } from '../support/harness';
@@ -20,6 +21,7 @@ function signed(t: TestApp, body: string | Buffer, contentType = 'application/js
     .post('/hooks/github')
     .set('Content-Type', contentType)
     .set('X-Hub-Signature-256', githubSignature(SECRET, body))
+    .serialize((data: unknown) => data as string) // the bytes as given, never re-serialized
     .send(body);
 }
 
@@ -64,6 +66,18 @@ describe('bad input: each gets its 4xx, and the next good request still works', 
       413,
       'body_too_large',
       () => signed(t, JSON.stringify({ pad: 'x'.repeat(70 * 1024) })),
+    ],
+    [
+      'invalid UTF-8',
+      400,
+      'invalid_body',
+      () => signed(t, Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])),
+    ],
+    [
+      'a gzip-compressed body',
+      415,
+      'unsupported_media_type',
+      () => signed(t, gzipSync('{"ref":"x"}')).set('Content-Encoding', 'gzip'),
     ],
     ['an empty body', 400, 'invalid_body', () => signed(t, '')],
     ['a deeply nested body', 400, 'invalid_body', () => signed(t, deep(5000))],

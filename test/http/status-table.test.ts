@@ -254,8 +254,15 @@ describe('HTTP status table (DESIGN §4)', () => {
     expect(res.body.code).toBe('upstream_timeout');
   });
 
-  it('not a route → 404 not_found in the error shape', async () => {
+  it('GET on a hook URL → 405 with Allow: POST', async () => {
     const res = await request(t.app).get('/hooks/github');
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('POST');
+    expect(res.body.code).toBe('method_not_allowed');
+  });
+
+  it('not a route → 404 not_found in the error shape', async () => {
+    const res = await request(t.app).get('/webhooks/github');
     expect(res.status).toBe(404);
     expect(res.body.code).toBe('not_found');
   });
@@ -264,6 +271,7 @@ describe('HTTP status table (DESIGN §4)', () => {
     expect(ERROR_STATUS).toEqual({
       unknown_source: 404,
       not_found: 404,
+      method_not_allowed: 405,
       source_disabled: 503,
       invalid_signature: 401,
       body_too_large: 413,

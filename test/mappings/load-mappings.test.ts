@@ -83,6 +83,11 @@ describe('loadMappings', () => {
       'verify: { provider: hmac, secret: s }\nroutes: [{ name: r, flow: f }]',
       /^verify: /,
     ],
+    [
+      'an empty value through ${VAR:-}',
+      GOOD.replace('flow: f', 'flow: "${EMPTY:-}"'),
+      /after \$\{VAR\} substitution: routes\[0\]\.flow/,
+    ],
     ['async mode (not built yet)', `mode: async\n${GOOD}`, /mode: must be one of "sync"/],
   ])('%s: the file is reported and its source disabled', (_name, text, message) => {
     const dir = mappingsDir({ 'bad.yaml': text, 'good.yaml': GOOD });
@@ -103,6 +108,28 @@ describe('loadMappings', () => {
       'source "same" is defined by more than one file: a.yaml, b.yaml',
     );
     expect(set.errors.map((e) => e.file)).toEqual(['a.yaml', 'b.yaml']);
+  });
+
+  it('a file name that cannot be a URL segment is an error unless source: is set', () => {
+    const set = loadMappings(
+      mappingsDir({ 'my hooks.yaml': GOOD, 'ok name.yaml': `source: ok\n${GOOD}` }),
+      { SECRET: 's' },
+    );
+    expect(set.errors).toEqual([
+      { file: 'my hooks.yaml', message: expect.stringContaining('rename the file or set source:') },
+    ]);
+    expect([...set.sources.keys()]).toEqual(['ok']);
+  });
+
+  it('provider: none in a file that fails to compile gives the error, not the warning', () => {
+    const set = loadMappings(
+      mappingsDir({
+        'open.yaml':
+          "verify: { provider: none }\nroutes: [{ name: r, flow: f, when: [{ path: $.a, matches: '(' }] }]",
+      }),
+    );
+    expect(set.warnings).toEqual([]);
+    expect(set.errors).toHaveLength(1);
   });
 
   it('provider: none loads with a warning', () => {

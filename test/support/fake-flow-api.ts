@@ -12,6 +12,7 @@ export interface RecordedRequest {
 export type Behaviour =
   | { kind: 'answer'; status: number; body: unknown }
   | { kind: 'hang' }
+  | { kind: 'slow'; ms: number }
   | { kind: 'raw'; status: number; text: string };
 
 /**
@@ -41,6 +42,11 @@ export class FakeFlowApi {
 
   answerRaw(status: number, text: string): void {
     this.behaviour = { kind: 'raw', status, text };
+  }
+
+  /** 200 with a session, after `ms`. */
+  answerAfter(ms: number): void {
+    this.behaviour = { kind: 'slow', ms };
   }
 
   hang(): void {
@@ -79,6 +85,15 @@ export class FakeFlowApi {
       const behaviour = this.behaviour;
       if (behaviour.kind === 'hang') {
         this.hanging.add(res);
+        return;
+      }
+      if (behaviour.kind === 'slow') {
+        this.sessions += 1;
+        const sessionId = `session-${this.sessions}`;
+        setTimeout(() => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ sessionId, result: 'Execution completed' }));
+        }, behaviour.ms);
         return;
       }
       if (behaviour.kind === 'raw') {
