@@ -33,6 +33,8 @@ interface Options {
   duration: number;
   connections: number;
   warmup: number;
+  /** Each server runs this many times, interleaved (raw, express, flowhook, raw, …); medians are reported. */
+  rounds: number;
 }
 
 function usage(): string {
@@ -42,6 +44,7 @@ function usage(): string {
     '  --profile   run the server(s) under node --cpu-prof and summarize the measured run',
     '              (bare --profile = flowhook)',
     '  env: BENCH_DURATION=10 (s)  BENCH_CONNECTIONS=50  BENCH_WARMUP=2 (s, 0 = none)',
+    '       BENCH_ROUNDS=3 (interleaved runs per server; the median is reported)',
     '       BENCH_LOG_LEVEL=info (LOG_LEVEL given to flowhook)',
   ].join('\n');
 }
@@ -100,6 +103,7 @@ function parseOptions(argv: string[]): Options {
     duration: positiveNumber('BENCH_DURATION', 10),
     connections: Math.round(positiveNumber('BENCH_CONNECTIONS', 50)),
     warmup: positiveNumber('BENCH_WARMUP', 2, true),
+    rounds: Math.round(positiveNumber('BENCH_ROUNDS', 3)),
   };
 }
 
@@ -761,6 +765,38 @@ function report(rows: Measured[], opts: Options): void {
   }
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** A server's rounds as one row: the round with the median req/s, with the median p50 and p99. */
+function medianRow(runs: Measured[]): Measured {
+  const ok = runs.filter((r) => r.status === 'ok' && r.rps !== undefined);
+  if (ok.length === 0) return runs.find((r) => r.status === 'failed') ?? runs[0];
+  const byRps = [...ok].sort((a, b) => (a.rps ?? 0) - (b.rps ?? 0));
+  const middle = byRps[Math.floor((byRps.length - 1) / 2)];
+  const p = (key: 'p50' | 'p99') => median(ok.map((r) => r[key] ?? 0));
+  return { ...middle, rps: median(ok.map((r) => r.rps ?? 0)), p50: p('p50'), p99: p('p99') };
+}
+
+function printRounds(all: Measured[], opts: Options): void {
+  console.log('\nEach round (req/s, p99 ms):');
+  for (const name of opts.only) {
+    const runs = all.filter((r) => r.name === name && r.status === 'ok');
+    console.log(
+      `  ${name.padEnd(9)} ${runs.map((r) => `${fmt(r.rps)} (${fmt(r.p99)})`).join('  ')}`,
+    );
+  }
+  const fh = all.filter((r) => r.name === 'flowhook' && r.status === 'ok');
+  const ex = all.filter((r) => r.name === 'express' && r.status === 'ok');
+  if (fh.length > 0 && fh.length === ex.length) {
+    const perRound = fh.map((r, i) => ((r.rps ?? 0) / (ex[i].rps ?? 1)).toFixed(2));
+    console.log(`  flowhook/express throughput per round: ${perRound.join('  ')}`);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
@@ -783,36 +819,45 @@ async function main(): Promise<number> {
   const signature = `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}`;
 
   console.log(
-    `flowhook bench: ${opts.duration} s measured after ${opts.warmup} s warm-up, ` +
+    `flowhook bench: ${opts.rounds} round(s) of ${opts.duration} s measured after ${opts.warmup} s warm-up, ` +
       `${opts.connections} connections, ${payload.length}-byte push payload, node ${process.version}, ` +
       `${os.cpus().length} CPUs shared by load generator, server and fake flow API`,
   );
 
-  const rows: Measured[] = [];
-  for (const name of opts.only) {
-    if (name === 'flowhook' && !fs.existsSync(FLOWHOOK_MAIN)) {
-      const note = `${path.relative(ROOT, FLOWHOOK_MAIN)} does not exist (run npm run build)`;
-      console.log(`  flowhook: skipped, ${note}`);
-      rows.push({ name, status: 'skipped', note });
-      continue;
+  // Interleaved rounds: a slow minute of the machine hits every server alike, and the median of
+  // each server's rounds is what the table and the ratios use.
+  const all: Measured[] = [];
+  for (let round = 1; round <= opts.rounds; round++) {
+    if (opts.rounds > 1) console.log(`round ${round} of ${opts.rounds}`);
+    for (const name of opts.only) {
+      if (name === 'flowhook' && !fs.existsSync(FLOWHOOK_MAIN)) {
+        const note = `${path.relative(ROOT, FLOWHOOK_MAIN)} does not exist (run npm run build)`;
+        console.log(`  flowhook: skipped, ${note}`);
+        all.push({ name, status: 'skipped', note });
+        continue;
+      }
+      // Profile the first round only: a profiled server is slower, and one profile is enough.
+      const roundOpts = round === 1 ? opts : { ...opts, profile: [] };
+      const row = await benchOne(name, roundOpts, payload, secret, signature);
+      if (row.status === 'failed') {
+        console.log(`  ${name}: FAILED`);
+      }
+      all.push(row);
     }
-    const row = await benchOne(name, opts, payload, secret, signature);
-    if (row.status === 'failed') {
-      console.log(`  ${name}: FAILED`);
-    }
-    rows.push(row);
   }
+  const rows = opts.only.map((name) => medianRow(all.filter((r) => r.name === name)));
+  if (opts.rounds > 1) printRounds(all, opts);
 
   report(rows, opts);
   fs.writeFileSync(
     path.join(RESULTS_DIR, `${STAMP}-results.json`),
-    JSON.stringify({ options: opts, node: process.version, rows }, null, 2),
+    JSON.stringify({ options: opts, node: process.version, medians: rows, rounds: all }, null, 2),
   );
 
-  const failed = rows.some(
+  const failed = all.some(
     (r) => r.status === 'failed' || (r.non2xx ?? 0) > 0 || (r.warmupNon2xx ?? 0) > 0,
   );
-  const nothing = rows.every((r) => r.status === 'skipped');
+  const nothing = all.every((r) => r.status === 'skipped');
   return failed || nothing ? 1 : 0;
 }
 
