@@ -7,4 +7,5 @@ module.exports = {
   // Child-process tests build dist/ first; keep it out of the module map.
   modulePathIgnorePatterns: ['<rootDir>/dist/'],
   testTimeout: 20000,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };
