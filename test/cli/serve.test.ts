@@ -61,6 +61,36 @@ function run(args: string[], env: Record<string, string>) {
   });
 }
 
+const TOKEN = 'cli-test-token';
+const SECRET = 'cli-secret';
+
+/** The environment of a live (not dry-run) start with the GitHub example enabled. */
+function liveEnv(api: FakeFlowApi): Record<string, string> {
+  return {
+    FLOW_BASE_URL: api.url,
+    FLOW_ORG_ID: 'acme',
+    FLOW_API_TOKEN: TOKEN,
+    GITHUB_WEBHOOK_SECRET: SECRET,
+    GITHUB_DEPLOY_FLOW_ID: 'deploy',
+    GITHUB_TRIAGE_FLOW_ID: 'triage',
+  };
+}
+
+/** A signed GitHub push to main, as GitHub sends it. */
+function postPush(port: number): Promise<Response> {
+  const body = fixture('github', 'push.json');
+  return fetch(`http://127.0.0.1:${port}/hooks/github`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'push',
+      'x-github-delivery': 'd-1',
+      'x-hub-signature-256': githubSignature(SECRET, body),
+    },
+    body,
+  });
+}
+
 describe('flowhook serve (the built CLI, as npm start runs it)', () => {
   beforeAll(() => {
     // A fresh clone has no dist/: build it the way `npm start` does.
@@ -101,26 +131,9 @@ describe('flowhook serve (the built CLI, as npm start runs it)', () => {
 
   it('with FLOW_BASE_URL set, a signed GitHub push runs the flow and answers its sessionId', async () => {
     const api = await new FakeFlowApi().start();
-    const s = await serve({
-      FLOW_BASE_URL: api.url,
-      FLOW_ORG_ID: 'acme',
-      FLOW_API_TOKEN: 'cli-test-token',
-      GITHUB_WEBHOOK_SECRET: 'cli-secret',
-      GITHUB_DEPLOY_FLOW_ID: 'deploy',
-      GITHUB_TRIAGE_FLOW_ID: 'triage',
-    });
+    const s = await serve(liveEnv(api));
     try {
-      const body = fixture('github', 'push.json');
-      const res = await fetch(`http://127.0.0.1:${s.port}/hooks/github`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-github-event': 'push',
-          'x-github-delivery': 'd-1',
-          'x-hub-signature-256': githubSignature('cli-secret', body),
-        },
-        body,
-      });
+      const res = await postPush(s.port);
       const answer = await res.json();
       expect({ status: res.status, answer }).toMatchObject({ status: 200 });
       expect(answer).toMatchObject({
@@ -131,11 +144,11 @@ describe('flowhook serve (the built CLI, as npm start runs it)', () => {
       expect(api.requests[0]).toMatchObject({
         method: 'POST',
         path: '/cgw/process/v1/orgs/acme/flows/deploy/execute',
-        headers: expect.objectContaining({ authorization: 'Bearer cli-test-token' }),
+        headers: expect.objectContaining({ authorization: `Bearer ${TOKEN}` }),
       });
       const logged = JSON.stringify(s.lines());
-      expect(logged).not.toContain('cli-test-token');
-      expect(logged).not.toContain('cli-secret');
+      expect(logged).not.toContain(TOKEN);
+      expect(logged).not.toContain(SECRET);
     } finally {
       s.child.kill('SIGTERM');
       await s.exited;
@@ -146,25 +159,9 @@ describe('flowhook serve (the built CLI, as npm start runs it)', () => {
   it('SIGTERM lets an in-flight request finish, then exits 0', async () => {
     const api = await new FakeFlowApi().start();
     api.answerAfter(800);
-    const s = await serve({
-      FLOW_BASE_URL: api.url,
-      FLOW_ORG_ID: 'acme',
-      FLOW_API_TOKEN: 't',
-      GITHUB_WEBHOOK_SECRET: 'cli-secret',
-      GITHUB_DEPLOY_FLOW_ID: 'deploy',
-      GITHUB_TRIAGE_FLOW_ID: 'triage',
-    });
+    const s = await serve(liveEnv(api));
     try {
-      const body = fixture('github', 'push.json');
-      const pending = fetch(`http://127.0.0.1:${s.port}/hooks/github`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-github-event': 'push',
-          'x-hub-signature-256': githubSignature('cli-secret', body),
-        },
-        body,
-      });
+      const pending = postPush(s.port);
       while (api.requests.length === 0) await new Promise((r) => setTimeout(r, 20));
       s.child.kill('SIGTERM');
       const res = await pending;
