@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /** The whole configuration, read once at start from the environment (DESIGN §2). */
@@ -14,6 +15,12 @@ export interface Config {
   readonly bodyLimit: number;
   /** How long one execute call may take before it is answered 504, in ms. */
   readonly flowTimeoutMs: number;
+  /**
+   * Which proxies' X-Forwarded-Proto/-Host/-For to believe when rebuilding the URL the sender used
+   * (URL-signing presets need it): false, true (any: only behind a proxy that overwrites them),
+   * a hop count, or addresses/CIDRs/`loopback`/`linklocal`/`uniquelocal` (Express's 'trust proxy').
+   */
+  readonly trustProxy: boolean | number | string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly dryRun: boolean;
 }
@@ -74,9 +81,32 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     dataDir: path.resolve(cwd, value('DATA_DIR') ?? 'data'),
     bodyLimit: withUnit('BODY_LIMIT', value('BODY_LIMIT') ?? '1mb', SIZE_UNITS, 1, 64 * 1024 ** 2),
     flowTimeoutMs: withUnit('FLOW_TIMEOUT', value('FLOW_TIMEOUT') ?? '10s', TIME_UNITS, 1, 600_000),
+    trustProxy: trustProxy(value('TRUST_PROXY')),
     logLevel: logLevel as Config['logLevel'],
     dryRun: flowBaseUrl === undefined,
   });
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function trustProxy(raw: string | undefined): boolean | number | string {
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return integer('TRUST_PROXY', raw, 0, 0, 32);
+  const entries = raw.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const ip = isIP(address ?? '');
+    const validBits =
+      bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (ip === 6 ? 128 : 32));
+    if (!PROXY_NAMES.has(entry) && !(ip !== 0 && validBits && extra === undefined)) {
+      throw new ConfigError(
+        'TRUST_PROXY',
+        `"${entry}" is not true, false, a hop count, an IP address, a CIDR range, loopback, linklocal or uniquelocal`,
+      );
+    }
+  }
+  return entries.join(', ');
 }
 
 function integer(

@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       dataDir: path.resolve('/srv/app', 'data'),
       bodyLimit: 1024 * 1024,
       flowTimeoutMs: 10_000,
+      trustProxy: false,
       logLevel: 'info',
       dryRun: true,
     });
@@ -57,6 +58,10 @@ describe('loadConfig', () => {
     [{ FLOW_TIMEOUT: '8s' }, 'flowTimeoutMs', 8000],
     [{ FLOW_TIMEOUT: '1m' }, 'flowTimeoutMs', 60_000],
     [{ PORT: '' }, 'port', 3000],
+    [{ TRUST_PROXY: 'true' }, 'trustProxy', true],
+    [{ TRUST_PROXY: 'false' }, 'trustProxy', false],
+    [{ TRUST_PROXY: '2' }, 'trustProxy', 2],
+    [{ TRUST_PROXY: 'loopback, 10.0.0.0/8,::1' }, 'trustProxy', 'loopback, 10.0.0.0/8, ::1'],
   ])('%j → %s = %s', (env, key, expected) => {
     expect(loadConfig(env)[key as 'port']).toBe(expected);
   });
@@ -77,6 +82,9 @@ describe('loadConfig', () => {
     [{ FLOW_TIMEOUT: 'soon' }, /^FLOW_TIMEOUT: /],
     [{ FLOW_TIMEOUT: '0s' }, /^FLOW_TIMEOUT: /],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+    [{ TRUST_PROXY: 'yes' }, /^TRUST_PROXY: "yes" is not/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /^TRUST_PROXY: "10.0.0.0\/33" is not/],
+    [{ TRUST_PROXY: 'loopback, proxy.internal' }, /^TRUST_PROXY: "proxy.internal" is not/],
   ])('%j stops the start with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

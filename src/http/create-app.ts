@@ -9,7 +9,8 @@ import { healthRouter } from './health-routes';
 import { hooksRouter } from './hooks-route';
 
 export interface AppDeps {
-  readonly config: Pick<Config, 'bodyLimit' | 'flowOrgId' | 'dryRun'>;
+  readonly config: Pick<Config, 'bodyLimit' | 'flowOrgId' | 'dryRun'> &
+    Partial<Pick<Config, 'trustProxy'>>;
   readonly logger: Logger;
   /** The current mappings; a function so a reload can swap them between requests. */
   readonly mappings: () => MappingSet;
@@ -25,6 +26,8 @@ export function createApp(deps: AppDeps): Express {
   // Answers are per-request JSON: an ETag costs a hash per answer and means nothing to a sender.
   app.set('etag', false);
   app.set('x-powered-by', false);
+  // req.protocol and req.host (the URL a sender signed) follow X-Forwarded-* only from these.
+  app.set('trust proxy', deps.config.trustProxy ?? false);
   // Headers for a JSON API, not a web page (OWASP REST Security cheat sheet): a CSP that allows
   // nothing, no framing, nosniff, HSTS, no referrer. Helmet's page-oriented defaults (a long CSP,
   // DNS-prefetch, IE download options, origin-agent-cluster…) add about 600 bytes to every answer.

@@ -38,14 +38,16 @@ export function hooksRouter(deps: PipelineDeps, logger: Logger, bodyLimit: numbe
           // Node lower-cases names and joins repeats with ", " (set-cookie aside, never sent here).
           headers: req.headers as HeaderMap,
           method: req.method,
-          url: `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`,
+          // The URL the sender used; behind a trusted proxy (TRUST_PROXY), from X-Forwarded-*.
+          url: `${req.protocol}://${req.host ?? 'localhost'}${req.originalUrl}`,
           // Express 5 parses the query string on every read of req.query; most hooks have none.
           query: req.url.includes('?') ? firstValues(req.query) : NO_QUERY,
         },
         deps,
         trace,
       );
-      res.status(answer.status).json(answer.body);
+      if (answer.text) res.status(answer.status).type('text/plain').send(String(answer.body));
+      else res.status(answer.status).json(answer.body);
       logHookRequest(logger, trace, answer.status, res.locals.startedAt as number);
     },
   );

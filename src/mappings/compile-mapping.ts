@@ -1,6 +1,6 @@
 import { compileCondition } from '../routing/compile-condition';
 import { compileVariables } from '../routing/compile-variables';
-import { createVerifier } from '../verify/create-verifier';
+import { createPreset } from '../verify/create-preset';
 import type { VerifySpec } from '../verify/types';
 import type { CompiledRoute, CompiledSource, MappingDef } from './types';
 
@@ -19,9 +19,9 @@ export function compileMapping(
     provider,
     secrets: [...(secret !== undefined ? [secret] : []), ...(secrets ?? [])],
   } as VerifySpec;
-  let verify;
+  let preset;
   try {
-    verify = createVerifier(spec);
+    preset = createPreset(spec);
   } catch (error) {
     throw new Error(`verify: ${(error as Error).message}`, { cause: error });
   }
@@ -47,7 +47,7 @@ export function compileMapping(
   return {
     ...meta,
     provider,
-    verify,
+    ...preset,
     dispatch: def.dispatch ?? 'first',
     routes,
   };

@@ -1,6 +1,6 @@
 import type { ConditionDef, Predicate } from '../routing/compile-condition';
 import type { VariableDef, VariableExtractor } from '../routing/compile-variables';
-import type { Verifier } from '../verify/types';
+import type { AfterVerify, Verifier } from '../verify/types';
 
 /** A mapping file as written (after `${VAR}` substitution and schema validation). */
 export interface MappingDef {
@@ -29,7 +29,7 @@ export interface CompiledRoute {
   readonly extract: VariableExtractor;
 }
 
-export interface CompiledSource {
+export interface CompiledSource extends AfterVerify {
   readonly name: string;
   /** The file it came from, relative to MAPPINGS_DIR. */
   readonly file: string;

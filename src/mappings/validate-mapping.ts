@@ -1,9 +1,10 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import schema from '../../schema/mapping.schema.json';
+import verifySchema from '../../schema/verify.schema.json';
 import type { MappingDef } from './types';
 
 // Compiled once per process; the same schema editors use for completion.
-const ajv = new Ajv({ allErrors: true, strict: false });
+const ajv = new Ajv({ allErrors: true, strict: false }).addSchema(verifySchema);
 const validate = ajv.compile<MappingDef>(schema);
 
 /** Checks a parsed document against schema/mapping.schema.json; returns readable problems. */

@@ -40,7 +40,9 @@ export interface DeliveryTrace {
 
 export interface DeliveryAnswer {
   readonly status: number;
-  readonly body: Readonly<Record<string, unknown>>;
+  /** JSON, or plain text when `text` is set (a handshake that expects it). */
+  readonly body: unknown;
+  readonly text?: boolean;
 }
 
 /**
@@ -70,15 +72,15 @@ export async function handleDelivery(
   const deliveryId = randomUUID();
   trace.deliveryId = deliveryId;
   trace.secretIndex = verdict.secretIndex;
-  trace.providerDeliveryId = verdict.deliveryId;
 
   const view: RequestView = {
     body: parseBody(request.rawBody, request.headers['content-type']),
     headers: request.headers,
     query: request.query,
   };
-  const challenge = slackChallenge(source, view.body);
-  if (challenge !== undefined) return { status: 200, body: { challenge } };
+  trace.providerDeliveryId = verdict.deliveryId ?? source.bodyDeliveryId?.(view.body);
+  const handshake = source.handshake?.(view.body, view.headers);
+  if (handshake !== undefined) return handshake;
 
   const route = source.routes.find((candidate) => candidate.matches(view));
   if (route === undefined) {
@@ -158,11 +160,4 @@ function describe(request: ExecuteRequest) {
     },
     body: request.variables,
   };
-}
-
-/** Slack's Events API checks a new URL with a signed url_verification request; echo its challenge. */
-function slackChallenge(source: CompiledSource, body: unknown): string | undefined {
-  if (source.provider !== 'slack' || body === null || typeof body !== 'object') return undefined;
-  const { type, challenge } = body as { type?: unknown; challenge?: unknown };
-  return type === 'url_verification' && typeof challenge === 'string' ? challenge : undefined;
 }

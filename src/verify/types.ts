@@ -64,3 +64,24 @@ export class VerifySpecError extends Error {
     this.name = 'VerifySpecError';
   }
 }
+
+/** A provider's set-up or check request that flowhook answers itself, after verification. */
+export interface Handshake {
+  readonly status: number;
+  /** JSON unless `text` is set. */
+  readonly body: unknown;
+  readonly text?: boolean;
+}
+
+/** What a preset reads from the parsed request once the signature has been verified. */
+export interface AfterVerify {
+  /** Slack's url_verification and the like: answered here, no flow runs. */
+  readonly handshake?: (body: unknown, headers: HeaderMap) => Handshake | undefined;
+  /** The provider's delivery id when it travels in the body (Stripe's event `id`). */
+  readonly bodyDeliveryId?: (body: unknown) => string | undefined;
+}
+
+/** A `verify:` block made ready for requests: the verifier and its after-verification hooks. */
+export interface Preset extends AfterVerify {
+  readonly verify: Verifier;
+}

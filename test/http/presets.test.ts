@@ -285,5 +285,9 @@ describe('one signed request per preset, end to end', () => {
       secretIndex: 0,
       mappingVersion: expect.stringMatching(/^[0-9a-f]{12}$/),
     });
+    // Stripe's delivery id travels in the body: the event id.
+    expect(handled.find((l) => l.source === 'stripe')?.providerDeliveryId).toBe(
+      'evt_3MtwBwLkdIwHu7ix28a3tqPa',
+    );
   });
 });
