@@ -14,7 +14,11 @@ export const MAX_BODY_DEPTH = 64;
  * `__proto__` and `constructor.prototype` keys are refused (secure-json-parse), as bodies flow
  * into user-authored JSONPath and on to another service.
  */
-export function parseBody(rawBody: Buffer, contentType: string | undefined): unknown {
+export function parseBody(
+  rawBody: Buffer,
+  contentType: string | undefined,
+  jsonFields: readonly string[] = ['payload'],
+): unknown {
   const { mediaType, charset } = parseContentType(contentType);
   const kind = mediaKind(mediaType);
   if (kind === undefined) {
@@ -36,7 +40,7 @@ export function parseBody(rawBody: Buffer, contentType: string | undefined): unk
   } catch {
     throw new FlowhookError('invalid_body', 'the body is not valid UTF-8');
   }
-  return kind === 'json' ? parseJson(text) : parseForm(text);
+  return kind === 'json' ? parseJson(text) : parseForm(text, jsonFields);
 }
 
 function parseJson(text: string): unknown {
@@ -63,8 +67,8 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Form fields; a repeated field becomes an array; a `payload` field holding JSON (Slack) is parsed. */
-function parseForm(text: string): Record<string, unknown> {
+/** Form fields; a repeated field becomes an array; `jsonFields` holding JSON (Slack's `payload`) are parsed. */
+function parseForm(text: string, jsonFields: readonly string[]): Record<string, unknown> {
   const form: Record<string, unknown> = Object.create(null);
   for (const [key, value] of new URLSearchParams(text)) {
     if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
@@ -74,8 +78,10 @@ function parseForm(text: string): Record<string, unknown> {
     if (existing === undefined) form[key] = value;
     else form[key] = Array.isArray(existing) ? [...existing, value] : [existing, value];
   }
-  const payload = form.payload;
-  if (typeof payload === 'string' && /^\s*[[{]/.test(payload)) form.payload = parseJson(payload);
+  for (const field of jsonFields) {
+    const value = form[field];
+    if (typeof value === 'string' && /^\s*[[{]/.test(value)) form[field] = parseJson(value);
+  }
   return form;
 }
 

@@ -16,3 +16,17 @@ export interface ExecuteResult {
 export function executePath(orgId: string, flowId: string): string {
   return `/cgw/process/v1/orgs/${encodeURIComponent(orgId)}/flows/${encodeURIComponent(flowId)}/execute`;
 }
+
+/** An execute call as it is (or, in dry-run, would be) sent; the token is never shown. */
+export function describeExecute(request: ExecuteRequest) {
+  return {
+    method: 'POST',
+    path: executePath(request.orgId, request.flowId),
+    headers: {
+      'content-type': 'application/json',
+      authorization: 'Bearer [FLOW_API_TOKEN]',
+      ...(request.traceparent ? { traceparent: request.traceparent } : {}),
+    },
+    body: request.variables,
+  };
+}

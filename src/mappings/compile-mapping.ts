@@ -1,4 +1,5 @@
-import { compileCondition } from '../routing/compile-condition';
+import { atPath, PathError } from '../path-error';
+import { combine, compileCondition } from '../routing/compile-condition';
 import { compileVariables } from '../routing/compile-variables';
 import { createPreset } from '../verify/create-preset';
 import type { VerifySpec } from '../verify/types';
@@ -6,8 +7,8 @@ import type { CompiledRoute, CompiledSource, MappingDef } from './types';
 
 /**
  * Turns a validated mapping into the plain objects the request path uses: the verifier, route
- * predicates and variable extractors. Throws an Error naming the route when something cannot be
- * built (bad JSONPath, bad regex, incomplete verify block).
+ * predicates and variable extractors. Throws a PathError at the key that cannot be built (bad
+ * JSONPath, bad regex, incomplete verify block, a route name used twice).
  */
 export function compileMapping(
   def: MappingDef,
@@ -19,36 +20,34 @@ export function compileMapping(
     provider,
     secrets: [...(secret !== undefined ? [secret] : []), ...(secrets ?? [])],
   } as VerifySpec;
-  let preset;
-  try {
-    preset = createPreset(spec);
-  } catch (error) {
-    throw new Error(`verify: ${(error as Error).message}`, { cause: error });
-  }
+  const preset = atPath(['verify'], () => createPreset(spec));
   const seen = new Set<string>();
-  const routes = def.routes.map((route, index): CompiledRoute => {
-    try {
-      if (seen.has(route.name)) throw new Error(`the route name is used twice`);
+  const routes = def.routes.map((route, index): CompiledRoute =>
+    atPath(['routes', index], () => {
+      if (seen.has(route.name)) {
+        throw new PathError(['name'], `the route name "${route.name}" is used twice`);
+      }
       seen.add(route.name);
-      const conditions = (route.when ?? []).map(compileCondition);
       return {
         name: route.name,
         flowId: route.flow,
         orgId: route.org,
-        matches: (request) => conditions.every((condition) => condition(request)),
-        extract: compileVariables(route.variables ?? {}),
+        when: combine(
+          true,
+          (route.when ?? []).map((condition, i) =>
+            atPath(['when', i], () => compileCondition(condition)),
+          ),
+        ),
+        extract: atPath(['variables'], () => compileVariables(route.variables ?? {})),
       };
-    } catch (error) {
-      throw new Error(`routes[${index}] (${route.name}): ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-  });
+    }),
+  );
   return {
     ...meta,
     provider,
     ...preset,
     dispatch: def.dispatch ?? 'first',
+    jsonFields: def.body?.jsonFields ?? ['payload'],
     routes,
   };
 }

@@ -1,4 +1,4 @@
-import type { ConditionDef, Predicate } from '../routing/compile-condition';
+import type { CompiledCondition, ConditionDef } from '../routing/compile-condition';
 import type { VariableDef, VariableExtractor } from '../routing/compile-variables';
 import type { AfterVerify, Verifier } from '../verify/types';
 
@@ -7,7 +7,8 @@ export interface MappingDef {
   source?: string;
   verify: { provider: string; secret?: string; secrets?: string[] } & Record<string, unknown>;
   mode?: 'sync';
-  dispatch?: 'first';
+  dispatch?: 'first' | 'all';
+  body?: { jsonFields?: string[] };
   routes: RouteDef[];
 }
 
@@ -25,7 +26,8 @@ export interface CompiledRoute {
   readonly flowId: string;
   /** The route's own org; undefined = FLOW_ORG_ID. */
   readonly orgId: string | undefined;
-  readonly matches: Predicate;
+  /** All of the route's `when` conditions (an empty list always holds). */
+  readonly when: CompiledCondition;
   readonly extract: VariableExtractor;
 }
 
@@ -37,7 +39,9 @@ export interface CompiledSource extends AfterVerify {
   readonly version: string;
   readonly provider: string;
   readonly verify: Verifier;
-  readonly dispatch: 'first';
+  readonly dispatch: 'first' | 'all';
+  /** Form fields that hold JSON and are parsed (Slack's `payload`). */
+  readonly jsonFields: readonly string[];
   readonly routes: readonly CompiledRoute[];
 }
 
@@ -52,7 +56,12 @@ export interface DisabledSource {
 
 export interface LoadProblem {
   readonly file: string;
+  /** The whole problem in one line: "line 12, column 9: routes[0].when[0]: unknown key …". */
   readonly message: string;
+  readonly line?: number;
+  readonly column?: number;
+  /** The key path, e.g. routes[0].when[0].equal. */
+  readonly path?: string;
 }
 
 /** The result of loading MAPPINGS_DIR: a name lookup that does not grow with the number of sources. */

@@ -1,57 +1,124 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import schema from '../../schema/mapping.schema.json';
 import verifySchema from '../../schema/verify.schema.json';
+import { didYouMean } from './did-you-mean';
+import { formatPath, type KeyPath } from '../path-error';
 import type { MappingDef } from './types';
 
+export interface SchemaProblem {
+  readonly path: KeyPath;
+  readonly message: string;
+  /** The problem is the key at `path` itself (an unknown key), not its value. */
+  readonly atKey?: boolean;
+}
+
 // Compiled once per process; the same schema editors use for completion.
-const ajv = new Ajv({ allErrors: true, strict: false }).addSchema(verifySchema);
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true }).addSchema(verifySchema);
 const validate = ajv.compile<MappingDef>(schema);
 
 /** Checks a parsed document against schema/mapping.schema.json; returns readable problems. */
-export function validateMapping(document: unknown): string[] {
+export function validateMapping(document: unknown): SchemaProblem[] {
   if (validate(document)) return [];
   return summarize(validate.errors ?? []);
 }
 
 /**
- * ajv reports every branch of a oneOf that failed; a person wants the one or two that explain it.
- * Keep the deepest errors (they are the most specific), drop the oneOf/anyOf summaries.
+ * ajv reports every branch of an anyOf/oneOf that failed; a person wants the one that explains
+ * it. Keep the deepest place; there, an unknown key beats "missing key" from other branches, and
+ * several missing keys mean "one of these is needed".
  */
-function summarize(errors: readonly ErrorObject[]): string[] {
-  const specific = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'anyOf');
-  const deepest = Math.max(0, ...specific.map((e) => depth(e.instancePath)));
-  const chosen = specific.filter((e) => depth(e.instancePath) === deepest);
-  const lines = (chosen.length > 0 ? chosen : errors).map(describe);
-  return [...new Set(lines)];
-}
-
-function depth(instancePath: string): number {
-  return instancePath === '' ? 0 : instancePath.split('/').length - 1;
+function summarize(errors: readonly ErrorObject[]): SchemaProblem[] {
+  const specific = errors.filter((e) => !['oneOf', 'anyOf', 'allOf', 'if'].includes(e.keyword));
+  const candidates = specific.length > 0 ? specific : errors;
+  const deepest = Math.max(...candidates.map((e) => toPath(e.instancePath).length));
+  const atDeepest = candidates.filter((e) => toPath(e.instancePath).length === deepest);
+  const problems: SchemaProblem[] = [];
+  const byPlace = new Map<string, ErrorObject[]>();
+  for (const error of atDeepest)
+    byPlace.set(error.instancePath, [...(byPlace.get(error.instancePath) ?? []), error]);
+  for (const [instancePath, group] of byPlace) {
+    const path = toPath(instancePath);
+    const unknown = group.filter((e) => e.keyword === 'additionalProperties');
+    const required = group.filter((e) => e.keyword === 'required');
+    if (unknown.length > 0) {
+      // Each anyOf branch reports the keys it does not know; the branch that knows most of the
+      // object's keys is the one the author meant, and its own keys are the suggestions.
+      const branches = new Map<string, ErrorObject[]>();
+      for (const error of unknown)
+        branches.set(error.schemaPath, [...(branches.get(error.schemaPath) ?? []), error]);
+      const best = [...branches.values()].sort((a, b) => a.length - b.length)[0];
+      const allowed = Object.keys((best[0].parentSchema?.properties as object) ?? {});
+      for (const error of unique(best, (e) => String(e.params.additionalProperty))) {
+        const key = String(error.params.additionalProperty);
+        const guess = didYouMean(key, allowed);
+        const hint = guess
+          ? ` — did you mean "${guess}"?`
+          : ` (expected one of: ${allowed.join(', ')})`;
+        problems.push({
+          path: [...path, key],
+          message: `unknown key "${key}"${hint}`,
+          atKey: true,
+        });
+      }
+    } else if (required.length > 1) {
+      const names = [...new Set(required.map((e) => String(e.params.missingProperty)))];
+      problems.push({ path, message: `needs one of: ${names.join(', ')}` });
+    } else {
+      // "must be object" from the branches a value was not meant for says nothing useful when a
+      // branch of the right type explains the problem.
+      const typed = group.filter((e) => e.keyword !== 'type');
+      const chosen = typed.length > 0 ? typed : group.slice(0, 1);
+      problems.push(
+        ...unique(chosen, (e) => describe(e)).map((e) => ({ path, message: describe(e) })),
+      );
+    }
+  }
+  return problems;
 }
 
 function describe(error: ErrorObject): string {
-  const where = error.instancePath === '' ? 'the file' : keyPath(error.instancePath);
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
-    case 'additionalProperties':
-      return `${where}: unknown key "${String(params.additionalProperty)}"`;
     case 'required':
-      return `${where}: missing key "${String(params.missingProperty)}"`;
-    case 'enum':
-      return `${where}: must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+      return `missing key "${String(params.missingProperty)}"`;
+    case 'enum': {
+      const allowed = (params.allowedValues as unknown[]).map((v) => JSON.stringify(v));
+      const guess =
+        typeof error.data === 'string'
+          ? didYouMean(error.data, params.allowedValues as string[])
+          : undefined;
+      return `must be one of ${allowed.join(', ')}${guess ? ` — did you mean "${guess}"?` : ''}`;
+    }
+    case 'pattern':
+      if (String(params.pattern).includes('\\{\\{')) {
+        return 'must be a JSONPath starting with $, a {{ template }}, or { value: … } for constant text';
+      }
+      if (String(params.pattern) === '^\\$') return 'must be a JSONPath starting with $';
+      return `must match ${String(params.pattern)}`;
+    case 'minLength':
+      return 'must not be empty';
+    case 'type':
+      return error.instancePath === ''
+        ? 'a mapping file must be a YAML mapping (key: value lines) with verify and routes'
+        : `must be ${String(params.type).replace(/,/g, ' or ')}`;
     default:
-      return `${where}: ${error.message ?? 'is invalid'}`;
+      return error.message ?? 'is invalid';
   }
 }
 
-/** "/routes/0/when/1" → "routes[0].when[1]" */
-function keyPath(instancePath: string): string {
+function unique<T>(items: T[], key: (item: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => !seen.has(key(item)) && (seen.add(key(item)), true));
+}
+
+/** "/routes/0/when/1" → ["routes", 0, "when", 1] */
+function toPath(instancePath: string): KeyPath {
+  if (instancePath === '') return [];
   return instancePath
     .split('/')
     .slice(1)
     .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce(
-      (acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part),
-      '',
-    );
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
 }
+
+export { formatPath };

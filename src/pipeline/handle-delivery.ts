@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { parseBody } from '../body/parse-body';
-import { FlowhookError } from '../errors';
+import { ERROR_STATUS, FlowhookError } from '../errors';
 import type { FlowClient } from '../flows/create-flow-client';
-import { executePath, type ExecuteRequest } from '../flows/execute-request';
+import { describeExecute, type ExecuteRequest } from '../flows/execute-request';
 import type { CompiledRoute, CompiledSource, MappingSet } from '../mappings/types';
 import type { RequestView } from '../routing/request-view';
 import type { HeaderMap } from '../verify/types';
@@ -74,7 +74,7 @@ export async function handleDelivery(
   trace.secretIndex = verdict.secretIndex;
 
   const view: RequestView = {
-    body: parseBody(request.rawBody, request.headers['content-type']),
+    body: parseBody(request.rawBody, request.headers['content-type'], source.jsonFields),
     headers: request.headers,
     query: request.query,
   };
@@ -82,8 +82,9 @@ export async function handleDelivery(
   const handshake = source.handshake?.(view.body, view.headers);
   if (handshake !== undefined) return handshake;
 
-  const route = source.routes.find((candidate) => candidate.matches(view));
-  if (route === undefined) {
+  const traceparent = validTraceparent(request.headers.traceparent);
+  const plan = planDelivery(source, view, deps.defaultOrgId, traceparent);
+  if (plan.length === 0) {
     return {
       status: 202,
       body: {
@@ -93,19 +94,125 @@ export async function handleDelivery(
       },
     };
   }
-  trace.route = route.name;
-  trace.flow = route.flowId;
-  const traceparent = validTraceparent(request.headers.traceparent);
-  const execute = buildExecuteRequest(route, view, deps.defaultOrgId, traceparent);
-  const common = { deliveryId, source: source.name, route: route.name, flowId: route.flowId };
+  trace.route = plan.map((step) => step.route.name).join(',');
+  trace.flow = plan.map((step) => step.route.flowId).join(',');
+  const base = { deliveryId, source: source.name };
 
   if (deps.flowClient === undefined) {
     trace.dryRun = true;
-    return { status: 200, body: { dryRun: true, ...common, request: describe(execute) } };
+    const described = plan.map((step) => ({
+      ...names(step.route),
+      request: describeExecute(step.request),
+    }));
+    return {
+      status: 200,
+      body:
+        source.dispatch === 'all'
+          ? { dryRun: true, ...base, executions: described }
+          : { dryRun: true, ...base, ...described[0] },
+    };
   }
-  const outcome = await deps.flowClient.execute(execute);
-  trace.sessionId = outcome.sessionId;
-  return { status: 200, body: { ...common, sessionId: outcome.sessionId, result: outcome.result } };
+  if (source.dispatch === 'first') {
+    const [{ route, request: execute }] = plan;
+    const outcome = await deps.flowClient.execute(execute);
+    trace.sessionId = outcome.sessionId;
+    return { status: 200, body: { ...base, ...names(route), ...outcome } };
+  }
+  return fanOut(plan, deps.flowClient, base, trace);
+}
+
+export interface PlannedExecution {
+  readonly route: CompiledRoute;
+  readonly request: ExecuteRequest;
+}
+
+/**
+ * The routes that run and the exact execute requests they send, without sending them (also what
+ * `flowhook test` shows). dispatch first: the first route whose conditions hold; all: every one.
+ * Variables of every chosen route are extracted before anything runs, so bad input never leaves
+ * a fan-out half done.
+ */
+export function planDelivery(
+  source: CompiledSource,
+  view: RequestView,
+  defaultOrgId: string | undefined,
+  traceparent?: string,
+): PlannedExecution[] {
+  const routes =
+    source.dispatch === 'all'
+      ? source.routes.filter((route) => route.when.holds(view))
+      : source.routes.filter((route) => route.when.holds(view)).slice(0, 1);
+  const missing: string[] = [];
+  const invalid: { name: string; reason: string }[] = [];
+  const fanOut = source.dispatch === 'all';
+  const plan = routes.map((route) => {
+    const extraction = route.extract(view);
+    const qualify = (name: string) => (fanOut ? `${route.name}.${name}` : name);
+    missing.push(...extraction.missing.map(qualify));
+    invalid.push(...extraction.invalid.map((entry) => ({ ...entry, name: qualify(entry.name) })));
+    return {
+      route,
+      request: {
+        // Dry-run may run without FLOW_ORG_ID; the placeholder shows where it would go.
+        orgId: route.orgId ?? defaultOrgId ?? '{FLOW_ORG_ID}',
+        flowId: route.flowId,
+        variables: extraction.variables,
+        traceparent,
+      },
+    };
+  });
+  if (missing.length > 0) {
+    throw new FlowhookError(
+      'missing_variables',
+      `required variables not found in the request: ${missing.join(', ')}`,
+      { variables: missing },
+    );
+  }
+  if (invalid.length > 0) {
+    throw new FlowhookError(
+      'invalid_variables',
+      `variables of the wrong type: ${invalid.map((v) => `${v.name} ${v.reason}`).join('; ')}`,
+      { variables: invalid },
+    );
+  }
+  return plan;
+}
+
+const names = (route: CompiledRoute) => ({ route: route.name, flowId: route.flowId });
+
+/** dispatch: all — every planned execution runs at once; 200 only when all of them succeeded. */
+async function fanOut(
+  plan: PlannedExecution[],
+  client: FlowClient,
+  base: { deliveryId: string; source: string },
+  trace: DeliveryTrace,
+): Promise<DeliveryAnswer> {
+  const settled = await Promise.allSettled(plan.map((step) => client.execute(step.request)));
+  const executions = settled.map((result, index) => {
+    const route = names(plan[index].route);
+    if (result.status === 'fulfilled') return { ...route, ...result.value };
+    const error = result.reason instanceof FlowhookError ? result.reason : undefined;
+    return {
+      ...route,
+      error: {
+        code: error?.code ?? 'internal',
+        message: error?.message ?? 'internal error',
+        ...error?.details,
+      },
+    };
+  });
+  trace.sessionId = executions.map((e) => ('sessionId' in e ? e.sessionId : '-')).join(',');
+  const failed = executions.filter((e) => 'error' in e);
+  if (failed.length === 0) return { status: 200, body: { ...base, executions } };
+  return {
+    status: ERROR_STATUS.executions_failed,
+    body: {
+      error: `${failed.length} of ${executions.length} executions failed: ${failed.map((e) => e.route).join(', ')}`,
+      code: 'executions_failed',
+      ...base,
+      executions,
+    },
+  };
 }
 
 function findSource(mappings: MappingSet, name: string): CompiledSource {
@@ -118,46 +225,9 @@ function findSource(mappings: MappingSet, name: string): CompiledSource {
   throw new FlowhookError('unknown_source', `no source named "${name}"`);
 }
 
-function buildExecuteRequest(
-  route: CompiledRoute,
-  view: RequestView,
-  defaultOrgId: string | undefined,
-  traceparent: string | undefined,
-): ExecuteRequest {
-  const { variables, missing } = route.extract(view);
-  if (missing.length > 0) {
-    throw new FlowhookError(
-      'missing_variables',
-      `required variables not found in the request: ${missing.join(', ')}`,
-      { variables: missing },
-    );
-  }
-  return {
-    // Dry-run may run without FLOW_ORG_ID; the placeholder shows where it would go.
-    orgId: route.orgId ?? defaultOrgId ?? '{FLOW_ORG_ID}',
-    flowId: route.flowId,
-    variables,
-    traceparent,
-  };
-}
-
 const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
 
 /** W3C trace context is passed on only when well formed; anything else is dropped, not forwarded. */
 function validTraceparent(value: string | undefined): string | undefined {
   return value !== undefined && TRACEPARENT.test(value) ? value : undefined;
-}
-
-/** Dry-run's account of the call it did not make; the token is never shown. */
-function describe(request: ExecuteRequest) {
-  return {
-    method: 'POST',
-    path: executePath(request.orgId, request.flowId),
-    headers: {
-      'content-type': 'application/json',
-      authorization: 'Bearer [FLOW_API_TOKEN]',
-      ...(request.traceparent ? { traceparent: request.traceparent } : {}),
-    },
-    body: request.variables,
-  };
 }

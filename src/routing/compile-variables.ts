@@ -1,72 +1,179 @@
+import { atPath } from '../path-error';
+import { coerce, type VariableType } from './coerce';
+import { compileCondition, type ConditionDef } from './compile-condition';
+import { compileTemplate, isTemplate } from './compile-template';
 import { compileJsonPath } from './json-path';
 import type { RequestView } from './request-view';
+
+interface Options {
+  default?: unknown;
+  required?: boolean;
+  type?: VariableType;
+}
 
 /** A variable as written in a mapping file (after schema validation). */
 export type VariableDef =
   | string
-  | { path: string; default?: unknown; required?: boolean }
-  | { header: string; default?: unknown; required?: boolean }
-  | { query: string; default?: unknown; required?: boolean }
-  | { value: unknown };
+  | number
+  | boolean
+  | null
+  | ({ path: string; all?: boolean; where?: ConditionDef; pick?: string } & Options)
+  | ({ header: string } & Options)
+  | ({ query: string } & Options)
+  | ({ template: string } & Options)
+  | { value: unknown }
+  | { object: Record<string, VariableDef> };
 
 export interface Extraction {
   /** The flow's input variables; a variable that found nothing and has no default is left out. */
   readonly variables: Record<string, unknown>;
-  /** Names of required variables that found nothing (a 422). */
+  /** Required variables that found nothing (a 422). */
   readonly missing: string[];
+  /** Variables whose value could not be converted to their `type` (a 422). */
+  readonly invalid: { name: string; reason: string }[];
 }
 
 export type VariableExtractor = (request: RequestView) => Extraction;
 
-type Reader = (request: RequestView) => unknown;
-
 interface CompiledVariable {
   readonly name: string;
-  readonly read: Reader;
+  /** Reads the value; undefined = nothing found. */
+  readonly read: (request: RequestView, out: Extraction, prefix: string) => unknown;
   readonly fallback: unknown;
   readonly required: boolean;
+  readonly type: VariableType | undefined;
 }
 
 /** Compiles a route's `variables:` block into one extractor; JSONPath is parsed here, once. */
 export function compileVariables(defs: Readonly<Record<string, VariableDef>>): VariableExtractor {
-  const compiled = Object.entries(defs).map(([name, def]) => compileVariable(name, def));
+  const group = compileGroup(defs);
   return (request) => {
-    // No prototype: a variable may be called __proto__ without touching Object.prototype.
-    const variables: Record<string, unknown> = Object.create(null);
-    const missing: string[] = [];
-    for (const variable of compiled) {
-      let value = variable.read(request);
-      if (value === undefined) value = variable.fallback;
-      if (value !== undefined) variables[variable.name] = value;
-      else if (variable.required) missing.push(variable.name);
-    }
-    return { variables, missing };
+    const out: Extraction = { variables: {}, missing: [], invalid: [] };
+    return { ...out, variables: group(request, out, '') };
   };
 }
 
+type Group = (request: RequestView, out: Extraction, prefix: string) => Record<string, unknown>;
+
+function compileGroup(defs: Readonly<Record<string, VariableDef>>): Group {
+  const compiled = Object.entries(defs).map(([name, def]) =>
+    atPath([name], () => compileVariable(name, def)),
+  );
+  return (request, out, prefix) => {
+    // No prototype: a variable may be called __proto__ without touching Object.prototype.
+    const values: Record<string, unknown> = Object.create(null);
+    for (const variable of compiled) {
+      const qualified = prefix + variable.name;
+      let value = variable.read(request, out, `${qualified}.`);
+      if (value === undefined) value = variable.fallback;
+      if (value === undefined) {
+        if (variable.required) out.missing.push(qualified);
+        continue;
+      }
+      if (variable.type !== undefined) {
+        const converted = convert(value, variable.type);
+        if (!converted.ok) {
+          out.invalid.push({ name: qualified, reason: converted.reason });
+          continue;
+        }
+        value = converted.value;
+      }
+      values[variable.name] = value;
+    }
+    return values;
+  };
+}
+
+/** `type` applies to each element of an `all: true` list. */
+function convert(value: unknown, type: VariableType) {
+  if (!Array.isArray(value) || type === 'json') return coerce(value, type);
+  const items: unknown[] = [];
+  for (const item of value) {
+    const converted = coerce(item, type);
+    if (!converted.ok) return converted;
+    items.push(converted.value);
+  }
+  return { ok: true as const, value: items };
+}
+
 function compileVariable(name: string, def: VariableDef): CompiledVariable {
+  const constant = (value: unknown): CompiledVariable => ({
+    name,
+    read: () => value,
+    fallback: undefined,
+    required: false,
+    type: undefined,
+  });
   if (typeof def === 'string') {
-    const path = compileJsonPath(def);
-    return {
-      name,
-      read: (request) => path.first(request.body),
-      fallback: undefined,
-      required: false,
-    };
+    const read = isTemplate(def) ? compileTemplate(def) : first(def);
+    return { name, read, fallback: undefined, required: false, type: undefined };
   }
-  if ('value' in def) {
-    const constant = def.value;
-    return { name, read: () => constant, fallback: undefined, required: false };
+  if (def === null || typeof def !== 'object') return constant(def);
+  if ('value' in def) return constant(def.value);
+  if ('object' in def) {
+    const group = atPath(['object'], () => compileGroup(def.object));
+    return { name, read: group, fallback: undefined, required: false, type: undefined };
   }
-  const options = { fallback: def.default, required: def.required === true };
+  const options = { fallback: def.default, required: def.required === true, type: def.type };
   if ('path' in def) {
-    const path = compileJsonPath(def.path);
-    return { name, read: (request) => path.first(request.body), ...options };
+    // `all: true` that finds nothing: the default, else missing when required, else an empty list.
+    const fallback = def.default ?? (def.all && !options.required ? [] : undefined);
+    return { name, read: compilePathVariable(def), ...options, fallback };
   }
+  if ('template' in def) return { name, read: compileTemplate(def.template), ...options };
   if ('header' in def) {
     const header = def.header.toLowerCase();
     return { name, read: (request) => request.headers[header], ...options };
   }
   const key = def.query;
   return { name, read: (request) => request.query[key], ...options };
+}
+
+function first(path: string) {
+  const compiled = compileJsonPath(path);
+  return (request: RequestView) => compiled.first(request.body);
+}
+
+/**
+ * `path` with `all` (every match, as a list), `where` (keep the matches for which a condition
+ * holds, the condition's paths read from each match) and `pick` (a JSONPath read from each kept
+ * match). `where` is how a mapping selects list items by a field, e.g. a Typeform answer by its
+ * field ref, since JSONPath filter expressions are disabled.
+ */
+function compilePathVariable(def: {
+  path: string;
+  all?: boolean;
+  where?: ConditionDef;
+  pick?: string;
+}) {
+  const path = compileJsonPath(def.path);
+  if (def.where === undefined && def.pick === undefined) {
+    return def.all
+      ? (request: RequestView) => nonEmpty(path.all(request.body))
+      : (request: RequestView) => path.first(request.body);
+  }
+  const where =
+    def.where === undefined
+      ? undefined
+      : atPath(['where'], () => compileCondition(def.where as ConditionDef));
+  const pick =
+    def.pick === undefined
+      ? undefined
+      : atPath(['pick'], () => compileJsonPath(def.pick as string));
+  return (request: RequestView) => {
+    const results: unknown[] = [];
+    for (const match of path.all(request.body)) {
+      if (where && !where.holds({ body: match, headers: request.headers, query: request.query }))
+        continue;
+      const value = pick ? pick.first(match) : match;
+      if (value === undefined) continue;
+      if (!def.all) return value;
+      results.push(value);
+    }
+    return def.all ? nonEmpty(results) : undefined;
+  };
+}
+
+function nonEmpty(list: unknown[]): unknown[] | undefined {
+  return list.length > 0 ? list : undefined;
 }

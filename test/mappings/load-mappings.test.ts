@@ -42,27 +42,43 @@ describe('loadMappings', () => {
   });
 
   it.each([
-    ['YAML syntax', 'verify: [unclosed', /YAML syntax error at line 1/],
+    ['YAML syntax', 'verify: [unclosed', /^line 1, column \d+: YAML syntax error/],
     [
       'quoting hint',
       'verify: { provider: github, secret: ${X} }\nroutes: []',
       /hint: quote values/,
     ],
-    ['not a mapping', '- just\n- a list', /the file: must be object/],
-    ['unknown key', `${GOOD}\nretries: 3`, /unknown key "retries"/],
+    [
+      'not a mapping',
+      '- just\n- a list',
+      /^line 1, column 1: a mapping file must be a YAML mapping/,
+    ],
+    [
+      'unknown key',
+      `${GOOD}\nretries: 3`,
+      /^line 9, column 1: retries: unknown key "retries" \(expected one of: source, verify/,
+    ],
     [
       'unknown provider',
-      GOOD.replace('github', 'gitlabb'),
-      /verify.provider: must be one of "github"/,
+      GOOD.replace('github', 'githb'),
+      /^line 3, column 13: verify.provider: must be one of "github".* — did you mean "github"\?/,
     ],
     ['missing routes', 'verify: { provider: none }', /missing key "routes"/],
     [
       'route without flow',
       'verify: { provider: none }\nroutes: [{ name: r }]',
-      /routes\[0\]: missing key "flow"/,
+      /^line 2, column 10: routes\[0\]: missing key "flow"/,
     ],
-    ['bad operator', `${GOOD}    when: [{ path: $.a, equal: b }]`, /routes\[0\]\.when\[0\]/],
-    ['variable not JSONPath', `${GOOD}    variables: { a: plain }`, /routes\[0\]\.variables\.a/],
+    [
+      'bad operator',
+      `${GOOD}    when: [{ path: $.a, equal: b }]`,
+      /^line 8, column 25: routes\[0\]\.when\[0\]\.equal: unknown key "equal" — did you mean "equals"\?$/,
+    ],
+    [
+      'variable not JSONPath',
+      `${GOOD}    variables: { a: plain }`,
+      /^line 8, column 21: routes\[0\]\.variables\.a: must be a JSONPath starting with \$, a \{\{ template \}\}/,
+    ],
     [
       'filter expression',
       `${GOOD}    variables: { a: '$.x[?(@.y)]' }`,
@@ -71,28 +87,30 @@ describe('loadMappings', () => {
     [
       'bad regex',
       `${GOOD}    when: [{ path: $.a, matches: '(' }]`,
-      /routes\[0\] \(r\): invalid regular expression/,
+      /^line 8, column 34: routes\[0\]\.when\[0\]\.matches: invalid regular expression/,
     ],
     [
       'duplicate route names',
       `${GOOD}  - name: r\n    flow: g\n`,
-      /routes\[1\] \(r\): the route name is used twice/,
+      /^line 8, column 11: routes\[1\]\.name: the route name "r" is used twice/,
     ],
     [
       'hmac without header',
       'verify: { provider: hmac, secret: s }\nroutes: [{ name: r, flow: f }]',
-      /^verify: /,
+      /^line 1, column 9: verify: /,
     ],
     [
       'an empty value through ${VAR:-}',
       GOOD.replace('flow: f', 'flow: "${EMPTY:-}"'),
-      /after \$\{VAR\} substitution: routes\[0\]\.flow/,
+      /^line 7, column 11: routes\[0\]\.flow: after \$\{VAR\} substitution, must not be empty/,
     ],
     ['async mode (not built yet)', `mode: async\n${GOOD}`, /mode: must be one of "sync"/],
   ])('%s: the file is reported and its source disabled', (_name, text, message) => {
     const dir = mappingsDir({ 'bad.yaml': text, 'good.yaml': GOOD });
     const set = loadMappings(dir, { SECRET: 's', X: 'x' });
-    expect(set.errors).toEqual([{ file: 'bad.yaml', message: expect.stringMatching(message) }]);
+    expect(set.errors).toEqual([
+      expect.objectContaining({ file: 'bad.yaml', message: expect.stringMatching(message) }),
+    ]);
     expect(set.disabled.get('bad')).toMatchObject({ cause: 'invalid' });
     expect([...set.sources.keys()]).toEqual(['good']);
   });

@@ -2,7 +2,15 @@ import { compileCondition, type ConditionDef } from '../../src/routing/compile-c
 import type { RequestView } from '../../src/routing/request-view';
 
 const view: RequestView = {
-  body: { ref: 'refs/heads/main', n: 5, s: '5', tags: ['a', 'b'], nested: { ok: true }, nil: null },
+  body: {
+    ref: 'refs/heads/main',
+    n: 5,
+    s: '5',
+    tags: ['a', 'b'],
+    nested: { ok: true },
+    nil: null,
+    date: '2024-05-01T10:00:00Z',
+  },
   headers: { 'x-github-event': 'push', 'x-count': '5' },
   query: { mode: 'fast' },
 };
@@ -67,12 +75,34 @@ describe('compileCondition', () => {
       false,
     ],
   ])('%s', (_name, def, expected) => {
-    expect(compileCondition(def)(view)).toBe(expected);
+    expect(compileCondition(def).holds(view)).toBe(expected);
+    expect(compileCondition(def).explain(view).held).toBe(expected);
   });
 
   it('an invalid regex is refused when compiled, not when a request arrives', () => {
     expect(() => compileCondition({ path: '$.ref', matches: '(unclosed' })).toThrow(
       /invalid regular expression/,
     );
+  });
+
+  it('explain says what each subject found and whether it held', () => {
+    const trace = compileCondition({
+      all: [
+        { header: 'X-GitHub-Event', equals: 'push' },
+        { any: [{ path: '$.tags[*]', equals: 'z' }] },
+      ],
+    }).explain(view);
+    expect(trace).toEqual({
+      condition: 'all',
+      held: false,
+      children: [
+        { condition: 'header X-GitHub-Event equals "push"', held: true, found: ['push'] },
+        {
+          condition: 'any',
+          held: false,
+          children: [{ condition: '$.tags[*] equals "z"', held: false, found: ['a', 'b'] }],
+        },
+      ],
+    });
   });
 });

@@ -31,6 +31,7 @@ describe('compileVariables', () => {
         constant: { nested: [1, 'two'] },
       },
       missing: [],
+      invalid: [],
     });
   });
 
@@ -64,5 +65,155 @@ describe('compileVariables', () => {
     const { variables } = compileVariables(defs)(view);
     expect(JSON.stringify(variables)).toBe('{"__proto__":"x"}');
     expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
+  it('all: true gives every match as a list; an empty list when nothing matches', () => {
+    const extract = compileVariables({
+      xs: { path: '$.list[*].x', all: true },
+      none: { path: '$.nope[*]', all: true },
+      needed: { path: '$.nope[*]', all: true, required: true },
+    });
+    expect(extract(view)).toMatchObject({
+      variables: { xs: ['first', 'second'], none: [] },
+      missing: ['needed'],
+    });
+  });
+
+  it('where and pick select list items by a field, without JSONPath filters', () => {
+    const answers = {
+      body: {
+        answers: [
+          { field: { ref: 'name' }, text: 'Ada' },
+          { field: { ref: 'email' }, email: 'ada@example.com' },
+          { field: { ref: 'tags' }, choices: { labels: ['a', 'b'] } },
+          { field: { ref: 'email' }, email: 'second@example.com' },
+        ],
+      },
+      headers: {},
+      query: {},
+    };
+    const extract = compileVariables({
+      email: {
+        path: '$.answers[*]',
+        where: { path: '$.field.ref', equals: 'email' },
+        pick: '$.email',
+      },
+      emails: {
+        path: '$.answers[*]',
+        where: { path: '$.field.ref', equals: 'email' },
+        pick: '$.email',
+        all: true,
+      },
+      tags: {
+        path: '$.answers[*]',
+        where: { path: '$.field.ref', equals: 'tags' },
+        pick: '$.choices.labels',
+      },
+      nothing: {
+        path: '$.answers[*]',
+        where: { path: '$.field.ref', equals: 'phone' },
+        pick: '$.phone_number',
+        default: 'n/a',
+      },
+    });
+    expect(extract(answers).variables).toEqual({
+      email: 'ada@example.com',
+      emails: ['ada@example.com', 'second@example.com'],
+      tags: ['a', 'b'],
+      nothing: 'n/a',
+    });
+  });
+
+  it('templates render paths, headers and query values as text', () => {
+    const extract = compileVariables({
+      summary:
+        '{{ $.list[0].x }} via {{ header.X-Event }} ({{ query.q }}) {{ $.a }} [{{ $.nope }}]',
+      typed: { template: '{{ $.a.b }}', type: 'number' },
+    });
+    expect(extract(view).variables).toEqual({
+      summary: 'first via push (yes) {"b":1} []',
+      typed: 1,
+    });
+  });
+
+  it('object nests variables, with qualified names in errors', () => {
+    const extract = compileVariables({
+      customer: {
+        object: {
+          first: '$.list[0].x',
+          code: { value: 7 },
+          needed: { path: '$.nope', required: true },
+        },
+      },
+    });
+    expect(extract(view)).toEqual({
+      variables: { customer: { first: 'first', code: 7 } },
+      missing: ['customer.needed'],
+      invalid: [],
+    });
+  });
+
+  it('non-string scalars are constants', () => {
+    expect(compileVariables({ n: 5, yes: true, nil: null })(view).variables).toEqual({
+      n: 5,
+      yes: true,
+      nil: null,
+    });
+  });
+
+  it.each([
+    ['string', '$.a.b', '1'],
+    ['string', '$.list[0].x', 'first'],
+    ['number', '$.zero', 0],
+    ['json', '$.a', { b: 1 }],
+  ] as const)('type %s of %s → %j', (type, path, expected) => {
+    expect(compileVariables({ v: { path, type } })(view).variables.v).toEqual(expected);
+  });
+
+  it.each([[{ n: '42', t: 'true', f: 'false', j: '{"k":[1]}', s: 7, list: ['1', '2'] }, {}]])(
+    'converts text to numbers, booleans and JSON',
+    (body) => {
+      const extract = compileVariables({
+        n: { path: '$.n', type: 'number' },
+        t: { path: '$.t', type: 'boolean' },
+        f: { path: '$.f', type: 'boolean' },
+        j: { path: '$.j', type: 'json' },
+        s: { path: '$.s', type: 'string' },
+        list: { path: '$.list[*]', all: true, type: 'number' },
+      });
+      expect(extract({ body, headers: {}, query: {} }).variables).toEqual({
+        n: 42,
+        t: true,
+        f: false,
+        j: { k: [1] },
+        s: '7',
+        list: [1, 2],
+      });
+    },
+  );
+
+  it('a value that cannot be converted is listed with the reason', () => {
+    const extract = compileVariables({
+      n: { path: '$.n', type: 'number' },
+      b: { path: '$.b', type: 'boolean' },
+      o: { path: '$.o', type: 'string' },
+      j: { path: '$.j', type: 'json' },
+      empty: { path: '$.e', type: 'number' },
+    });
+    const body = { n: 'forty', b: 'yes', o: { a: 1 }, j: '{bad', e: '' };
+    expect(extract({ body, headers: {}, query: {} }).invalid).toEqual([
+      { name: 'n', reason: '"forty" is not a number' },
+      { name: 'b', reason: '"yes" is not a boolean' },
+      { name: 'o', reason: 'an object is not a string' },
+      { name: 'j', reason: 'is text that is not valid JSON' },
+      { name: 'empty', reason: '"" is not a number' },
+    ]);
+  });
+
+  it.each([
+    ['an unclosed template', '{{ $.a', /unclosed/],
+    ['a bad placeholder', '{{ body.a }}', /must be a JSONPath/],
+  ])('%s is refused at compile time', (_name, def, message) => {
+    expect(() => compileVariables({ v: def })).toThrow(message);
   });
 });

@@ -1,0 +1,135 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadMappings } from '../mappings/load-mappings';
+import type { ConditionTrace } from '../routing/compile-condition';
+import type { CliIo } from './cli-io';
+import { explainDelivery, type Explanation } from './explain-delivery';
+
+export interface TestOptions {
+  header?: string[];
+  query?: string[];
+  mappings?: string;
+  json?: boolean;
+}
+
+/**
+ * `flowhook test <source> <payload-file>`: no signature needed. Prints, route by route and
+ * condition by condition, what was found and whether it held, then the variables and the exact
+ * execute request. Unset ${VAR}s stand as their names. Exit 0 when a route matched and its
+ * variables were complete, 1 otherwise, 2 for a usage problem.
+ */
+export function testCommand(
+  sourceName: string,
+  payloadFile: string,
+  options: TestOptions,
+  io: CliIo,
+): number {
+  const dir = path.resolve(io.cwd, options.mappings ?? io.env.MAPPINGS_DIR ?? 'mappings');
+  const unset = new Set<string>();
+  // Placeholders for unset variables so a source can be tried before its secrets exist.
+  const env = new Proxy(io.env, {
+    get: (target, name: string) => {
+      const value = target[name];
+      if (value !== undefined && value !== '') return value;
+      unset.add(name);
+      return name;
+    },
+  });
+  const set = loadMappings(dir, env);
+  const source = set.sources.get(sourceName);
+  if (source === undefined) {
+    const why = set.disabled.get(sourceName)?.reason ?? `no mapping file in ${dir} defines it`;
+    io.err(`flowhook test: source "${sourceName}": ${why}\n`);
+    return 2;
+  }
+  let rawBody: Buffer;
+  try {
+    rawBody = fs.readFileSync(path.resolve(io.cwd, payloadFile));
+  } catch (error) {
+    io.err(
+      `flowhook test: cannot read ${payloadFile} (${(error as NodeJS.ErrnoException).code})\n`,
+    );
+    return 2;
+  }
+  const headers: Record<string, string> = Object.create(null);
+  for (const item of options.header ?? []) {
+    const colon = item.indexOf(':');
+    if (colon <= 0) {
+      io.err(`flowhook test: -H "${item}" is not "Name: value"\n`);
+      return 2;
+    }
+    headers[item.slice(0, colon).trim().toLowerCase()] = item.slice(colon + 1).trim();
+  }
+  headers['content-type'] ??= guessContentType(rawBody);
+  const query: Record<string, string> = Object.create(null);
+  for (const item of options.query ?? []) {
+    const eq = item.indexOf('=');
+    query[eq < 0 ? item : item.slice(0, eq)] = eq < 0 ? '' : item.slice(eq + 1);
+  }
+  const orgId = io.env.FLOW_ORG_ID || 'FLOW_ORG_ID';
+  const explanation = explainDelivery(source, { rawBody, headers, query }, orgId);
+  // Only the variables this source's file names (every file was loaded), and FLOW_ORG_ID.
+  const text = fs.readFileSync(path.join(dir, source.file), 'utf8');
+  const named = [...unset].filter((name) => text.includes(`\${${name}`));
+  if (!io.env.FLOW_ORG_ID) named.push('FLOW_ORG_ID');
+  named.sort();
+  const ok = explanation.matched.length > 0 && explanation.error === undefined;
+  if (options.json) io.out(`${JSON.stringify({ ...explanation, ok, unset: named }, null, 2)}\n`);
+  else io.out(render(explanation, named));
+  return ok ? 0 : 1;
+}
+
+function guessContentType(body: Buffer): string {
+  try {
+    JSON.parse(body.toString('utf8'));
+    return 'application/json';
+  } catch {
+    return 'application/x-www-form-urlencoded';
+  }
+}
+
+function render(e: Explanation, unset: string[]): string {
+  const lines = [
+    `source ${e.source} (${e.file}), dispatch: ${e.dispatch}; the signature is not checked`,
+  ];
+  if (unset.length > 0) lines.push(`unset variables, shown by name: ${unset.join(', ')}`);
+  for (const route of e.routes) {
+    const ran = e.matched.includes(route.name);
+    lines.push(
+      '',
+      `route ${route.name}: ${route.held ? (ran ? 'MATCHED' : 'holds, but an earlier route ran') : 'no match'}`,
+    );
+    if (route.conditions.length === 0) lines.push('  (no conditions: always holds)');
+    for (const condition of route.conditions) lines.push(...traceLines(condition, '  '));
+  }
+  if (e.error) {
+    lines.push('', `answer: ${e.error.status} ${e.error.code}: ${e.error.message}`);
+  } else if (e.matched.length === 0) {
+    lines.push('', 'answer: 202 ignored: no route matched');
+  }
+  for (const execution of e.executions) {
+    const { request } = execution;
+    lines.push('', `execute (route ${execution.route}):`, `  ${request.method} ${request.path}`);
+    for (const [name, value] of Object.entries(request.headers)) lines.push(`  ${name}: ${value}`);
+    lines.push(
+      ...JSON.stringify(request.body, null, 2)
+        .split('\n')
+        .map((line) => `  ${line}`),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function traceLines(trace: ConditionTrace, indent: string): string[] {
+  const mark = trace.held ? '✓' : '✗';
+  if (trace.children) {
+    return [
+      `${indent}${mark} ${trace.condition}:`,
+      ...trace.children.flatMap((c) => traceLines(c, `${indent}  `)),
+    ];
+  }
+  const found = trace.found?.length
+    ? trace.found.map((v) => JSON.stringify(v)).join(', ')
+    : 'nothing';
+  return [`${indent}${mark} ${trace.condition}    found: ${found}`];
+}

@@ -1,0 +1,34 @@
+export type KeyPath = ReadonlyArray<string | number>;
+
+/** A problem at a place in a mapping file: the key path, so it can be shown with line and column. */
+export class PathError extends Error {
+  readonly path: KeyPath;
+  readonly hint?: string;
+
+  constructor(path: KeyPath, message: string, hint?: string) {
+    super(message);
+    this.name = 'PathError';
+    this.path = path;
+    this.hint = hint;
+  }
+}
+
+/** Runs `build`; any error it throws comes out as a PathError under `prefix`. */
+export function atPath<T>(prefix: KeyPath, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof PathError)
+      throw new PathError([...prefix, ...error.path], error.message, error.hint);
+    throw new PathError(prefix, (error as Error).message);
+  }
+}
+
+/** ["routes", 0, "when", 1] → "routes[0].when[1]" */
+export function formatPath(path: KeyPath): string {
+  return path.reduce<string>(
+    (text, part) =>
+      typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${part}` : part,
+    '',
+  );
+}
