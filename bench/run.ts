@@ -11,9 +11,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { generateMappings } from './generate-mappings';
+import { measureLoadTime } from './load-time';
 import { summarizeProfileFile } from './summarize-profile';
 
-const SERVER_NAMES = ['raw', 'express', 'flowhook'] as const;
+const SERVER_NAMES = ['raw', 'express', 'flowhook', 'flowhook-1k'] as const;
 type ServerName = (typeof SERVER_NAMES)[number];
 
 const HOST = '127.0.0.1';
@@ -462,11 +464,20 @@ function serverArgs(name: ServerName, profile: boolean): string[] {
     case 'express':
       return [...prof, path.join(__dirname, 'baseline-express.js')];
     case 'flowhook':
+    case 'flowhook-1k':
       return [...prof, FLOWHOOK_MAIN, 'serve'];
   }
 }
 
-function serverEnv(port: number, apiPort: number, secret: string): NodeJS.ProcessEnv {
+/** flowhook-1k: the same source among 1,000 mapping files (routing must not slow down with them). */
+const MAPPINGS_1K_DIR = path.join(RESULTS_DIR, 'mappings-1000');
+
+function serverEnv(
+  name: ServerName,
+  port: number,
+  apiPort: number,
+  secret: string,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   // settings of the caller's shell that would change what flowhook does
   for (const key of ['REDIS_URL', 'ADMIN_TOKEN', 'NODE_OPTIONS']) {
@@ -480,7 +491,7 @@ function serverEnv(port: number, apiPort: number, secret: string): NodeJS.Proces
     FLOW_BASE_URL: `http://${HOST}:${apiPort}`,
     FLOW_ORG_ID: ORG_ID,
     FLOW_API_TOKEN: API_TOKEN,
-    MAPPINGS_DIR,
+    MAPPINGS_DIR: name === 'flowhook-1k' ? MAPPINGS_1K_DIR : MAPPINGS_DIR,
     DATA_DIR: path.join(RESULTS_DIR, `${STAMP}-data-${port}`),
     GITHUB_WEBHOOK_SECRET: secret,
     DEPLOY_FLOW_ID: FLOW_ID,
@@ -508,7 +519,7 @@ async function benchOne(
       server = track(
         spawn(process.execPath, serverArgs(name, profile), {
           cwd: ROOT,
-          env: serverEnv(port, api.port, secret),
+          env: serverEnv(name, port, api.port, secret),
           stdio: ['ignore', logFd, logFd],
         }),
       );
@@ -680,6 +691,8 @@ function ratios(rows: Measured[]): string[] {
   const lines: string[] = [];
   for (const [a, b] of [
     ['flowhook', 'express'],
+    ['flowhook-1k', 'express'],
+    ['flowhook-1k', 'flowhook'],
     ['flowhook', 'raw'],
     ['express', 'raw'],
   ] as [ServerName, ServerName][]) {
@@ -824,13 +837,21 @@ async function main(): Promise<number> {
       `${os.cpus().length} CPUs shared by load generator, server and fake flow API`,
   );
 
+  if (opts.only.includes('flowhook-1k')) {
+    const load = measureLoadTime(1000);
+    generateMappings(MAPPINGS_DIR, MAPPINGS_1K_DIR, 1000);
+    console.log(
+      `loading 1,000 mapping files: ${load.coldMs.toFixed(0)} ms at start, ${load.ms.toFixed(0)} ms on a reload`,
+    );
+  }
+
   // Interleaved rounds: a slow minute of the machine hits every server alike, and the median of
   // each server's rounds is what the table and the ratios use.
   const all: Measured[] = [];
   for (let round = 1; round <= opts.rounds; round++) {
     if (opts.rounds > 1) console.log(`round ${round} of ${opts.rounds}`);
     for (const name of opts.only) {
-      if (name === 'flowhook' && !fs.existsSync(FLOWHOOK_MAIN)) {
+      if (name.startsWith('flowhook') && !fs.existsSync(FLOWHOOK_MAIN)) {
         const note = `${path.relative(ROOT, FLOWHOOK_MAIN)} does not exist (run npm run build)`;
         console.log(`  flowhook: skipped, ${note}`);
         all.push({ name, status: 'skipped', note });

@@ -10,6 +10,8 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly mappingsDir: string;
+  /** Hot reload of MAPPINGS_DIR: on (inotify and the like), poll (network or bind-mounted folders), off. */
+  readonly mappingsWatch: 'on' | 'poll' | 'off';
   readonly dataDir: string;
   /** Largest request body accepted, in bytes (413 past it). */
   readonly bodyLimit: number;
@@ -66,10 +68,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     }
   }
 
-  const logLevel = value('LOG_LEVEL') ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
-  }
+  const logLevel = oneOf('LOG_LEVEL', value('LOG_LEVEL') ?? 'info', LOG_LEVELS);
 
   return Object.freeze({
     flowBaseUrl: flowBaseUrl?.replace(/\/+$/, ''),
@@ -78,13 +77,21 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     port: integer('PORT', value('PORT'), 3000, 0, 65535),
     host: value('HOST') ?? '0.0.0.0',
     mappingsDir: path.resolve(cwd, value('MAPPINGS_DIR') ?? 'mappings'),
+    mappingsWatch: oneOf('MAPPINGS_WATCH', value('MAPPINGS_WATCH') ?? 'on', ['on', 'poll', 'off']),
     dataDir: path.resolve(cwd, value('DATA_DIR') ?? 'data'),
     bodyLimit: withUnit('BODY_LIMIT', value('BODY_LIMIT') ?? '1mb', SIZE_UNITS, 1, 64 * 1024 ** 2),
     flowTimeoutMs: withUnit('FLOW_TIMEOUT', value('FLOW_TIMEOUT') ?? '10s', TIME_UNITS, 1, 600_000),
     trustProxy: trustProxy(value('TRUST_PROXY')),
-    logLevel: logLevel as Config['logLevel'],
+    logLevel,
     dryRun: flowBaseUrl === undefined,
   });
+}
+
+function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}`);
+  }
+  return raw as T;
 }
 
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);

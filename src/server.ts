@@ -3,7 +3,7 @@ import { loadConfig, type Config } from './config';
 import { createFlowClient, type FlowClient } from './flows/create-flow-client';
 import { createApp } from './http/create-app';
 import { createLogger, type Logger } from './logger';
-import { loadMappings } from './mappings/load-mappings';
+import { createMappingRegistry } from './mappings/watch-mappings';
 import type { MappingSet } from './mappings/types';
 
 export interface RunningServer {
@@ -22,8 +22,16 @@ type Env = Readonly<Record<string, string | undefined>>;
 export async function startServer(env: Env = process.env, logger?: Logger): Promise<RunningServer> {
   const config = loadConfig(env);
   const log = logger ?? createLogger(config.logLevel);
-  const mappings = loadMappings(config.mappingsDir, env);
+  const registry = createMappingRegistry(config.mappingsDir, env, log);
+  const mappings = registry.current();
   reportStart(log, config, mappings);
+  if (config.mappingsWatch !== 'off') {
+    await registry.watch({ usePolling: config.mappingsWatch === 'poll' });
+    log.info(
+      { mode: config.mappingsWatch },
+      'watching the mappings folder: edits apply without a restart',
+    );
+  }
 
   const flowClient: FlowClient | undefined = config.dryRun
     ? undefined
@@ -32,7 +40,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
         token: config.flowApiToken as string,
         timeoutMs: config.flowTimeoutMs,
       });
-  const app = createApp({ config, logger: log, mappings: () => mappings, flowClient });
+  const app = createApp({ config, logger: log, mappings: registry.current, flowClient });
   const server = app.listen(config.port, config.host);
   // A slow or stalled sender cannot hold a connection for ever (Node's default is 300 s).
   server.requestTimeout = 30_000;
@@ -59,7 +67,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
         server.close(() => {
           clearInterval(sweep);
           flowClient?.close();
-          resolve();
+          void registry.close().then(resolve);
         });
         server.closeIdleConnections();
       }),

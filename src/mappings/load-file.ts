@@ -24,14 +24,26 @@ export type FileOutcome =
  * problem is returned with the file, line, column and key path it concerns.
  */
 export function loadFile(dir: string, file: string, env: Env): FileOutcome {
-  const fallbackName = path.basename(file).replace(/\.ya?ml$/i, '');
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(dir, file), 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return invalid(file, fallbackName, [{ file, message: `cannot be read (${code})` }]);
+  const text = readMappingFile(dir, file);
+  if (typeof text !== 'string') {
+    const fallbackName = path.basename(file).replace(/\.ya?ml$/i, '');
+    return invalid(file, fallbackName, [{ file, message: `cannot be read (${text.code})` }]);
   }
+  return loadText(file, text, env);
+}
+
+/** The file's text, or the error code when it cannot be read. */
+export function readMappingFile(dir: string, file: string): string | { code: string } {
+  try {
+    return fs.readFileSync(path.join(dir, file), 'utf8');
+  } catch (error) {
+    return { code: (error as NodeJS.ErrnoException).code ?? 'EIO' };
+  }
+}
+
+/** loadFile for text already read (hot reload compares texts before compiling again). */
+export function loadText(file: string, text: string, env: Env): FileOutcome {
+  const fallbackName = path.basename(file).replace(/\.ya?ml$/i, '');
   let document: unknown;
   try {
     document = load(text, { filename: file });

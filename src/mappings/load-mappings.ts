@@ -59,12 +59,18 @@ export function assembleMappings(
       warnings.push(...outcome.warnings);
     } else {
       name = outcome.name;
+      // A broken edit (or one that names an unset variable) keeps the last good version serving.
+      serving = lastGood.get(outcome.file);
+      const note = serving ? ' (the last good version keeps serving)' : '';
       if (outcome.kind === 'invalid') {
-        serving = lastGood.get(outcome.file);
-        const note = serving ? ' (the last good version keeps serving)' : '';
         errors.push(...outcome.problems.map((p) => ({ ...p, message: p.message + note })));
-        if (serving) name = serving.name;
+      } else if (serving) {
+        errors.push({
+          file: outcome.file,
+          message: `source "${outcome.name}" ${outcome.reason}${note}`,
+        });
       }
+      if (serving) name = serving.name;
     }
     byName.set(name, [...(byName.get(name) ?? []), { file: outcome.file, outcome, serving }]);
   }

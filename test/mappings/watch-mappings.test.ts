@@ -1,0 +1,144 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import request from 'supertest';
+import { createApp } from '../../src/http/create-app';
+import { createMappingRegistry, type MappingRegistry } from '../../src/mappings/watch-mappings';
+import { FakeFlowApi } from '../support/fake-flow-api';
+import { mappingsDir, memoryLogger } from '../support/harness';
+import { createFlowClient } from '../../src/flows/create-flow-client';
+
+const source = (flow: string, extra = '') =>
+  `verify: { provider: token, header: X-Token, secret: tok }\nroutes:\n  - name: r\n    flow: ${flow}\n${extra}`;
+
+const until = async (check: () => boolean, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out waiting for the reload');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
+
+describe('createMappingRegistry: reload', () => {
+  it('a changed file is swapped in; an unchanged one is not compiled again', () => {
+    const dir = mappingsDir({ 'a.yaml': source('a1'), 'b.yaml': source('b1') });
+    const registry = createMappingRegistry(dir, {});
+    const first = registry.current();
+    fs.writeFileSync(path.join(dir, 'b.yaml'), source('b2'));
+    const second = registry.reload();
+    expect(second).not.toBe(first);
+    expect(second.sources.get('b')?.routes[0].flowId).toBe('b2');
+    expect(second.sources.get('a')).toBe(first.sources.get('a')); // the same compiled object
+  });
+
+  it('a broken edit keeps the last good version serving, and says so', () => {
+    const dir = mappingsDir({ 'a.yaml': source('a1') });
+    const registry = createMappingRegistry(dir, {});
+    fs.writeFileSync(
+      path.join(dir, 'a.yaml'),
+      source('a2', '    when: [{ path: $.x, equal: 1 }]\n'),
+    );
+    const set = registry.reload();
+    expect(set.sources.get('a')?.routes[0].flowId).toBe('a1');
+    expect(set.errors).toEqual([
+      expect.objectContaining({
+        file: 'a.yaml',
+        message: expect.stringMatching(
+          /unknown key "equal" — did you mean "equals"\? \(the last good version keeps serving\)$/,
+        ),
+      }),
+    ]);
+    fs.writeFileSync(path.join(dir, 'a.yaml'), source('a3'));
+    const fixed = registry.reload();
+    expect(fixed.sources.get('a')?.routes[0].flowId).toBe('a3');
+    expect(fixed.errors).toEqual([]);
+  });
+
+  it('an edit naming an unset variable keeps the last good version too', () => {
+    const dir = mappingsDir({ 'a.yaml': source('a1') });
+    const registry = createMappingRegistry(dir, {});
+    fs.writeFileSync(path.join(dir, 'a.yaml'), source('${NEW_FLOW}'));
+    const set = registry.reload();
+    expect(set.sources.get('a')?.routes[0].flowId).toBe('a1');
+    expect(set.errors[0].message).toMatch(
+      /disabled until NEW_FLOW is set \(the last good version keeps serving\)/,
+    );
+  });
+
+  it('a new file adds a source; a deleted one removes it; a broken new file is only an error', () => {
+    const dir = mappingsDir({ 'a.yaml': source('a1') });
+    const registry = createMappingRegistry(dir, {});
+    fs.writeFileSync(path.join(dir, 'b.yaml'), source('b1'));
+    fs.writeFileSync(path.join(dir, 'c.yaml'), 'verify: [');
+    let set = registry.reload();
+    expect([...set.sources.keys()].sort()).toEqual(['a', 'b']);
+    expect(set.disabled.get('c')?.cause).toBe('invalid');
+    fs.unlinkSync(path.join(dir, 'a.yaml'));
+    set = registry.reload();
+    expect([...set.sources.keys()]).toEqual(['b']);
+  });
+});
+
+describe('createMappingRegistry: watching the folder', () => {
+  let registry: MappingRegistry;
+  afterEach(() => registry.close());
+
+  it('picks up an edit without being asked, and logs it', async () => {
+    const dir = mappingsDir({ 'a.yaml': source('a1') });
+    const logs = memoryLogger();
+    registry = createMappingRegistry(dir, {}, logs.logger);
+    await registry.watch({ debounceMs: 20 });
+    fs.writeFileSync(path.join(dir, 'a.yaml'), source('a2'));
+    await until(() => registry.current().sources.get('a')?.routes[0].flowId === 'a2');
+    await until(() => logs.lines().some((l) => l.msg === 'mappings reloaded'));
+    expect(logs.lines().find((l) => l.msg === 'mappings reloaded')).toMatchObject({
+      changed: ['a.yaml'],
+    });
+  });
+
+  it('under steady load while another file changes, no request to the unchanged source fails', async () => {
+    const api = await new FakeFlowApi().start();
+    const dir = mappingsDir({ 'stable.yaml': source('stable'), 'busy.yaml': source('busy-0') });
+    const logs = memoryLogger();
+    registry = createMappingRegistry(dir, {}, logs.logger);
+    await registry.watch({ debounceMs: 10 });
+    const flowClient = createFlowClient({ baseUrl: api.url, token: 't', timeoutMs: 2000 });
+    const app = createApp({
+      config: { bodyLimit: 1024 * 1024, flowOrgId: 'o', dryRun: false },
+      logger: logs.logger,
+      mappings: registry.current,
+      flowClient,
+    });
+    const post = (name: string) =>
+      request(app).post(`/hooks/${name}`).set('X-Token', 'tok').type('json').send('{"a":1}');
+
+    let stop = false;
+    const statuses: number[] = [];
+    const load = (async () => {
+      while (!stop) {
+        const batch = await Promise.all(Array.from({ length: 10 }, () => post('stable')));
+        statuses.push(...batch.map((res) => res.status));
+      }
+    })();
+    // Valid edits, broken edits, a delete and a re-create of the other file, while the load runs.
+    const busy = path.join(dir, 'busy.yaml');
+    const flowsSeen = new Set<string>();
+    for (let i = 1; i <= 12; i++) {
+      if (i % 4 === 0) fs.unlinkSync(busy);
+      else if (i % 3 === 0) fs.writeFileSync(busy, 'verify: [broken');
+      else fs.writeFileSync(busy, source(`busy-${i}`));
+      await new Promise((r) => setTimeout(r, 60));
+      const current = registry.current().sources.get('busy');
+      if (current) flowsSeen.add(current.routes[0].flowId);
+    }
+    stop = true;
+    await load;
+    flowClient.close();
+    await api.stop();
+
+    expect(statuses.length).toBeGreaterThan(50);
+    expect(statuses.filter((status) => status !== 200)).toEqual([]);
+    expect(flowsSeen.size).toBeGreaterThan(3); // the edits really were picked up while loading
+    const paths = new Set(api.requests.map((r) => r.path));
+    expect([...paths]).toEqual(['/cgw/process/v1/orgs/o/flows/stable/execute']);
+  });
+});
