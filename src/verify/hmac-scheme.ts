@@ -1,5 +1,17 @@
 import type { DigestEncoding, HmacAlgorithm, SecretFormat } from './hmac-signature';
+import type { TimestampUnit } from './parse-timestamp';
 import type { SignedContent } from './signed-content';
+import type { VerifyRequest } from './types';
+
+export type ParsedSignatures =
+  | { readonly ok: true; readonly signatures: readonly string[]; readonly timestamp?: string }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Splits the signature header into candidate digests (already stripped of `sha256=`, `v1,` …) and,
+ * for schemes like Stripe's, the timestamp it carries. Never throws; never echoes the value.
+ */
+export type SignatureParser = (value: string, header: string) => ParsedSignatures;
 
 /** Header names in their documented spelling; used for lookups (lower-cased) and in reasons. */
 export interface HeaderSet {
@@ -7,11 +19,10 @@ export interface HeaderSet {
   readonly timestamp?: string;
   /** The delivery id: first one present wins. Required only when the template signs {id}. */
   readonly id?: readonly string[];
+  /** Overrides for this header only (GitHub's legacy `X-Hub-Signature: sha1=…`). */
+  readonly algorithm?: HmacAlgorithm;
+  readonly parse?: SignatureParser;
 }
-
-export type ParsedSignatures =
-  | { readonly ok: true; readonly signatures: readonly string[]; readonly timestamp?: string }
-  | { readonly ok: false; readonly reason: string };
 
 /**
  * Everything a preset declares about an HMAC scheme. One engine (hmac-verifier.ts) runs them all,
@@ -20,15 +31,18 @@ export type ParsedSignatures =
 export interface HmacScheme {
   /** Alternative header sets, in order of preference: the first whose signature header is present is used. */
   readonly headerSets: readonly HeaderSet[];
-  /**
-   * Splits the signature header into candidate digests (already stripped of `sha256=`, `v1,` …) and,
-   * for schemes like Stripe's, the timestamp it carries. Never throws; never echoes the value.
-   */
-  readonly parse: (value: string, header: string) => ParsedSignatures;
+  readonly parse: SignatureParser;
   readonly algorithm: HmacAlgorithm;
   readonly encoding: DigestEncoding;
   readonly content: SignedContent;
   readonly secretFormat: SecretFormat;
   /** Replay window in seconds, 0 = off. Only applies when the scheme carries a timestamp. */
   readonly tolerance: number;
+  readonly timestampUnit: TimestampUnit;
+  /** The timestamp is this field of the JSON body (Linear), read once the body is verified. */
+  readonly timestampPath?: readonly string[];
+  /** The URLs to try for {url}: the one received (or `publicUrl`), and provider-specific variants. */
+  readonly urls: (url: string) => readonly string[];
+  /** A check after the signature matched (Twilio's bodySHA256); a reason, or null when it passes. */
+  readonly check?: (req: VerifyRequest) => string | null;
 }

@@ -1,23 +1,12 @@
-import { checkTimestamp, isTimestamp } from './check-timestamp';
+import { checkTimestamp } from './check-timestamp';
+import { compileKeys } from './compile-keys';
 import type { HeaderSet, HmacScheme } from './hmac-scheme';
-import { hmacDigest, safeEqual, secretKey } from './hmac-signature';
+import { hmacDigest, safeEqual } from './hmac-signature';
 import { readHeader } from './read-header';
-import { VerifySpecError, type Verifier, type VerifyRequest, type VerifyResult } from './types';
+import { bodyTimestamp, headerTimestamp } from './read-timestamp';
+import type { Verifier, VerifyRequest, VerifyResult } from './types';
 
 const fail = (reason: string): VerifyResult => ({ ok: false, reason });
-
-/** Keys are derived once at load; a secret that cannot be a key is a configuration error. */
-function compileKeys(scheme: HmacScheme, secrets: readonly string[]): Buffer[] {
-  if (secrets.length === 0) throw new VerifySpecError('at least one secret is required');
-  return secrets.map((secret, i) => {
-    const key = typeof secret === 'string' ? secretKey(secret, scheme.secretFormat) : null;
-    if (key === null || key.length === 0) {
-      const hint = scheme.secretFormat === 'whsec' ? ' (expected whsec_<base64>)' : '';
-      throw new VerifySpecError(`secret #${i + 1} is empty or malformed${hint}`);
-    }
-    return key;
-  });
-}
 
 function firstHeader(req: VerifyRequest, names: readonly string[] = []): string | undefined {
   return names.map((name) => readHeader(req.headers, name)).find((v) => v !== undefined);
@@ -25,7 +14,8 @@ function firstHeader(req: VerifyRequest, names: readonly string[] = []): string 
 
 /** The one verification engine: every HMAC preset is a `HmacScheme` run through this. */
 export function hmacVerifier(scheme: HmacScheme, secrets: readonly string[]): Verifier {
-  const keys = compileKeys(scheme, secrets);
+  const keys = compileKeys(scheme.secretFormat, secrets);
+  const { content } = scheme;
   const wanted = scheme.headerSets.map((s) => s.signature).join(' or ');
   const pick = (req: VerifyRequest): HeaderSet | undefined =>
     scheme.headerSets.find((set) => readHeader(req.headers, set.signature) !== undefined);
@@ -33,34 +23,39 @@ export function hmacVerifier(scheme: HmacScheme, secrets: readonly string[]): Ve
   return (req) => {
     const set = pick(req);
     if (set === undefined) return fail(`missing ${wanted} header`);
-    const parsed = scheme.parse(readHeader(req.headers, set.signature) ?? '', set.signature);
+    const parse = set.parse ?? scheme.parse;
+    const parsed = parse(readHeader(req.headers, set.signature) ?? '', set.signature);
     if (!parsed.ok) return fail(parsed.reason);
-
-    const stampHeader = set.timestamp ?? set.signature;
-    const timestamp = parsed.timestamp ?? firstHeader(req, set.timestamp ? [set.timestamp] : []);
-    if (timestamp === undefined && (set.timestamp || scheme.content.uses.has('timestamp'))) {
-      return fail(`missing ${stampHeader} header`);
-    }
-    if (timestamp !== undefined && !isTimestamp(timestamp)) {
-      return fail(
-        `malformed timestamp in ${stampHeader} header (expected seconds since the epoch)`,
-      );
-    }
+    const stamp = headerTimestamp(scheme, set, parsed.timestamp, req);
+    if (!stamp.ok) return fail(stamp.reason);
     const id = firstHeader(req, set.id);
-    if (id === undefined && scheme.content.uses.has('id')) {
-      return fail(`missing ${set.id?.[0] ?? 'id'} header`);
-    }
+    if (id === undefined && content.uses.has('id')) return fail(`missing ${set.id?.[0]} header`);
+    const absent = content.headers.find((name) => readHeader(req.headers, name) === undefined);
+    if (absent !== undefined) return fail(`missing ${absent} header`);
 
-    const parts = scheme.content.parts({ body: req.rawBody, timestamp, id });
-    const secretIndex = keys.findIndex((key) => {
-      const expected = hmacDigest(scheme.algorithm, key, parts, scheme.encoding);
-      return parsed.signatures.some((candidate) => safeEqual(candidate, expected));
-    });
+    const urls = content.uses.has('url') ? scheme.urls(req.url) : [req.url];
+    const algorithm = set.algorithm ?? scheme.algorithm;
+    const values = { ...req, body: req.rawBody, timestamp: stamp.raw, id };
+    const secretIndex = keys.findIndex((key) =>
+      urls.some((url) => {
+        const expected = hmacDigest(
+          algorithm,
+          key,
+          content.parts({ ...values, url }),
+          scheme.encoding,
+        );
+        return parsed.signatures.some((candidate) => safeEqual(candidate, expected));
+      }),
+    );
     if (secretIndex < 0) return fail('signature does not match');
+    const extra = scheme.check?.(req) ?? null;
+    if (extra !== null) return fail(extra);
 
     // Checked after the signature, as stripe-node does, so "too old" is only said of a genuine request.
+    const signed = stamp.ms !== undefined ? stamp : bodyTimestamp(scheme, req);
+    if (!signed.ok) return fail(signed.reason);
     const stale =
-      timestamp === undefined ? null : checkTimestamp(+timestamp, req.now, scheme.tolerance);
+      signed.ms === undefined ? null : checkTimestamp(signed.ms, req.now, scheme.tolerance);
     if (stale !== null) return fail(stale);
     return id === undefined ? { ok: true, secretIndex } : { ok: true, secretIndex, deliveryId: id };
   };

@@ -1,12 +1,28 @@
-/** The `verify.provider` values; the mapping JSON schema uses this list as its enum. */
+/** The `verify.provider` values; schema/verify.schema.json lists the same (a test keeps them equal). */
 export const PROVIDERS = [
   'github',
   'stripe',
   'standard-webhooks',
+  'svix',
+  'gitlab',
   'slack',
   'shopify',
+  'twilio',
+  'typeform',
+  'tally',
+  'linear',
+  'paddle',
+  'square',
+  'zendesk',
+  'hubspot',
+  'intercom',
+  'mailgun',
+  'calendly',
+  'calcom',
+  'webflow',
   'hmac',
   'token',
+  'basic',
   'none',
 ] as const;
 

@@ -1,7 +1,4 @@
-import { hmacVerifier } from './hmac-verifier';
-import { prefixedSignature } from './prefixed-signature';
-import { signedContent } from './signed-content';
-import type { Verifier, VerifySpec } from './types';
+import { hmacPreset } from './hmac-preset';
 
 const ids = ['X-Shopify-Webhook-Id', 'shopify-event-id'];
 
@@ -12,20 +9,11 @@ const ids = ['X-Shopify-Webhook-Id', 'shopify-event-id'];
  * https://shopify.dev/docs/apps/build/webhooks/subscribe/https
  * https://github.com/Shopify/shopify-app-js/blob/0f9eab665e74e6e057e43402e0b6b14fd094456b/packages/apps/shopify-api/lib/utils/hmac-validator.ts
  */
-export function shopify(spec: VerifySpec): Verifier {
-  return hmacVerifier(
-    {
-      headerSets: [
-        { signature: 'shopify-hmac-sha256', id: ids },
-        { signature: 'X-Shopify-Hmac-Sha256', id: ids },
-      ],
-      parse: prefixedSignature(''),
-      algorithm: 'sha256',
-      encoding: 'base64',
-      content: signedContent('{body}'),
-      secretFormat: 'utf8',
-      tolerance: 0,
-    },
-    spec.secrets,
-  );
-}
+export const shopify = hmacPreset(
+  'shopify',
+  { header: 'shopify-hmac-sha256', encoding: 'base64', idHeader: ids },
+  (scheme) => ({
+    ...scheme,
+    headerSets: [...scheme.headerSets, { signature: 'X-Shopify-Hmac-Sha256', id: ids }],
+  }),
+);

@@ -38,22 +38,40 @@ export type Verifier = (req: VerifyRequest) => VerifyResult;
 
 /**
  * The `verify:` block of a mapping file after `${VAR}` substitution and schema validation.
- * Presets read the keys that concern them; `secret` and `secrets` are merged into one list.
+ * Presets read the keys that concern them (preset-options.ts says which); `secret` and
+ * `secrets` are merged into one list. A key a preset does not use is a load error.
  */
 export interface VerifySpec {
   readonly provider: string;
   readonly secrets: readonly string[];
   /** Replay window in seconds; overrides the preset's default. 0 disables the timestamp check. */
   readonly tolerance?: number;
+  /** The URL the sender signs (twilio, square, hubspot, hmac with {url}), when proxies change it. */
+  readonly publicUrl?: string;
+  /** github: also accept the SHA-1 X-Hub-Signature; hubspot: also accept v1/v2 signatures. */
+  readonly legacy?: boolean;
+  /** basic: the user name; the secrets are its passwords. */
+  readonly username?: string;
   /** Generic `hmac` and `token` options. */
   readonly header?: string;
   readonly query?: string;
   readonly algorithm?: 'sha1' | 'sha256' | 'sha512';
   readonly encoding?: 'hex' | 'base64';
+  readonly secretEncoding?: 'utf8' | 'base64' | 'whsec';
   readonly prefix?: string;
-  /** What is signed, e.g. "{timestamp}.{body}"; placeholders {body}, {timestamp}, {id}. */
+  /** Splits a header holding several entries ("t=1,v1=a,v1=b"); entries starting with `prefix` are signatures. */
+  readonly separator?: string;
+  /** The entry of a separated header that holds the timestamp, e.g. "t=". */
+  readonly timestampPrefix?: string;
+  /**
+   * What is signed, e.g. "{timestamp}.{body}"; placeholders {body}, {timestamp}, {id},
+   * {method}, {url} and {header:Name}.
+   */
   readonly signedContent?: string;
   readonly timestampHeader?: string;
+  /** Where the timestamp is in the (signed) JSON body, e.g. "$.webhookTimestamp". */
+  readonly timestampPath?: string;
+  readonly timestampUnit?: 's' | 'ms' | 'iso';
   readonly idHeader?: string;
 }
 

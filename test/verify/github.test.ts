@@ -14,6 +14,8 @@ const AT = 1767225600;
 
 interface Row {
   situation: string;
+  /** `legacy: true` in the mapping: the SHA-1 header is accepted when the SHA-256 one is absent. */
+  legacy?: boolean;
   secrets: string[];
   body: string | Buffer;
   headers: Record<string, string>;
@@ -21,6 +23,9 @@ interface Row {
 }
 
 const sig = (value: string) => ({ 'X-Hub-Signature-256': value });
+// G5 (DERIVED): the legacy SHA-1 header over G1.
+const G5_SIG = 'sha1=01dc10d0c83e72ed246219cdd91669667fe2ca59';
+const legacySig = (value: string) => ({ 'X-Hub-Signature': value });
 const mismatch: Want = { ok: false, reason: /^signature does not match$/ };
 
 const rows = labelled<Row>([
@@ -150,22 +155,86 @@ const rows = labelled<Row>([
     headers: sig(G1_SIG.slice(0, -2)),
     want: mismatch,
   },
+  {
+    situation: 'G5 legacy SHA-1 header with legacy: true',
+    legacy: true,
+    secrets: [G1.secret],
+    body: G1.body,
+    headers: { ...legacySig(G5_SIG), 'X-GitHub-Delivery': 'd-1' },
+    want: { ok: true, secretIndex: 0, deliveryId: 'd-1' },
+  },
+  {
+    situation: 'legacy: true, both headers, SHA-256 valid and SHA-1 garbage',
+    legacy: true,
+    secrets: [G1.secret],
+    body: G1.body,
+    headers: { ...sig(G1_SIG), ...legacySig('sha1=00') },
+    want: { ok: true, secretIndex: 0 },
+  },
+  {
+    situation: 'legacy: true, SHA-256 wrong and SHA-1 right (no downgrade)',
+    legacy: true,
+    secrets: [G1.secret],
+    body: G1.body,
+    headers: { ...sig(`sha256=${'0'.repeat(64)}`), ...legacySig(G5_SIG) },
+    want: mismatch,
+  },
+  {
+    situation: 'legacy: true, G5 with one body byte flipped',
+    legacy: true,
+    secrets: [G1.secret],
+    body: flipByte(G1.body, 0),
+    headers: legacySig(G5_SIG),
+    want: mismatch,
+  },
+  {
+    situation: 'legacy: true, a SHA-256 digest under sha1=',
+    legacy: true,
+    secrets: [G1.secret],
+    body: G1.body,
+    headers: legacySig(`sha1=${G1_SIG.slice(7)}`),
+    want: mismatch,
+  },
+  {
+    situation: 'legacy: true, the SHA-1 digest without its prefix',
+    legacy: true,
+    secrets: [G1.secret],
+    body: G1.body,
+    headers: legacySig(G5_SIG.slice(5)),
+    want: { ok: false, reason: /^malformed X-Hub-Signature header \(expected sha1=<signature>\)$/ },
+  },
+  {
+    situation: 'legacy: true and no header at all',
+    legacy: true,
+    secrets: [G1.secret],
+    body: G1.body,
+    headers: {},
+    want: { ok: false, reason: /^missing X-Hub-Signature-256 or X-Hub-Signature header$/ },
+  },
 ]);
 
 describe('github()', () => {
-  it.each(rows)('github() with $situation → $result', ({ secrets, body, headers, want }) => {
-    const result = github({ provider: 'github', secrets })(request({ body, headers, at: AT }));
-    if (want.ok) {
-      expect(result).toEqual(want);
-      return;
-    }
-    const expected = secrets.map((s) => `sha256=${hmacOf(s, body)}`);
-    const forbidden = [
-      ...secrets,
-      ...expected,
-      ...expected.map((e) => e.slice(7)),
-      ...received(headers),
-    ];
-    expect(reasonOf(result, forbidden)).toMatch(want.reason);
-  });
+  it.each(rows)(
+    'github() with $situation → $result',
+    ({ legacy, secrets, body, headers, want }) => {
+      const result = github({ provider: 'github', secrets, legacy })(
+        request({ body, headers, at: AT }),
+      );
+      if (want.ok) {
+        expect(result).toEqual(want);
+        return;
+      }
+      const expected = secrets.flatMap((s) => [
+        `sha256=${hmacOf(s, body)}`,
+        `sha1=${hmacOf(s, body, 'hex', 'sha1')}`,
+      ]);
+      const forbidden = [
+        ...secrets,
+        ...expected,
+        ...expected.map((e) => e.replace(/^sha\d+=/, '')),
+        ...received(headers),
+      ];
+      expect(reasonOf(result, forbidden)).toMatch(want.reason);
+    },
+  );
 });

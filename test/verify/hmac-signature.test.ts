@@ -5,6 +5,7 @@ import {
   tokenEqual,
   type DigestEncoding,
   type HmacAlgorithm,
+  type SecretFormat,
 } from '../../src/verify/hmac-signature';
 import { hmacOf } from './support';
 
@@ -51,7 +52,7 @@ describe('tokenEqual()', () => {
 
 describe('secretKey()', () => {
   const W1_KEY = Buffer.from('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'base64');
-  it.each<[string, string, 'utf8' | 'whsec', Buffer | null]>([
+  it.each<[string, string, SecretFormat, Buffer | null]>([
     [
       'a Stripe whsec_ secret as utf8',
       'whsec_test_secret',
@@ -65,6 +66,9 @@ describe('secretKey()', () => {
     ['an impossible base64 length', 'whsec_AAECA', 'whsec', null],
     ['only the prefix', 'whsec_', 'whsec', null],
     ['an empty utf8 secret', '', 'utf8', null],
+    ['a bare base64 secret as base64', 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'base64', W1_KEY],
+    ['a whsec_ secret as base64 (the prefix is not base64)', 'whsec_MfKQ9r8G', 'base64', null],
+    ['a Zendesk-looking key as utf8 (not decoded)', 'dGhpcw==', 'utf8', Buffer.from('dGhpcw==')],
   ])('secretKey() with %s → key bytes or null', (_situation, secret, format, want) => {
     expect(secretKey(secret, format)).toEqual(want);
   });

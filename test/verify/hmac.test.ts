@@ -279,8 +279,8 @@ describe('hmac()', () => {
     ],
     [
       'an unknown placeholder',
-      { header: 'X-Sig', signedContent: '{url}{body}' },
-      /unknown placeholder \{url\}/,
+      { header: 'X-Sig', signedContent: '{uri}{body}' },
+      /unknown placeholder \{uri\}/,
     ],
     ['an unbalanced brace', { header: 'X-Sig', signedContent: '{body}}' }, /unbalanced/],
     [
@@ -291,7 +291,7 @@ describe('hmac()', () => {
     [
       '{timestamp} without timestampHeader',
       { header: 'X-Sig', signedContent: '{timestamp}.{body}' },
-      /timestampHeader is not set/,
+      /neither timestampHeader nor timestampPrefix is set/,
     ],
     [
       'timestampHeader without {timestamp}',
@@ -303,7 +303,11 @@ describe('hmac()', () => {
       { header: 'X-Sig', signedContent: '{id}{body}' },
       /idHeader is not set/,
     ],
-    ['a negative tolerance', { header: 'X-Sig', tolerance: -1 }, /tolerance must be/],
+    [
+      'a negative tolerance',
+      { ...SLACK_LIKE, header: 'X-Sig', tolerance: -1 },
+      /tolerance must be/,
+    ],
     ['an empty secret', { header: 'X-Sig', secrets: [''] }, /secret #1 is empty/],
   ])('hmac() with %s → throws VerifySpecError', (_situation, options, message) => {
     const build = () => hmac({ provider: 'hmac', secrets: ['s3cret'], ...options });

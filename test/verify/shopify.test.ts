@@ -6,6 +6,7 @@ const H1 = { secret: 'test_secret_key', body: '{"foo": "bar"}' };
 const H1_SIG = 'B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=';
 const WRONG = hmacOf('other_key', H1.body, 'base64');
 const WEBHOOK_ID = 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043';
+const NON_ASCII = '{"title":"Crème brûlée ☕","vendor":"Ærø"}';
 const AT = 1767225600;
 
 interface Row {
@@ -61,6 +62,12 @@ const rows = labelled<Row>([
     situation: 'both headers, the preferred shopify-hmac-sha256 invalid',
     headers: { ...classic(H1_SIG), 'shopify-hmac-sha256': WRONG },
     want: mismatch,
+  },
+  {
+    situation: 'a non-ASCII body',
+    body: NON_ASCII,
+    headers: classic(hmacOf(H1.secret, NON_ASCII, 'base64')),
+    want: ok,
   },
   {
     situation: 'the body re-serialized (space dropped)',

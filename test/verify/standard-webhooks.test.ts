@@ -22,6 +22,7 @@ const GL = {
 };
 const GL_SIG = 'v1,9N9rE7mCt/fHVgQnCyK5cRxG+5GZHdV++rWw9OnB0r8=';
 const W1_KEY = Buffer.from(W1.secret.slice(6), 'base64');
+const NON_ASCII = '{"name":"Zoë ♥ Ελλάδα"}';
 const EMPTY_SIG = `v1,${hmacOf(W1_KEY, `${W1.id}.${W1.ts}.`, 'base64')}`;
 
 const sw = (brand: string, signature: string, id = W1.id, ts: number | string = W1.ts) => ({
@@ -73,6 +74,12 @@ const rows = labelled<Row>([
     situation: 'an empty body signed as "id.ts."',
     body: '',
     headers: sw('webhook', EMPTY_SIG),
+    want: ok,
+  },
+  {
+    situation: 'a non-ASCII body',
+    body: NON_ASCII,
+    headers: sw('webhook', `v1,${hmacOf(W1_KEY, `${W1.id}.${W1.ts}.${NON_ASCII}`, 'base64')}`),
     want: ok,
   },
   {

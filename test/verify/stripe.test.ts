@@ -16,6 +16,7 @@ const S2 = {
   body: '{"id":"evt_test_webhook","object":"event"}',
 };
 const S2_V1 = 'd95c6b7477fbd7e9f90b1b0ef5f9c7ac25abca5382460e0d988c2b2a5b71b990';
+const NON_ASCII = '{"id":"evt_ü","description":"Café ☕ für Zoë"}';
 const DEAD = 'deadbeef'.repeat(8);
 
 interface Row {
@@ -30,7 +31,7 @@ interface Row {
 
 const ok: Want = { ok: true, secretIndex: 0 };
 const mismatch: Want = { ok: false, reason: /^signature does not match$/ };
-const malformed: Want = { ok: false, reason: /^malformed Stripe-Signature header$/ };
+const noTimestamp: Want = { ok: false, reason: /^no timestamp in Stripe-Signature header$/ };
 const tooOld: Want = { ok: false, reason: /^timestamp outside the 300 s tolerance \(too old\)$/ };
 const tooNew: Want = {
   ok: false,
@@ -96,6 +97,20 @@ const rows = labelled<Row>([
     body: S1_BODY.subarray(0, -1),
     want: mismatch,
   },
+  {
+    situation: 'a non-ASCII body',
+    body: NON_ASCII,
+    header: `t=${S1_T},v1=${hmacOf('webhook_secret', `${S1_T}.${NON_ASCII}`)}`,
+    want: ok,
+  },
+  {
+    situation: 'S2 signed with the whsec_ secret base64-decoded (wrong decoding)',
+    secrets: [S2.secret],
+    body: S2.body,
+    header: `t=${S2.t},v1=${hmacOf(Buffer.from(S2.secret.slice(6), 'base64'), `${S2.t}.${S2.body}`)}`,
+    at: S2.t,
+    want: mismatch,
+  },
   { situation: 'one body byte flipped', body: flipByte(S1_BODY, 10), want: mismatch },
   {
     situation: 'S1 fixture re-serialized as compact JSON',
@@ -122,17 +137,32 @@ const rows = labelled<Row>([
   {
     situation: 'no t entry',
     header: `v1=${S1_V1}`,
-    want: { ok: false, reason: /^no timestamp in Stripe-Signature header$/ },
+    want: noTimestamp,
   },
-  { situation: 'two t entries', header: `t=${S1_T},t=${S1_T},v1=${S1_V1}`, want: malformed },
+  {
+    situation: 'two t entries',
+    header: `t=${S1_T},t=${S1_T},v1=${S1_V1}`,
+    want: { ok: false, reason: /^malformed Stripe-Signature header \(more than one timestamp\)$/ },
+  },
   {
     situation: 'a non-numeric t',
     header: `t=yesterday,v1=${S1_V1}`,
-    want: { ok: false, reason: /^malformed timestamp in Stripe-Signature header/ },
+    want: {
+      ok: false,
+      reason:
+        /^malformed timestamp in Stripe-Signature header \(expected seconds since the epoch\)$/,
+    },
   },
-  { situation: 'a garbage header', header: 'not a signature', want: malformed },
-  { situation: 'an empty header', header: '', want: malformed },
-  { situation: 'a trailing comma', header: `${S1_HEADER},`, want: malformed },
+  { situation: 'a garbage header', header: 'not a signature', want: noTimestamp },
+  { situation: 'an empty header', header: '', want: noTimestamp },
+  // stripe-node skips empty entries; so do we.
+  { situation: 'a trailing comma', header: `${S1_HEADER},`, want: ok },
+  { situation: 'spaces around the entries', header: ` t=${S1_T} , v1=${S1_V1} `, want: ok },
+  {
+    situation: 'the v1 key in upper case (V1=)',
+    header: `t=${S1_T},V1=${S1_V1}`,
+    want: { ok: false, reason: /^no v1 signature in Stripe-Signature header$/ },
+  },
   {
     situation: 'no Stripe-Signature header',
     header: undefined,

@@ -1,24 +1,30 @@
 import { createHmac } from 'node:crypto';
-import type { VerifyRequest, VerifyResult } from '../../src/verify/types';
+import type { Verifier, VerifyRequest, VerifyResult, VerifySpec } from '../../src/verify/types';
 
 export interface RequestParts {
   readonly body: string | Buffer;
   readonly headers?: Readonly<Record<string, string>>;
   readonly query?: Readonly<Record<string, string>>;
-  /** Seconds since the epoch; the request's `now` is this in milliseconds. */
+  /** Seconds since the epoch; the request's `now` is this in milliseconds (unless `nowMs`). */
   readonly at: number;
+  readonly nowMs?: number;
+  readonly method?: string;
+  readonly url?: string;
 }
 
+export const TEST_URL = 'https://flowhook.test/hooks/x';
+
 /** A VerifyRequest as the HTTP layer hands it over: lower-case header names, raw body bytes. */
-export function request({ body, headers = {}, query = {}, at }: RequestParts): VerifyRequest {
+export function request(parts: RequestParts): VerifyRequest {
+  const { body, headers = {}, query = {}, at, nowMs, method = 'POST', url = TEST_URL } = parts;
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
   return {
     rawBody: Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'),
     headers: lower,
-    method: 'POST',
-    url: 'https://flowhook.test/hooks/x',
+    method,
+    url,
     query,
-    now: at * 1000,
+    now: nowMs ?? at * 1000,
   };
 }
 
@@ -62,4 +68,49 @@ export type Want =
 /** Adds the "accepts"/"rejects" label the test titles use. */
 export function labelled<T extends { want: Want }>(rows: readonly T[]): (T & { result: string })[] {
   return rows.map((row) => ({ ...row, result: row.want.ok ? 'accepts' : 'rejects' }));
+}
+
+/** A row of a preset's table; anything left out comes from the table's defaults. */
+export interface Case {
+  readonly situation: string;
+  readonly secrets?: readonly string[];
+  /** Options besides provider and secrets (tolerance, publicUrl, legacy …). */
+  readonly spec?: Partial<VerifySpec>;
+  readonly body?: string | Buffer;
+  /** The whole header map of the request (not merged with the defaults'). */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly at?: number;
+  readonly nowMs?: number;
+  readonly method?: string;
+  readonly url?: string;
+  readonly want: Want;
+}
+
+export type Resolved = Required<Pick<Case, 'secrets' | 'body' | 'headers' | 'at'>> & Case;
+
+/**
+ * One table per preset: each row is a request through the verifier `build` makes for
+ * `{ provider, secrets, ...spec }`. A failing row's reason is checked against `forbidden(row)`
+ * (the expected MACs for the row's secrets, the secrets themselves) and the received signatures.
+ */
+export function verifyTable(
+  provider: string,
+  build: (spec: VerifySpec) => Verifier,
+  defaults: Omit<Resolved, 'situation' | 'want'>,
+  rows: readonly Case[],
+  forbidden: (row: Resolved) => readonly string[] = () => [],
+): void {
+  describe(`${provider} verifier`, () => {
+    it.each(labelled(rows))(`${provider}: $situation → $result`, (row) => {
+      const r = { ...defaults, ...row } as Resolved;
+      const verify = build({ provider, secrets: r.secrets, ...defaults.spec, ...row.spec });
+      const result = verify(request(r));
+      if (r.want.ok) {
+        expect(result).toEqual(r.want);
+        return;
+      }
+      const leaks = [...r.secrets, ...forbidden(r), ...received(r.headers)];
+      expect(reasonOf(result, leaks)).toMatch(r.want.reason);
+    });
+  });
 }
