@@ -25,17 +25,8 @@ export function testCommand(
   io: CliIo,
 ): number {
   const dir = path.resolve(io.cwd, options.mappings ?? io.env.MAPPINGS_DIR ?? 'mappings');
-  const unset = new Set<string>();
-  // Placeholders for unset variables so a source can be tried before its secrets exist.
-  const env = new Proxy(io.env, {
-    get: (target, name: string) => {
-      const value = target[name];
-      if (value !== undefined && value !== '') return value;
-      unset.add(name);
-      return name;
-    },
-  });
-  const set = loadMappings(dir, env);
+  // Unset ${VAR}s stand as their names, so a source can be tried before its secrets exist.
+  const set = loadMappings(dir, io.env, { placeholders: true });
   const source = set.sources.get(sourceName);
   if (source === undefined) {
     const why = set.disabled.get(sourceName)?.reason ?? `no mapping file in ${dir} defines it`;
@@ -68,9 +59,7 @@ export function testCommand(
   }
   const orgId = io.env.FLOW_ORG_ID || 'FLOW_ORG_ID';
   const explanation = explainDelivery(source, { rawBody, headers, query }, orgId);
-  // Only the variables this source's file names (every file was loaded), and FLOW_ORG_ID.
-  const text = fs.readFileSync(path.join(dir, source.file), 'utf8');
-  const named = [...unset].filter((name) => text.includes(`\${${name}`));
+  const named = [...(set.unset?.get(source.name) ?? [])];
   if (!io.env.FLOW_ORG_ID) named.push('FLOW_ORG_ID');
   named.sort();
   const ok = explanation.matched.length > 0 && explanation.error === undefined;

@@ -13,13 +13,18 @@ export function validateCommand(
   io: CliIo,
 ): number {
   const folder = path.resolve(io.cwd, dir ?? io.env.MAPPINGS_DIR ?? 'mappings');
-  const set = loadMappings(folder, io.env);
-  const sources = [...set.sources.values()].map((s) => ({
-    name: s.name,
-    file: s.file,
-    routes: s.routes.length,
+  // Unset variables stand as their names, so a file waiting for a secret is still compiled and
+  // every JSONPath, regex and template in it checked.
+  const set = loadMappings(folder, io.env, { placeholders: true });
+  const unset = set.unset ?? new Map<string, readonly string[]>();
+  const sources = [...set.sources.values()]
+    .filter((s) => !unset.has(s.name))
+    .map((s) => ({ name: s.name, file: s.file, routes: s.routes.length }));
+  const waiting = [...unset].map(([name, names]) => ({
+    name,
+    files: [set.sources.get(name)?.file ?? name],
+    reason: `disabled until ${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} set`,
   }));
-  const waiting = [...set.disabled.values()].filter((d) => d.cause === 'missing-env');
   if (options.json) {
     io.out(
       `${JSON.stringify({ dir: folder, valid: set.errors.length === 0, sources, waiting, errors: set.errors, warnings: set.warnings }, null, 2)}\n`,

@@ -70,6 +70,7 @@ export function createFlowClient(options: FlowClientOptions): FlowClient {
       throw upstreamError(
         response.status,
         upstreamMessage(body).split(options.token).join('[redacted]'),
+        retryAfterMs(response.headers['retry-after'], Date.now()),
       );
     },
     close() {
@@ -85,10 +86,22 @@ function upstreamMessage(body: unknown): string {
   return typeof error === 'string' ? error.slice(0, MAX_UPSTREAM_MESSAGE) : '';
 }
 
-function upstreamError(status: number, message: string): FlowhookError {
+function upstreamError(status: number, message: string, retryAfter?: number): FlowhookError {
   return new FlowhookError('upstream_error', `the flow API answered ${status}`, {
-    upstream: { status, error: message },
+    upstream: {
+      status,
+      error: message,
+      ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
+    },
   });
+}
+
+/** Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3), in ms from now; undefined if absent or odd. */
+export function retryAfterMs(value: unknown, now: number): number | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /** Network failures, described without the request config (which holds the token). */

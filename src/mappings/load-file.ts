@@ -15,7 +15,14 @@ type Env = Readonly<Record<string, string | undefined>>;
 const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export type FileOutcome =
-  | { kind: 'ready'; file: string; source: CompiledSource; warnings: LoadProblem[] }
+  | {
+      kind: 'ready';
+      file: string;
+      source: CompiledSource;
+      warnings: LoadProblem[];
+      /** With placeholders: the unset variables that stand as their names. */
+      unset?: string[];
+    }
   | { kind: 'missing-env'; file: string; name: string; reason: string }
   | { kind: 'invalid'; file: string; name: string; problems: LoadProblem[] };
 
@@ -23,13 +30,26 @@ export type FileOutcome =
  * Reads, parses, validates, substitutes and compiles one mapping file. Never throws: every
  * problem is returned with the file, line, column and key path it concerns.
  */
-export function loadFile(dir: string, file: string, env: Env): FileOutcome {
+export interface LoadOptions {
+  /**
+   * Tools (flowhook validate, flowhook test) compile a file whose variables are unset, with each
+   * unset name standing in for its value, so every other problem is still found.
+   */
+  readonly placeholders?: boolean;
+}
+
+export function loadFile(
+  dir: string,
+  file: string,
+  env: Env,
+  options: LoadOptions = {},
+): FileOutcome {
   const text = readMappingFile(dir, file);
   if (typeof text !== 'string') {
     const fallbackName = path.basename(file).replace(/\.ya?ml$/i, '');
     return invalid(file, fallbackName, [{ file, message: `cannot be read (${text.code})` }]);
   }
-  return loadText(file, text, env);
+  return loadText(file, text, env, options);
 }
 
 /** The file's text, or the error code when it cannot be read. */
@@ -42,7 +62,12 @@ export function readMappingFile(dir: string, file: string): string | { code: str
 }
 
 /** loadFile for text already read (hot reload compares texts before compiling again). */
-export function loadText(file: string, text: string, env: Env): FileOutcome {
+export function loadText(
+  file: string,
+  text: string,
+  env: Env,
+  options: LoadOptions = {},
+): FileOutcome {
   const fallbackName = path.basename(file).replace(/\.ya?ml$/i, '');
   let document: unknown;
   try {
@@ -67,8 +92,9 @@ export function loadText(file: string, text: string, env: Env): FileOutcome {
       problems.map((p) => at(p.path, p.message, p.atKey)),
     );
   }
-  const { value, missing } = substituteEnv(document as MappingDef, env);
-  if (missing.length > 0) {
+  const placeholder = options.placeholders ? (name: string) => name : undefined;
+  const { value, missing } = substituteEnv(document as MappingDef, env, placeholder);
+  if (missing.length > 0 && !options.placeholders) {
     const reason = `disabled until ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} set`;
     return { kind: 'missing-env', file, name, reason };
   }
@@ -90,7 +116,13 @@ export function loadText(file: string, text: string, env: Env): FileOutcome {
     source.provider === 'none'
       ? [{ file, message: `source "${name}" has verify.provider: none; anyone can call it` }]
       : [];
-  return { kind: 'ready', file, source, warnings };
+  return {
+    kind: 'ready',
+    file,
+    source,
+    warnings,
+    ...(missing.length > 0 ? { unset: missing } : {}),
+  };
 }
 
 function invalid(file: string, name: string, problems: LoadProblem[]): FileOutcome {

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { loadFile, type FileOutcome } from './load-file';
+import { loadFile, type FileOutcome, type LoadOptions } from './load-file';
 import type { CompiledSource, DisabledSource, LoadProblem, MappingSet } from './types';
 
 export class MappingsDirError extends Error {
@@ -30,8 +30,12 @@ export function listMappingFiles(dir: string): string[] {
  * Loads every *.yaml / *.yml file of `dir`. A file that cannot be used disables its own source
  * only; the others load. Throws MappingsDirError only when the folder itself cannot be read.
  */
-export function loadMappings(dir: string, env: Env = process.env): MappingSet {
-  const outcomes = listMappingFiles(dir).map((file) => loadFile(dir, file, env));
+export function loadMappings(
+  dir: string,
+  env: Env = process.env,
+  options: LoadOptions = {},
+): MappingSet {
+  const outcomes = listMappingFiles(dir).map((file) => loadFile(dir, file, env, options));
   return assembleMappings(dir, outcomes);
 }
 
@@ -46,6 +50,7 @@ export function assembleMappings(
 ): MappingSet {
   const errors: LoadProblem[] = [];
   const warnings: LoadProblem[] = [];
+  const unset = new Map<string, readonly string[]>();
   const byName = new Map<
     string,
     { file: string; outcome: FileOutcome; serving?: CompiledSource }[]
@@ -57,6 +62,7 @@ export function assembleMappings(
       name = outcome.source.name;
       serving = outcome.source;
       warnings.push(...outcome.warnings);
+      if (outcome.unset) unset.set(name, outcome.unset);
     } else {
       name = outcome.name;
       // A broken edit (or one that names an unset variable) keeps the last good version serving.
@@ -95,5 +101,5 @@ export function assembleMappings(
       disabled.set(name, { name, files, reason, cause: 'invalid' });
     }
   }
-  return { dir, sources, disabled, errors, warnings };
+  return { dir, sources, disabled, errors, warnings, ...(unset.size > 0 ? { unset } : {}) };
 }

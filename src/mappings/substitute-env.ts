@@ -15,6 +15,8 @@ export interface Substitution<T> {
 export function substituteEnv<T>(
   document: T,
   env: Readonly<Record<string, string | undefined>>,
+  /** For tools (validate, test): what an unset variable without a fallback becomes, instead of missing. */
+  placeholder?: (name: string) => string,
 ): Substitution<T> {
   const missing = new Set<string>();
   const walk = (node: unknown): unknown => {
@@ -24,7 +26,7 @@ export function substituteEnv<T>(
         if (value !== undefined && value !== '') return value;
         if (fallback !== undefined) return fallback;
         missing.add(name);
-        return '';
+        return placeholder ? placeholder(name) : '';
       });
     }
     if (Array.isArray(node)) return node.map(walk);

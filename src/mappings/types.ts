@@ -73,4 +73,6 @@ export interface MappingSet {
   readonly errors: readonly LoadProblem[];
   /** Usable but worth a look (`provider: none`). */
   readonly warnings: readonly LoadProblem[];
+  /** Loaded with placeholders (tools): each source's unset variables, standing as their names. */
+  readonly unset?: ReadonlyMap<string, readonly string[]>;
 }

@@ -30,8 +30,11 @@ export function validateMapping(document: unknown): SchemaProblem[] {
 function summarize(errors: readonly ErrorObject[]): SchemaProblem[] {
   const specific = errors.filter((e) => !['oneOf', 'anyOf', 'allOf', 'if'].includes(e.keyword));
   const candidates = specific.length > 0 ? specific : errors;
-  const deepest = Math.max(...candidates.map((e) => toPath(e.instancePath).length));
-  const atDeepest = candidates.filter((e) => toPath(e.instancePath).length === deepest);
+  // An error whose place holds a deeper error is the summary of a failed branch: the deeper one
+  // explains it. Problems in unrelated places are all kept.
+  const atDeepest = candidates.filter(
+    (e) => !candidates.some((other) => other.instancePath.startsWith(`${e.instancePath}/`)),
+  );
   const problems: SchemaProblem[] = [];
   const byPlace = new Map<string, ErrorObject[]>();
   for (const error of atDeepest)

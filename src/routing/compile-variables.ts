@@ -117,7 +117,7 @@ function compileVariable(name: string, def: VariableDef): CompiledVariable {
   const options = { fallback: def.default, required: def.required === true, type: def.type };
   if ('path' in def) {
     // `all: true` that finds nothing: the default, else missing when required, else an empty list.
-    const fallback = def.default ?? (def.all && !options.required ? [] : undefined);
+    const fallback = 'default' in def ? def.default : def.all && !options.required ? [] : undefined;
     return { name, read: compilePathVariable(def), ...options, fallback };
   }
   if ('template' in def) return { name, read: compileTemplate(def.template), ...options };

@@ -22,7 +22,7 @@ export function compileJsonPath(source: string): CompiledJsonPath {
   if (!source.startsWith('$')) throw new Error(`JSONPath "${source}" must start with $`);
   if (/[?(]/.test(source.replace(/'[^']*'|"[^"]*"/g, ''))) {
     throw new Error(
-      `JSONPath "${source}": filter and script expressions are disabled; use a condition instead`,
+      `JSONPath "${source}": filter and script expressions are disabled; use a condition (in when) or where/pick (in a variable) instead`,
     );
   }
   if (!balanced(source)) throw new Error(`JSONPath "${source}" has unbalanced brackets or quotes`);

@@ -53,6 +53,30 @@ describe('flowhook validate', () => {
     });
   });
 
+  it('a file waiting for a variable is still compiled, so its bad JSONPath is found', async () => {
+    const dir = mappingsDir({
+      'a.yaml':
+        "verify: { provider: github, secret: '${UNSET_SECRET}' }\nroutes: [{ name: r, flow: f, variables: { x: '$.a[?(@.b)]' } }]\n",
+    });
+    const result = await cli(['validate', dir]);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(
+      /routes\[0\]\.variables\.x: JSONPath .* filter and script expressions are disabled/,
+    );
+  });
+
+  it('problems in different places of one file are all reported', async () => {
+    const dir = mappingsDir({
+      'a.yaml':
+        'dispatch: everything\nverify: { provider: none }\nroutes: [{ name: r, flow: f, when: [{ path: $.a, greaterThan: 1 }] }]\n',
+    });
+    const result = await cli(['validate', dir, '--json']);
+    expect(JSON.parse(result.out).errors.map((e: { path: string }) => e.path)).toEqual([
+      'dispatch',
+      'routes[0].when[0].greaterThan',
+    ]);
+  });
+
   it('a missing folder: exit 2 with one line', async () => {
     const result = await cli(['validate', '/nonexistent/flowhook']);
     expect(result.code).toBe(2);
@@ -141,6 +165,18 @@ describe('flowhook test', () => {
     expect(result.out).toContain(
       'answer: 422 missing_variables: required variables not found in the request: commit, message',
     );
+  });
+
+  it('${VAR:-fallback} uses the fallback; only variables without one are listed as unset', async () => {
+    const dir = mappingsDir({
+      'a.yaml':
+        "verify: { provider: none }\nroutes: [{ name: r, flow: '${FLOW:-fallback-flow}', org: '${ORG}' }]\n",
+      'p.json': '{}',
+    });
+    const result = await cli(['test', 'a', path.join(dir, 'p.json'), '--mappings', dir, '--json']);
+    const json = JSON.parse(result.out);
+    expect(json.executions[0].flowId).toBe('fallback-flow');
+    expect(json.unset).toEqual(['FLOW_ORG_ID', 'ORG']);
   });
 
   it('form payloads and query parameters', async () => {

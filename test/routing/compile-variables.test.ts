@@ -216,4 +216,11 @@ describe('compileVariables', () => {
   ])('%s is refused at compile time', (_name, def, message) => {
     expect(() => compileVariables({ v: def })).toThrow(message);
   });
+
+  it('default: null on a path variable is a value (regression: it was ignored)', () => {
+    const extract = compileVariables({
+      customer: { path: '$.nope', default: null, required: true },
+    });
+    expect(extract(view)).toEqual({ variables: { customer: null }, missing: [], invalid: [] });
+  });
 });
