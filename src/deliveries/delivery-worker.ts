@@ -1,0 +1,115 @@
+import type { FlowClient } from '../flows/create-flow-client';
+import type { Logger } from '../logger';
+import type { RetryPolicy } from './retry-policy';
+import { runDelivery } from './run-delivery';
+import type { DeliveryStore } from './types';
+
+export interface WorkerOptions {
+  readonly store: DeliveryStore;
+  readonly client: FlowClient;
+  readonly policy: RetryPolicy;
+  readonly logger: Logger;
+  /** Deliveries executed at once by this process. */
+  readonly concurrency: number;
+  /** How long a claimed delivery is this process's; after a crash, others take it once it expires. */
+  readonly leaseMs: number;
+  /** How often the store is asked for due deliveries when nothing wakes the worker sooner. */
+  readonly pollMs: number;
+  /** This process, in leases. */
+  readonly owner: string;
+  readonly now?: () => number;
+}
+
+export interface DeliveryWorker {
+  start(): void;
+  /** A delivery was just queued: look now rather than at the next poll. */
+  notify(): void;
+  /** Stops claiming; waits up to `graceMs` for running deliveries. Unfinished ones keep their lease and are resumed after it expires. */
+  stop(graceMs: number): Promise<void>;
+  readonly running: number;
+}
+
+/**
+ * Executes queued deliveries: claims due ones from the store (atomically, so several processes
+ * can share it), runs each with runDelivery, which records attempts and schedules retries. A
+ * delivery that was running when a process died is claimed again once its lease expires.
+ */
+export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
+  const now = options.now ?? Date.now;
+  const active = new Set<Promise<void>>();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = true;
+  let ticking = false;
+
+  const schedule = (ms: number) => {
+    clearTimeout(timer);
+    if (!stopped) timer = setTimeout(tick, ms).unref();
+  };
+
+  const tick = () => {
+    if (stopped || ticking) return;
+    ticking = true;
+    try {
+      const free = options.concurrency - active.size;
+      const claimed =
+        free > 0 ? options.store.claimDue(now(), free, options.owner, options.leaseMs) : [];
+      for (const record of claimed) {
+        const run = runDelivery(record, {
+          store: options.store,
+          client: options.client,
+          policy: options.policy,
+          now,
+        })
+          .then(({ record: done }) => {
+            const line = {
+              deliveryId: done.id,
+              source: done.source,
+              state: done.state,
+              attempts: done.attempts.length,
+            };
+            if (done.state === 'dead')
+              options.logger.error(line, 'delivery dead: retries exhausted');
+            else options.logger.info(line, 'delivery attempt finished');
+          })
+          .catch((error: unknown) =>
+            options.logger.error({ err: error, deliveryId: record.id }, 'delivery run failed'),
+          )
+          .finally(() => {
+            active.delete(run);
+            schedule(0);
+          });
+        active.add(run);
+      }
+      // A full batch may mean more are due; otherwise wait for the next poll or notify().
+      schedule(claimed.length > 0 && claimed.length === free ? 0 : options.pollMs);
+    } catch (error) {
+      options.logger.error({ err: error }, 'claiming deliveries failed; trying again');
+      schedule(options.pollMs);
+    } finally {
+      ticking = false;
+    }
+  };
+
+  return {
+    start() {
+      stopped = false;
+      schedule(0);
+    },
+    notify() {
+      if (!stopped) schedule(0);
+    },
+    async stop(graceMs) {
+      stopped = true;
+      clearTimeout(timer);
+      let expired: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...active]),
+        new Promise((resolve) => (expired = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(expired);
+    },
+    get running() {
+      return active.size;
+    },
+  };
+}

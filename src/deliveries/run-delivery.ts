@@ -1,0 +1,159 @@
+import { FlowhookError } from '../errors';
+import type { FlowClient } from '../flows/create-flow-client';
+import { validTraceparent } from '../flows/valid-traceparent';
+import { isRetryable, retryAfterOf, retryDelay, type RetryPolicy } from './retry-policy';
+import type { Attempt, DeliveryRecord, DeliveryState, DeliveryStore } from './types';
+
+export interface RunDeps {
+  readonly store: DeliveryStore;
+  readonly client: FlowClient;
+  readonly policy: RetryPolicy;
+  readonly now: () => number;
+}
+
+/** What one route's execution did in this run (the live error, for the sync answer). */
+export type RouteResult =
+  | {
+      readonly route: string;
+      readonly flowId: string;
+      readonly sessionId: string;
+      readonly result: string;
+    }
+  | { readonly route: string; readonly flowId: string; readonly error: FlowhookError };
+
+/**
+ * One attempt at a delivery: executes every chosen route that has neither succeeded nor failed
+ * for good yet (a retried fan-out never runs a succeeded route twice), records each attempt, and
+ * moves the delivery on: succeeded, failed (a refusal that will not change), queued again with a
+ * retry time, or dead when attempts or age run out. The stored answer is left to the caller: it
+ * is whatever the sender was actually told.
+ */
+export async function runDelivery(
+  record: DeliveryRecord,
+  deps: RunDeps,
+  /** fresh (replay): every route runs again, whatever earlier attempts did. */
+  options: {
+    fresh?: boolean;
+    /**
+     * A sync sender is still waiting until then: a retry due before it stays with this process
+     * (running, lease kept) instead of going to the worker.
+     */
+    holdUntil?: number;
+    owner?: string;
+    /** How long one attempt may take (the lease of a held retry reaches past holdUntil by this). */
+    leaseMs?: number;
+  } = {},
+): Promise<{ record: DeliveryRecord; results: RouteResult[] }> {
+  const earlier = options.fresh ? [] : record.attempts;
+  const pending = record.routes.filter((route) => status(counted(earlier, route)) === 'pending');
+  const settled = await Promise.all(
+    pending.map(async (route) => {
+      const startedAt = deps.now();
+      try {
+        const outcome = await deps.client.execute({
+          orgId: route.orgId,
+          flowId: route.flowId,
+          variables: route.variables as Record<string, unknown>,
+          // Stored with the request (validated on the way in), so retries carry it too.
+          traceparent: validTraceparent(record.request.headers.traceparent),
+        });
+        const attempt = deps.store.addAttempt(record.id, {
+          startedAt,
+          durationMs: deps.now() - startedAt,
+          route: route.route,
+          flowId: route.flowId,
+          outcome: 'succeeded',
+          httpStatus: 200,
+          sessionId: outcome.sessionId,
+        });
+        const result: RouteResult = { route: route.route, flowId: route.flowId, ...outcome };
+        return { attempt, result, retryable: false, retryAfter: undefined };
+      } catch (error) {
+        const failure =
+          error instanceof FlowhookError ? error : new FlowhookError('internal', 'internal error');
+        const upstream = failure.details.upstream as { status?: number } | undefined;
+        const attempt = deps.store.addAttempt(record.id, {
+          startedAt,
+          durationMs: deps.now() - startedAt,
+          route: route.route,
+          flowId: route.flowId,
+          outcome: 'failed',
+          ...(upstream?.status === undefined ? {} : { httpStatus: upstream.status }),
+          error: { code: failure.code, message: failure.message },
+        });
+        const result: RouteResult = { route: route.route, flowId: route.flowId, error: failure };
+        return { attempt, result, retryable: isRetryable(error), retryAfter: retryAfterOf(error) };
+      }
+    }),
+  );
+  const attempts = [...earlier, ...settled.map((s) => s.attempt)];
+  const states = record.routes.map((route) => status(counted(attempts, route)));
+  const now = deps.now();
+  let state: DeliveryState;
+  let nextAttemptAt: number | null = null;
+  if (states.every((s) => s === 'succeeded')) state = 'succeeded';
+  else if (!states.includes('pending')) state = 'failed';
+  else {
+    const runs = Math.max(...record.routes.map((r) => counted(attempts, r).length));
+    // Age counts from the first attempt that counts (a replayed old delivery gets its own time).
+    const since = Math.min(
+      now,
+      ...record.routes.flatMap((r) => counted(attempts, r).map((a) => a.startedAt)),
+    );
+    if (
+      runs >= deps.policy.maxAttempts ||
+      now - Math.max(record.receivedAt, since) >= deps.policy.maxAgeMs
+    )
+      state = 'dead';
+    else {
+      state = 'queued';
+      const retryAfter = Math.max(0, ...settled.map((x) => x.retryAfter ?? 0));
+      nextAttemptAt = now + retryDelay(deps.policy, runs, retryAfter || undefined);
+    }
+  }
+  const lastFailure = [...settled].reverse().find((x) => x.attempt.outcome === 'failed');
+  const hold =
+    state === 'queued' &&
+    nextAttemptAt !== null &&
+    options.holdUntil !== undefined &&
+    options.owner !== undefined &&
+    nextAttemptAt < options.holdUntil;
+  const updated = deps.store.update(record.id, {
+    state: hold ? 'running' : state,
+    nextAttemptAt,
+    // A held retry may still be running when the sender's budget ends: its lease must outlast
+    // the attempt, or the worker would claim it mid-call and run the flow twice.
+    lease: hold
+      ? {
+          owner: options.owner as string,
+          until: (options.holdUntil as number) + (options.leaseMs ?? 0),
+        }
+      : null,
+    lastError: lastFailure?.attempt.error ?? (state === 'succeeded' ? null : record.lastError),
+  });
+  return { record: updated, results: settled.map((x) => x.result) };
+}
+
+type RouteStatus = 'succeeded' | 'failed' | 'pending';
+
+/** A route's attempts that count: its own, from its replay on (see `fromAttempt`). */
+function counted(attempts: readonly Attempt[], route: DeliveryRecord['routes'][number]): Attempt[] {
+  return attempts.filter((a) => a.route === route.route && a.number >= (route.fromAttempt ?? 0));
+}
+
+/**
+ * A route is done when it succeeded once, or when the flow API gave an answer that retrying will
+ * not change: any status but 429 and 5xx — a 4xx refusal, or a 2xx without a sessionId (the flow
+ * may well have run; running it again could run it twice).
+ */
+function status(mine: readonly Attempt[]): RouteStatus {
+  if (mine.some((a) => a.outcome === 'succeeded')) return 'succeeded';
+  const permanent = mine.some(
+    (a) =>
+      a.outcome === 'failed' &&
+      a.httpStatus !== undefined &&
+      a.httpStatus !== 429 &&
+      a.httpStatus < 500,
+  );
+  return permanent ? 'failed' : 'pending';
+}

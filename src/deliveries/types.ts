@@ -1,0 +1,146 @@
+/**
+ * The delivery store contract (DESIGN §5). Every verified request is a delivery; the store keeps
+ * it durable (raw request, redacted headers, mapping version, routes, variables, attempts, state)
+ * so that nothing acknowledged is lost and nothing is run twice. SQLite implements it now; a Redis
+ * implementation comes later, so nothing here is SQL-shaped.
+ */
+
+export type DeliveryState =
+  /** Accepted, waiting for a worker (async, or sync past replyWithin, or a retry is due). */
+  | 'queued'
+  /** A worker or a sync request holds it (see `lease`). */
+  | 'running'
+  /** Every execution succeeded. */
+  | 'succeeded'
+  /** Refused for good without retry: 4xx from the flow API, 400/415/422 on the request. */
+  | 'failed'
+  /** Retries exhausted (attempts or age); can be replayed. */
+  | 'dead'
+  /** Verified, but no route matched. */
+  | 'ignored';
+
+export const FINAL_STATES: readonly DeliveryState[] = ['succeeded', 'failed', 'dead', 'ignored'];
+
+export interface StoredRequest {
+  readonly method: string;
+  /** Path and query as received, with secret-bearing query values redacted. */
+  readonly url: string;
+  /** Lower-case names; Authorization, Cookie, signature and token headers redacted. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The raw body, up to the cap (base64 keeps it byte-exact for replay). */
+  readonly bodyBase64: string;
+  readonly bodyBytes: number;
+  readonly bodyTruncated: boolean;
+}
+
+/** The answer the sender got, kept so an idempotent repeat gets it again. */
+export interface StoredAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export interface Attempt {
+  /** 1, 2, … in the order they started. */
+  readonly number: number;
+  readonly startedAt: number;
+  readonly durationMs: number;
+  readonly route: string;
+  readonly flowId: string;
+  readonly outcome: 'succeeded' | 'failed';
+  /** The flow API's HTTP status, when it answered. */
+  readonly httpStatus?: number;
+  readonly sessionId?: string;
+  /** Error code and message (never the token). */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+export interface DeliveryRecord {
+  readonly id: string;
+  readonly source: string;
+  /** The key repeats are recognised by (provider delivery id or the source's idempotency.key). */
+  readonly idempotencyKey: string | null;
+  readonly mode: 'sync' | 'async';
+  readonly state: DeliveryState;
+  readonly receivedAt: number;
+  readonly updatedAt: number;
+  /** Content hash of the mapping file that handled it. */
+  readonly mappingVersion: string;
+  readonly request: StoredRequest;
+  /** Routes chosen, and the variables extracted for each. */
+  readonly routes: readonly {
+    readonly route: string;
+    readonly flowId: string;
+    readonly orgId: string;
+    readonly variables: unknown;
+    /** After a replay: attempts numbered below this belong to the runs before it and are not counted. */
+    readonly fromAttempt?: number;
+  }[];
+  readonly answer: StoredAnswer | null;
+  readonly attempts: readonly Attempt[];
+  /** When the next attempt may start (queued with a retry pending). */
+  readonly nextAttemptAt: number | null;
+  /** Who holds a running delivery, and until when (a crashed holder's lease expires). */
+  readonly lease: { readonly owner: string; readonly until: number } | null;
+  readonly lastError: { readonly code: string; readonly message: string } | null;
+}
+
+export type NewDelivery = Omit<
+  DeliveryRecord,
+  'attempts' | 'updatedAt' | 'lease' | 'lastError' | 'answer' | 'nextAttemptAt'
+> & {
+  readonly lease?: DeliveryRecord['lease'];
+  readonly nextAttemptAt?: number | null;
+};
+
+export type DeliveryPatch = Partial<
+  Pick<
+    DeliveryRecord,
+    'state' | 'answer' | 'nextAttemptAt' | 'lease' | 'lastError' | 'routes' | 'mappingVersion'
+  >
+>;
+
+export interface DeliveryFilter {
+  readonly source?: string;
+  readonly state?: DeliveryState;
+  readonly route?: string;
+  /** receivedAt >= since (ms). */
+  readonly since?: number;
+  readonly limit: number;
+  /** Opaque, from a previous page's nextCursor. */
+  readonly cursor?: string;
+}
+
+export type CreateResult =
+  | { readonly created: true; readonly record: DeliveryRecord }
+  /** A delivery with the same (source, idempotencyKey) was received within the window. */
+  | { readonly created: false; readonly existing: DeliveryRecord };
+
+export interface DeliveryStore {
+  /**
+   * Stores a new delivery, durably, before anything is answered. When `idempotencyKey` is set and
+   * a delivery of the same source with that key was received within `windowMs`, nothing is
+   * stored and that delivery is returned instead. Atomic: of two concurrent calls with one key,
+   * exactly one creates.
+   */
+  create(delivery: NewDelivery, windowMs: number): CreateResult;
+  /** Changes state and the other mutable fields; returns the updated record. */
+  update(id: string, patch: DeliveryPatch): DeliveryRecord;
+  /** Appends an attempt (its `number` is assigned by the store) and returns it. */
+  addAttempt(id: string, attempt: Omit<Attempt, 'number'>): Attempt;
+  get(id: string): DeliveryRecord | undefined;
+  /** Newest first. */
+  list(filter: DeliveryFilter): { items: DeliveryRecord[]; nextCursor: string | null };
+  /**
+   * Takes up to `limit` deliveries that are due: queued with nextAttemptAt <= now (or null), and
+   * running ones whose lease expired (their holder crashed). Sets them running under `owner`
+   * until now + leaseMs. Atomic: two workers never claim the same delivery.
+   */
+  claimDue(now: number, limit: number, owner: string, leaseMs: number): DeliveryRecord[];
+  /** Extends a held lease (a long execution); false when the lease was lost. */
+  renewLease(id: string, owner: string, until: number): boolean;
+  /** Deletes deliveries received before `before` that are in a final state; returns how many. */
+  prune(before: number, limit: number): number;
+  /** Counts by state, for /readyz and metrics. */
+  counts(): Record<DeliveryState, number>;
+  close(): void;
+}

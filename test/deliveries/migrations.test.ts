@@ -1,0 +1,124 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { MIGRATIONS, migrate } from '../../src/deliveries/migrations';
+import { openSqliteStore } from '../../src/deliveries/sqlite-store';
+import { cleanup, newDelivery, tempDir } from './support';
+
+const DAY = 86_400_000;
+const LATEST = MIGRATIONS.length;
+
+let dir: string;
+let file: string;
+
+beforeEach(() => {
+  dir = tempDir();
+  file = path.join(dir, 'flowhook.db');
+});
+
+afterEach(() => cleanup(dir));
+
+function userVersion(): number {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.pragma('user_version', { simple: true }) as number;
+  } finally {
+    db.close();
+  }
+}
+
+describe('migrations', () => {
+  it('are numbered 1, 2, … in order', () => {
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+  });
+
+  it('a fresh file gets every migration', () => {
+    openSqliteStore({ dataDir: dir }).close();
+    expect(userVersion()).toBe(LATEST);
+  });
+
+  it('reopening does not migrate again, and keeps the data', () => {
+    const store = openSqliteStore({ dataDir: dir });
+    const d = newDelivery();
+    store.create(d, DAY);
+    store.close();
+
+    const db = new Database(file);
+    expect(migrate(db)).toEqual({ from: LATEST, to: LATEST });
+    db.close();
+
+    const exec = jest.spyOn(Database.prototype, 'exec');
+    const again = openSqliteStore({ dataDir: dir });
+    expect(exec).not.toHaveBeenCalled();
+    exec.mockRestore();
+    expect(again.get(d.id)?.id).toBe(d.id);
+    expect(again.counts().queued).toBe(1);
+    again.close();
+    expect(userVersion()).toBe(LATEST);
+  });
+
+  it(`a database at version ${LATEST - 1} is upgraded, its rows carried over`, () => {
+    // Build the previous schema by hand and write into it as that version's code would have.
+    const db = new Database(file);
+    expect(migrate(db, MIGRATIONS.slice(0, LATEST - 1))).toEqual({ from: 0, to: LATEST - 1 });
+    db.close();
+    const old = writeRowsAsVersion(LATEST - 1);
+    expect(userVersion()).toBe(LATEST - 1);
+
+    const store = openSqliteStore({ dataDir: dir });
+    expect(userVersion()).toBe(LATEST);
+    expect(store.get(old.id)?.state).toBe('dead');
+    // counts() (migration 2) counted the rows that were already there.
+    expect(store.counts()).toMatchObject({ queued: 1, dead: 1 });
+    expect(store.create(newDelivery(), DAY).created).toBe(true);
+    expect(store.counts()).toMatchObject({ queued: 2, dead: 1 });
+    store.close();
+  });
+
+  it('a database newer than the code is refused with a clear error, and left alone', () => {
+    openSqliteStore({ dataDir: dir }).close();
+    const db = new Database(file);
+    db.pragma(`user_version = ${LATEST + 1}`);
+    db.close();
+    expect(() => openSqliteStore({ dataDir: dir })).toThrow(
+      `schema version ${LATEST + 1}, newer than this flowhook knows (${LATEST})`,
+    );
+    expect(userVersion()).toBe(LATEST + 1);
+  });
+
+  it('a failing migration rolls back whole, leaving the version as it was', () => {
+    const db = new Database(file);
+    const broken = [...MIGRATIONS, { version: LATEST + 1, name: 'broken', sql: 'CREATE TABLE' }];
+    migrate(db, MIGRATIONS.slice(0, 1));
+    expect(() => migrate(db, broken)).toThrow();
+    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    const tables = db
+      .prepare(`SELECT name FROM sqlite_schema WHERE name = 'delivery_counts'`)
+      .pluck()
+      .all();
+    expect(tables).toEqual([]);
+    db.close();
+  });
+
+  it('refuses a list with a gap', () => {
+    const db = new Database(':memory:');
+    expect(() => migrate(db, [MIGRATIONS[0], { ...MIGRATIONS[1], version: 3 }])).toThrow(
+      'migration 2 has version 3',
+    );
+    db.close();
+  });
+
+  /** Rows written by version-(LATEST-1) code: plain inserts into its tables. */
+  function writeRowsAsVersion(version: number) {
+    const db = new Database(file);
+    expect(db.pragma('user_version', { simple: true })).toBe(version);
+    const insert = db.prepare(
+      `INSERT INTO deliveries (id, source, idempotency_key, mode, state, received_at, updated_at,
+         mapping_version, method, url, headers, body, body_bytes, body_truncated, routes)
+       VALUES (?, 's', NULL, 'async', ?, 1, 1, 'v', 'POST', '/', '{}', ?, 0, 0, '[]')`,
+    );
+    insert.run('old-1', 'dead', Buffer.alloc(0));
+    insert.run('old-2', 'queued', Buffer.alloc(0));
+    db.close();
+    return { id: 'old-1' };
+  }
+});

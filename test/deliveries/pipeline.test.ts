@@ -1,0 +1,257 @@
+import request from 'supertest';
+import { createDeliveryWorker, type DeliveryWorker } from '../../src/deliveries/delivery-worker';
+import type { RetryPolicy } from '../../src/deliveries/retry-policy';
+import { createFlowClient } from '../../src/flows/create-flow-client';
+import { FakeFlowApi, refusingUrl } from '../support/fake-flow-api';
+import { buildApp, memoryLogger, testStore, type TestApp } from '../support/harness';
+
+const FILES = {
+  'sync.yaml': `
+verify: { provider: token, header: X-Token, secret: tok }
+routes: [{ name: r, flow: sync-flow, variables: { n: $.n } }]
+`,
+  'other.yaml': `
+verify: { provider: token, header: X-Token, secret: tok }
+routes: [{ name: r, flow: other-flow, variables: { n: $.n } }]
+`,
+  'keyed.yaml': `
+verify: { provider: token, header: X-Token, secret: tok }
+idempotency: { key: { path: $.eventId } }
+routes: [{ name: r, flow: keyed-flow, variables: { n: $.n } }]
+`,
+  'async.yaml': `
+mode: async
+verify: { provider: token, header: X-Token, secret: tok }
+routes: [{ name: r, flow: async-flow, variables: { n: $.n } }]
+`,
+};
+
+const post = (t: TestApp, source: string, body: unknown, key?: string) => {
+  const req = request(t.app).post(`/hooks/${source}`).set('X-Token', 'tok').type('json');
+  if (key) req.set('Idempotency-Key', key);
+  return req.send(JSON.stringify(body));
+};
+
+const until = async (check: () => boolean, ms: number) => {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('idempotency (sync)', () => {
+  let api: FakeFlowApi;
+  beforeAll(async () => {
+    api = await new FakeFlowApi().start();
+  });
+  afterAll(() => api.stop());
+  beforeEach(() => api.reset());
+
+  it('a repeat gets the first answer again, with Idempotent-Replayed, and the flow runs once', async () => {
+    const t = buildApp({ files: FILES, flowBaseUrl: api.url });
+    const first = await post(t, 'keyed', { eventId: 'evt_1', n: 1 });
+    const again = await post(t, 'keyed', { eventId: 'evt_1', n: 1 });
+    expect(first.status).toBe(200);
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(api.requests).toHaveLength(1);
+  });
+
+  it('50 concurrent copies of one delivery: one execution, and every copy gets its answer', async () => {
+    api.answerAfter(150); // the first is still running while the copies arrive
+    const t = buildApp({ files: FILES, flowBaseUrl: api.url });
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => post(t, 'keyed', { eventId: 'evt_concurrent', n: 7 })),
+    );
+    expect(api.requests).toHaveLength(1);
+    expect(new Set(answers.map((a) => a.status))).toEqual(new Set([200]));
+    expect(new Set(answers.map((a) => a.body.sessionId))).toEqual(
+      new Set([answers[0].body.sessionId]),
+    );
+    expect(answers.filter((a) => a.headers['idempotent-replayed'] === 'true')).toHaveLength(49);
+  });
+
+  it('the same key on another source, and no key at all, are separate deliveries', async () => {
+    const t = buildApp({ files: FILES, flowBaseUrl: api.url });
+    await post(t, 'keyed', { eventId: 'shared', n: 1 });
+    await post(t, 'sync', { n: 2 });
+    await post(t, 'sync', { n: 2 });
+    expect(api.requests).toHaveLength(3);
+  });
+
+  it('a repeat of a refused request (422) gets the same refusal', async () => {
+    const files = {
+      'strict.yaml': `
+verify: { provider: token, header: X-Token, secret: tok }
+idempotency: { key: { header: X-Request-Id } }
+routes: [{ name: r, flow: f, variables: { n: { path: $.n, required: true } } }]
+`,
+    };
+    const t = buildApp({ files, flowBaseUrl: api.url });
+    const send = () =>
+      request(t.app)
+        .post('/hooks/strict')
+        .set('X-Token', 'tok')
+        .set('X-Request-Id', 'r-1')
+        .type('json')
+        .send('{}');
+    const first = await send();
+    const again = await send();
+    expect(first.status).toBe(422);
+    expect(again.status).toBe(422);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+  });
+
+  it('every verified request is stored, headers and the token redacted', async () => {
+    const t = buildApp({ files: FILES, flowBaseUrl: api.url });
+    const res = await request(t.app)
+      .post('/hooks/sync?token=tok&page=2')
+      .set('X-Token', 'tok')
+      .set('Authorization', 'Bearer abc')
+      .type('json')
+      .send('{"n":5}');
+    const stored = t.store.get(res.body.deliveryId);
+    expect(stored).toMatchObject({
+      state: 'succeeded',
+      mode: 'sync',
+      request: { method: 'POST', url: '/hooks/sync?token=%5Bredacted%5D&page=2', bodyBytes: 7 },
+      routes: [{ route: 'r', flowId: 'sync-flow', variables: { n: 5 } }],
+      attempts: [{ number: 1, outcome: 'succeeded', httpStatus: 200, route: 'r' }],
+      answer: { status: 200 },
+    });
+    expect(stored?.request.headers['x-token']).toBe('[redacted]');
+    expect(stored?.request.headers.authorization).toBe('[redacted]');
+    expect(Buffer.from(stored?.request.bodyBase64 ?? '', 'base64').toString()).toBe('{"n":5}');
+    expect(JSON.stringify(stored)).not.toContain('tok"');
+  });
+});
+
+describe('mode: async', () => {
+  const fast: RetryPolicy = { maxAttempts: 50, maxAgeMs: 60_000, baseDelayMs: 20, maxDelayMs: 200 };
+  let worker: DeliveryWorker | undefined;
+  afterEach(async () => {
+    await worker?.stop(2000);
+    worker = undefined;
+  });
+
+  const startWorker = (t: TestApp, baseUrl: string, policy = fast) => {
+    worker = createDeliveryWorker({
+      store: t.store,
+      client: createFlowClient({ baseUrl, token: 't', timeoutMs: 1000 }),
+      policy,
+      logger: memoryLogger().logger,
+      concurrency: 16,
+      leaseMs: 5000,
+      pollMs: 20,
+      owner: 'test-worker',
+    });
+    worker.start();
+    return worker;
+  };
+
+  it('the delivery is stored before the 202; the worker runs it', async () => {
+    const api = await new FakeFlowApi().start();
+    const store = testStore();
+    let queuedSeen = 0;
+    const t = buildApp({ files: FILES, flowBaseUrl: api.url, store, onQueued: () => queuedSeen++ });
+    const res = await post(t, 'async', { n: 1 });
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ deliveryId: expect.any(String), status: 'queued' });
+    expect(store.get(res.body.deliveryId)?.state).toBe('queued'); // durable before the answer
+    expect(queuedSeen).toBe(1);
+    expect(api.requests).toHaveLength(0);
+    startWorker(t, api.url);
+    await until(() => store.get(res.body.deliveryId)?.state === 'succeeded', 5000);
+    expect(api.requests.map((r) => r.body)).toEqual([{ n: 1 }]);
+    await api.stop();
+  });
+
+  it('the flow API refusing connections, then answering 503, during 500 deliveries: after it recovers, each ran exactly once', async () => {
+    const down = await refusingUrl();
+    const port = Number(new URL(down).port);
+    const t = buildApp({ files: FILES, flowBaseUrl: down });
+    const ids: string[] = [];
+    for (let i = 0; i < 500; i += 50) {
+      const batch = await Promise.all(
+        Array.from({ length: 50 }, (_, j) => post(t, 'async', { n: i + j })),
+      );
+      ids.push(...batch.map((res) => res.body.deliveryId as string));
+    }
+    expect(new Set(ids).size).toBe(500);
+    startWorker(t, down);
+    await new Promise((r) => setTimeout(r, 300)); // refused for a while
+    const api = new FakeFlowApi();
+    api.answer(503, { error: 'maintenance' });
+    await api.start(port);
+    await new Promise((r) => setTimeout(r, 300)); // then 503 for a while
+    api.answer(200);
+    await until(() => t.store.counts().succeeded === 500, 60_000);
+    // At the fake flow API: every delivery's variables were answered 200 exactly once.
+    const executions = new Map<number, number>();
+    for (const call of api.requests.filter((r) => r.status === 200)) {
+      const n = (call.body as { n: number }).n;
+      executions.set(n, (executions.get(n) ?? 0) + 1);
+    }
+    expect(executions.size).toBe(500);
+    expect([...executions.values()].filter((count) => count !== 1)).toEqual([]);
+    for (const id of ids) {
+      const wins = t.store.get(id)?.attempts.filter((a) => a.outcome === 'succeeded') ?? [];
+      expect(wins).toHaveLength(1);
+    }
+    await api.stop();
+  }, 90_000);
+
+  it('a 4xx from the flow API fails the delivery at once: no retry', async () => {
+    const api = await new FakeFlowApi().start();
+    api.answer(404);
+    const t = buildApp({ files: FILES, flowBaseUrl: api.url });
+    const res = await post(t, 'async', { n: 1 });
+    startWorker(t, api.url);
+    await until(() => t.store.get(res.body.deliveryId)?.state === 'failed', 5000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(api.requests).toHaveLength(1);
+    expect(t.store.get(res.body.deliveryId)?.lastError).toEqual({
+      code: 'upstream_error',
+      message: 'the flow API answered 404',
+    });
+    await api.stop();
+  });
+
+  it('retries run out: the delivery is dead after maxAttempts', async () => {
+    const api = await new FakeFlowApi().start();
+    api.answer(500);
+    const t = buildApp({ files: FILES, flowBaseUrl: api.url });
+    const res = await post(t, 'async', { n: 1 });
+    startWorker(t, api.url, { ...fast, maxAttempts: 3 });
+    await until(() => t.store.get(res.body.deliveryId)?.state === 'dead', 5000);
+    expect(api.requests).toHaveLength(3);
+    expect(t.store.get(res.body.deliveryId)?.attempts.map((a) => a.httpStatus)).toEqual([
+      500, 500, 500,
+    ]);
+    await api.stop();
+  });
+
+  it('Retry-After from the flow API is honoured', async () => {
+    const api = await new FakeFlowApi().start();
+    api.answer(429, { error: 'slow down' }, { 'retry-after': '3' });
+    const t = buildApp({ files: FILES, flowBaseUrl: api.url });
+    const res = await post(t, 'async', { n: 1 });
+    startWorker(t, api.url);
+    await until(
+      () =>
+        t.store.get(res.body.deliveryId)?.state === 'queued' &&
+        (t.store.get(res.body.deliveryId)?.attempts.length ?? 0) === 1,
+      5000,
+    );
+    const record = t.store.get(res.body.deliveryId);
+    const attempt = record?.attempts[0];
+    // The policy alone would retry within 20 ms; the flow API asked for 3 s.
+    expect(record?.nextAttemptAt).toBeGreaterThanOrEqual((attempt?.startedAt ?? 0) + 3000);
+    expect(attempt?.httpStatus).toBe(429);
+    await api.stop();
+  });
+});

@@ -1,0 +1,78 @@
+import request from 'supertest';
+import { FakeFlowApi } from '../support/fake-flow-api';
+import { buildApp } from '../support/harness';
+
+const files = (replyWithin: string) => ({
+  'slow.yaml': `
+replyWithin: ${replyWithin}
+verify: { provider: token, header: X-Token, secret: tok }
+routes: [{ name: r, flow: f, variables: { n: $.n } }]
+`,
+});
+
+const until = async (check: () => boolean, ms: number) => {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('sync with replyWithin', () => {
+  let api: FakeFlowApi;
+  beforeEach(async () => {
+    api = await new FakeFlowApi().start();
+  });
+  afterEach(() => api.stop());
+
+  it('a flow slower than replyWithin: 202 running, then succeeded in the store', async () => {
+    api.answerAfter(700);
+    const t = buildApp({ files: files('200ms'), flowBaseUrl: api.url });
+    const started = Date.now();
+    const res = await request(t.app)
+      .post('/hooks/slow')
+      .set('X-Token', 'tok')
+      .type('json')
+      .send('{"n":1}');
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ deliveryId: expect.any(String), status: 'running' });
+    expect(Date.now() - started).toBeLessThan(700); // answered before the flow finished
+    await until(() => t.store.get(res.body.deliveryId)?.state === 'succeeded', 5000);
+    const record = t.store.get(res.body.deliveryId);
+    expect(record?.attempts).toMatchObject([{ outcome: 'succeeded', sessionId: 'session-1' }]);
+    expect(record?.answer).toEqual({ status: 202, body: res.body }); // a repeat gets this answer
+    expect(api.requests).toHaveLength(1);
+  });
+
+  it('a retry that falls inside the budget happens before the answer', async () => {
+    api.answer(503);
+    const t = buildApp({ files: files('4s'), flowBaseUrl: api.url });
+    const pending = request(t.app)
+      .post('/hooks/slow')
+      .set('X-Token', 'tok')
+      .type('json')
+      .send('{"n":2}');
+    const sent = pending.then((res) => res);
+    await until(() => api.requests.length === 1, 3000);
+    api.answer(200);
+    const res = await sent;
+    expect(res.status).toBe(200);
+    expect(res.body.sessionId).toEqual(expect.any(String));
+    expect(t.store.get(res.body.deliveryId)?.attempts.map((a) => a.httpStatus)).toEqual([503, 200]);
+  });
+
+  it('the budget ends between retries: 202 queued, and the retry is left to the worker', async () => {
+    api.answer(503);
+    let queued = 0;
+    const t = buildApp({ files: files('300ms'), flowBaseUrl: api.url, onQueued: () => queued++ });
+    const res = await request(t.app)
+      .post('/hooks/slow')
+      .set('X-Token', 'tok')
+      .type('json')
+      .send('{"n":3}');
+    expect(res.status).toBe(202);
+    expect(res.body.status).toBe('queued');
+    expect(t.store.get(res.body.deliveryId)).toMatchObject({ state: 'queued', lease: null });
+    expect(queued).toBe(1);
+  });
+});
