@@ -86,6 +86,11 @@ export function compileHmacOptions(name: string, o: HmacOptions): HmacScheme {
       o.separator !== undefined
         ? listSignatures(o.separator, o.prefix ?? '', o.timestampPrefix)
         : prefixedSignature(o.prefix ?? ''),
+    layout: {
+      prefix: o.prefix ?? '',
+      ...(o.separator !== undefined && { separator: o.separator }),
+      ...(o.timestampPrefix !== undefined && { timestampPrefix: o.timestampPrefix }),
+    },
     algorithm: oneOf(name, 'algorithm', o.algorithm, ['sha256', 'sha1', 'sha512']),
     encoding: oneOf(name, 'encoding', o.encoding, ['hex', 'base64']),
     content,

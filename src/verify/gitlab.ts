@@ -1,3 +1,4 @@
+import type { HmacScheme } from './hmac-scheme';
 import { tokenEqual } from './hmac-signature';
 import { hmacVerifier } from './hmac-verifier';
 import { readHeader } from './read-header';
@@ -5,6 +6,13 @@ import { standardWebhooksScheme } from './standard-webhooks-scheme';
 import { VerifySpecError, type Verifier, type VerifyResult, type VerifySpec } from './types';
 
 const SIGNING_TOKEN = /^whsec_/;
+
+/** A `whsec_…` secret is a signing token (GitLab 19); any other is a secret token. */
+export const isSigningToken = (secret: string): boolean => SIGNING_TOKEN.test(secret);
+
+/** What GitLab signs with a signing token: Standard Webhooks under the unbranded `webhook-*` headers. */
+export const gitlabSigningScheme = (spec: VerifySpec): HmacScheme =>
+  standardWebhooksScheme(['webhook'], spec.tolerance);
 
 /**
  * GitLab. A secret of the form `whsec_…` is a signing token (GitLab 19): requests then carry
@@ -17,8 +25,8 @@ const SIGNING_TOKEN = /^whsec_/;
  * https://docs.gitlab.com/user/project/integrations/webhooks/#signing-tokens
  */
 export function gitlab(spec: VerifySpec): Verifier {
-  const signingAt = spec.secrets.flatMap((s, i) => (SIGNING_TOKEN.test(s) ? [i] : []));
-  const tokenAt = spec.secrets.flatMap((s, i) => (SIGNING_TOKEN.test(s) ? [] : [i]));
+  const signingAt = spec.secrets.flatMap((s, i) => (isSigningToken(s) ? [i] : []));
+  const tokenAt = spec.secrets.flatMap((s, i) => (isSigningToken(s) ? [] : [i]));
   if (signingAt.length === 0 && spec.tolerance !== undefined) {
     throw new VerifySpecError('gitlab: tolerance only applies with a signing token (whsec_…)');
   }
@@ -28,7 +36,7 @@ export function gitlab(spec: VerifySpec): Verifier {
     signingAt.length === 0
       ? undefined
       : hmacVerifier(
-          standardWebhooksScheme(['webhook'], spec.tolerance),
+          gitlabSigningScheme(spec),
           signingAt.map((i) => spec.secrets[i] ?? ''),
         );
 

@@ -5,6 +5,21 @@ import { hmacVerifier } from './hmac-verifier';
 import type { Verifier, VerifySpec } from './types';
 
 /**
+ * A verifier factory over one HmacScheme that also hands out the scheme it verifies with, so
+ * sign-request.ts signs a request from the very same declaration.
+ */
+export interface SchemePreset {
+  (spec: VerifySpec): Verifier;
+  readonly scheme: (spec: VerifySpec) => HmacScheme;
+}
+
+/** The verifier of `scheme(spec)`, run by the one engine, keyed with the spec's secrets. */
+export function schemePreset(scheme: (spec: VerifySpec) => HmacScheme): SchemePreset {
+  const verifier = (spec: VerifySpec): Verifier => hmacVerifier(scheme(spec), spec.secrets);
+  return Object.assign(verifier, { scheme });
+}
+
+/**
  * A preset that is a declaration over the generic scheme: the provider's fixed options, plus the
  * ones a mapping may tune (`tolerance`, `publicUrl`; preset-options.ts says which each preset
  * takes). `adjust` adds what data cannot say, such as Twilio's URL variants.
@@ -13,13 +28,13 @@ export function hmacPreset(
   name: string,
   declared: HmacOptions,
   adjust: (scheme: HmacScheme, spec: VerifySpec) => HmacScheme = (scheme) => scheme,
-): (spec: VerifySpec) => Verifier {
-  return (spec) => {
+): SchemePreset {
+  return schemePreset((spec) => {
     const options: HmacOptions = {
       ...declared,
       ...(spec.tolerance !== undefined && { tolerance: spec.tolerance }),
       ...(spec.publicUrl !== undefined && { publicUrl: spec.publicUrl }),
     };
-    return hmacVerifier(adjust(compileHmacOptions(name, options), spec), spec.secrets);
-  };
+    return adjust(compileHmacOptions(name, options), spec);
+  });
 }

@@ -13,6 +13,16 @@ export type ParsedSignatures =
  */
 export type SignatureParser = (value: string, header: string) => ParsedSignatures;
 
+/**
+ * How the signature header is written, as data: the parser reads it, and sign-request.ts writes a
+ * header the same way ("t=<ts>,v1=<sig>" is `{ separator: ',', timestampPrefix: 't=', prefix: 'v1=' }`).
+ */
+export interface SignatureLayout {
+  readonly prefix: string;
+  readonly separator?: string;
+  readonly timestampPrefix?: string;
+}
+
 /** Header names in their documented spelling; used for lookups (lower-cased) and in reasons. */
 export interface HeaderSet {
   readonly signature: string;
@@ -32,6 +42,8 @@ export interface HmacScheme {
   /** Alternative header sets, in order of preference: the first whose signature header is present is used. */
   readonly headerSets: readonly HeaderSet[];
   readonly parse: SignatureParser;
+  /** What `parse` reads, as data, for the first header set (the one a request is signed with). */
+  readonly layout: SignatureLayout;
   readonly algorithm: HmacAlgorithm;
   readonly encoding: DigestEncoding;
   readonly content: SignedContent;

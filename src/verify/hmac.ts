@@ -1,7 +1,7 @@
 import { compileHmacOptions } from './compile-hmac-options';
+import { schemePreset } from './hmac-preset';
 import type { HmacScheme } from './hmac-scheme';
-import { hmacVerifier } from './hmac-verifier';
-import type { Verifier, VerifySpec } from './types';
+import type { VerifySpec } from './types';
 
 /**
  * The `verify:` options of `provider: hmac`, compiled by the same function the presets use: the
@@ -29,6 +29,4 @@ export function hmacScheme(spec: VerifySpec): HmacScheme {
 }
 
 /** Generic HMAC for providers without a preset. */
-export function hmac(spec: VerifySpec): Verifier {
-  return hmacVerifier(hmacScheme(spec), spec.secrets);
-}
+export const hmac = schemePreset(hmacScheme);

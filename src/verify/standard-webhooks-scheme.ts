@@ -3,6 +3,9 @@ import type { HmacScheme } from './hmac-scheme';
 import { listSignatures } from './list-signatures';
 import { signedContent } from './signed-content';
 
+/** "v1,<b64> v1,<b64>": space-separated entries, each signature behind "v1,". */
+const LAYOUT = { separator: ' ', prefix: 'v1,' } as const;
+
 /**
  * Standard Webhooks 1.0 (also Svix, and GitLab 19 signing tokens): base64 HMAC-SHA256 of
  * "<id>.<timestamp>.<raw body>", key = base64-decode(secret after `whsec_`), ±300 s as the
@@ -21,7 +24,8 @@ export function standardWebhooksScheme(
       timestamp: `${brand}-timestamp`,
       id: [`${brand}-id`],
     })),
-    parse: listSignatures(' ', 'v1,'),
+    parse: listSignatures(LAYOUT.separator, LAYOUT.prefix),
+    layout: LAYOUT,
     algorithm: 'sha256',
     encoding: 'base64',
     content: signedContent('{id}.{timestamp}.{body}'),

@@ -4,6 +4,9 @@ import { VerifySpecError, type Verifier, type VerifySpec } from './types';
 
 const BEARER = /^Bearer +/i;
 
+/** The header the token is read from when the mapping names neither `header` nor `query`. */
+export const TOKEN_HEADER = 'X-Webhook-Token';
+
 /**
  * A plain shared token (GitLab's X-Gitlab-Token and most "secret header" setups): nothing is
  * signed, so this only proves the sender knows the token, and gives no replay protection.
@@ -11,7 +14,7 @@ const BEARER = /^Bearer +/i;
  * https://docs.gitlab.com/user/project/integrations/webhooks/#validate-payloads-by-using-a-secret-token
  */
 export function token(spec: VerifySpec): Verifier {
-  const header = spec.header ?? 'X-Webhook-Token';
+  const header = spec.header ?? TOKEN_HEADER;
   const bearer = header.toLowerCase() === 'authorization';
   if (header === '' || spec.query === '') throw new VerifySpecError('token: empty header or query');
   if (spec.secrets.length === 0 || spec.secrets.some((s) => typeof s !== 'string' || s === '')) {
