@@ -1,0 +1,371 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { checkExact, matchedData, param, query, validationResult } from 'express-validator';
+import { leaseFor, processOwner } from '../deliveries/lease';
+import { DEFAULT_RETRY_POLICY } from '../deliveries/retry-policy';
+import type { RouteResult } from '../deliveries/run-delivery';
+import type {
+  Attempt,
+  DeliveryFilter,
+  DeliveryRecord,
+  DeliveryState,
+  DeliveryStore,
+} from '../deliveries/types';
+import { FlowhookError } from '../errors';
+import { createDryRunClient } from '../flows/create-dry-run-client';
+import type { FlowClient } from '../flows/create-flow-client';
+import type { Logger } from '../logger';
+import type { LoadProblem, MappingSet } from '../mappings/types';
+import { replayDelivery, type ReplayDeps } from '../pipeline/replay-delivery';
+import type { Config } from '../config';
+
+export interface AdminDeps {
+  readonly config: Pick<Config, 'flowOrgId'> &
+    Partial<Pick<Config, 'flowTimeoutMs' | 'retryMaxAttempts' | 'retryMaxAgeMs'>>;
+  readonly store: DeliveryStore;
+  readonly mappings: () => MappingSet;
+  /** Undefined = dry-run: a replay logs the execute call instead of sending it. */
+  readonly flowClient: FlowClient | undefined;
+  readonly logger: Logger;
+  readonly owner?: string;
+  readonly onQueued?: () => void;
+  readonly now?: () => number;
+}
+
+const STATES: readonly DeliveryState[] = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'dead',
+  'ignored',
+];
+export const MAX_LIMIT = 500;
+export const DEFAULT_LIMIT = 50;
+
+/**
+ * The admin API under /api (mounted by createApp behind requireAdminToken, only when ADMIN_TOKEN
+ * is set): the delivery log, one delivery with its attempts, replay, and the loaded sources.
+ * Secrets never appear: sources are described field by field (never their verify spec), and
+ * deliveries hold what was stored, with credentials redacted when they were received.
+ */
+export function adminRouter(deps: AdminDeps): Router {
+  const router = express.Router();
+  const replayDeps: ReplayDeps = {
+    store: deps.store,
+    mappings: deps.mappings,
+    client: deps.flowClient ?? createDryRunClient(deps.logger),
+    // The same policy, lease and clock as deliveries received on the hook route.
+    policy: {
+      ...DEFAULT_RETRY_POLICY,
+      maxAttempts: deps.config.retryMaxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
+      maxAgeMs: deps.config.retryMaxAgeMs ?? DEFAULT_RETRY_POLICY.maxAgeMs,
+    },
+    defaultOrgId: deps.config.flowOrgId,
+    owner: deps.owner ?? processOwner(),
+    leaseMs: leaseFor(deps.config.flowTimeoutMs ?? 10_000),
+    now: deps.now ?? Date.now,
+    onQueued: deps.onQueued ?? (() => {}),
+  };
+
+  router.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
+  router.get(
+    '/deliveries',
+    checkExact(
+      [
+        text('source'),
+        query('status')
+          .optional()
+          .custom(once)
+          .bail()
+          .isIn(STATES)
+          .withMessage(`must be one of ${STATES.join(', ')}`),
+        text('route'),
+        query('since')
+          .optional()
+          .custom(once)
+          .bail()
+          .custom((value: string) => sinceMs(value) !== undefined)
+          .withMessage('must be an ISO 8601 date (2024-05-01, 2024-05-01T10:00:00Z) or epoch ms')
+          .bail()
+          .customSanitizer((value: string) => sinceMs(value)),
+        query('limit')
+          .optional()
+          .custom(once)
+          .bail()
+          .isInt({ min: 1, max: MAX_LIMIT })
+          .withMessage(`must be a whole number from 1 to ${MAX_LIMIT}`)
+          .bail()
+          .toInt(),
+        query('cursor')
+          .optional()
+          .custom(once)
+          .bail()
+          .matches(/^[A-Za-z0-9_-]{1,512}$/)
+          .withMessage('must be a nextCursor from an earlier page'),
+      ],
+      { locations: ['query'], message: 'is not a parameter of this endpoint' },
+    ),
+    rejectInvalid,
+    (req: Request, res: Response) => {
+      const input = matchedData<{
+        source?: string;
+        status?: DeliveryState;
+        route?: string;
+        since?: number;
+        limit?: number;
+        cursor?: string;
+      }>(req, { locations: ['query'] });
+      const filter: DeliveryFilter = {
+        source: input.source,
+        state: input.status,
+        route: input.route,
+        since: input.since,
+        limit: input.limit ?? DEFAULT_LIMIT,
+        cursor: input.cursor,
+      };
+      let page: ReturnType<DeliveryStore['list']>;
+      try {
+        page = deps.store.list(filter);
+      } catch (error) {
+        // The store reads the cursor; one it did not write is a RangeError.
+        if (error instanceof RangeError && filter.cursor !== undefined) {
+          throw invalidRequest([
+            { name: 'cursor', in: 'query', message: 'must be a nextCursor from an earlier page' },
+          ]);
+        }
+        throw error;
+      }
+      res.json({ items: page.items.map(summaryView), nextCursor: page.nextCursor });
+    },
+  );
+
+  const deliveryId = param('id').isUUID().withMessage('must be a delivery id (a UUID)');
+
+  router.get('/deliveries/:id', deliveryId, rejectInvalid, (req: Request, res: Response) => {
+    const id = String(req.params.id);
+    const record = deps.store.get(id);
+    if (record === undefined) {
+      throw new FlowhookError('delivery_not_found', `no delivery with id ${id}`);
+    }
+    res.json(detailView(record));
+  });
+
+  router.post(
+    '/deliveries/:id/replay',
+    deliveryId,
+    rejectInvalid,
+    async (req: Request, res: Response) => {
+      const id = String(req.params.id);
+      const outcome = await replayDelivery(id, replayDeps);
+      const { record } = outcome;
+      deps.logger.info(
+        {
+          deliveryId: id,
+          source: record.source,
+          mappingVersion: record.mappingVersion,
+          state: record.state,
+          attempts: outcome.attempts.map((a) => a.number),
+        },
+        'delivery replayed',
+      );
+      res.status(record.state === 'queued' ? 202 : 200).json({
+        deliveryId: id,
+        state: record.state,
+        mappingVersion: record.mappingVersion,
+        attempts: outcome.attempts.map(attemptView),
+        results: outcome.results.map(resultView),
+        ...(record.nextAttemptAt === null ? {} : { nextAttemptAt: iso(record.nextAttemptAt) }),
+      });
+    },
+  );
+
+  router.get('/sources', (_req: Request, res: Response) => {
+    res.json(sourcesView(deps.mappings(), deps.config.flowOrgId));
+  });
+
+  return router;
+}
+
+/** An optional free-text filter: given once, not empty, not huge. */
+function text(name: string) {
+  return query(name)
+    .optional()
+    .custom(once)
+    .bail()
+    .isLength({ min: 1, max: 200 })
+    .withMessage('must be 1 to 200 characters');
+}
+
+/** `?a=1&a=2` arrives as an array; a filter takes one value. */
+function once(value: unknown): true {
+  if (typeof value !== 'string') throw new Error('must be given once');
+  return true;
+}
+
+const ISO_DATE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+/**
+ * `since` in ms: epoch milliseconds, or an ISO 8601 date or date-time (a time without an offset
+ * is UTC). Undefined when it is neither, or names a day that does not exist (2024-02-30).
+ */
+export function sinceMs(value: string): number | undefined {
+  if (/^\d{1,16}$/.test(value)) {
+    const ms = Number(value);
+    return ms <= 8.64e15 ? ms : undefined;
+  }
+  const match = ISO_DATE.exec(value);
+  if (match === null) return undefined;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return undefined;
+  // A date alone is UTC for Date.parse; a date-time without an offset would be local time.
+  const withZone = value.length > 10 && match[4] === undefined ? `${value}Z` : value;
+  const ms = Date.parse(withZone);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+interface BadParameter {
+  readonly name: string;
+  readonly in: string;
+  readonly message: string;
+}
+
+/** Every validation problem of the request as one 400 invalid_request naming the parameters. */
+function rejectInvalid(req: Request, _res: Response, next: NextFunction): void {
+  const problems: BadParameter[] = [];
+  for (const error of validationResult(req).array()) {
+    if (error.type === 'field') {
+      problems.push({ name: error.path, in: error.location, message: String(error.msg) });
+    } else if (error.type === 'unknown_fields') {
+      for (const field of error.fields) {
+        problems.push({ name: field.path, in: field.location, message: String(error.msg) });
+      }
+    } else {
+      problems.push({ name: '(request)', in: 'query', message: String(error.msg) });
+    }
+  }
+  next(problems.length === 0 ? undefined : invalidRequest(problems));
+}
+
+function invalidRequest(problems: readonly BadParameter[]): FlowhookError {
+  const place = (p: BadParameter) => (p.in === 'params' ? 'path parameter' : 'query parameter');
+  return new FlowhookError(
+    'invalid_request',
+    problems.map((p) => `${place(p)} ${p.name}: ${p.message}`).join('; '),
+    { parameters: problems },
+  );
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A list row: what happened to the delivery, without the request. */
+function summaryView(record: DeliveryRecord) {
+  return {
+    id: record.id,
+    source: record.source,
+    state: record.state,
+    mode: record.mode,
+    receivedAt: iso(record.receivedAt),
+    updatedAt: iso(record.updatedAt),
+    routes: record.routes.map((r) => ({ route: r.route, flowId: r.flowId })),
+    attempts: record.attempts.length,
+    lastError: record.lastError,
+    idempotencyKey: record.idempotencyKey,
+    nextAttemptAt: record.nextAttemptAt === null ? null : iso(record.nextAttemptAt),
+  };
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The whole record: the stored request (body as base64, and as text when it is UTF-8), attempts. */
+function detailView(record: DeliveryRecord) {
+  const { request } = record;
+  const body = Buffer.from(request.bodyBase64, 'base64');
+  let bodyText: string | undefined;
+  try {
+    bodyText = UTF8.decode(body);
+  } catch {
+    bodyText = undefined;
+  }
+  return {
+    ...summaryView(record),
+    mappingVersion: record.mappingVersion,
+    request: {
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      bodyBytes: request.bodyBytes,
+      bodyTruncated: request.bodyTruncated,
+      bodyBase64: request.bodyBase64,
+      ...(bodyText === undefined ? {} : { bodyText }),
+    },
+    routes: record.routes,
+    answer: record.answer,
+    attempts: record.attempts.map(attemptView),
+    lease:
+      record.lease === null ? null : { owner: record.lease.owner, until: iso(record.lease.until) },
+  };
+}
+
+function attemptView(attempt: Attempt) {
+  return {
+    number: attempt.number,
+    startedAt: iso(attempt.startedAt),
+    durationMs: attempt.durationMs,
+    route: attempt.route,
+    flowId: attempt.flowId,
+    outcome: attempt.outcome,
+    httpStatus: attempt.httpStatus ?? null,
+    sessionId: attempt.sessionId ?? null,
+    error: attempt.error ?? null,
+  };
+}
+
+function resultView(result: RouteResult) {
+  if (!('error' in result)) return result;
+  const { route, flowId, error } = result;
+  return { route, flowId, error: { code: error.code, message: error.message, ...error.details } };
+}
+
+/**
+ * The loaded sources, field by field: a CompiledSource also holds the compiled verify block
+ * (`verifySpec`, the secrets), which must never be serialized.
+ */
+function sourcesView(set: MappingSet, defaultOrgId: string | undefined) {
+  const problem = (p: LoadProblem) => ({
+    file: p.file,
+    message: p.message,
+    line: p.line ?? null,
+    column: p.column ?? null,
+    path: p.path ?? null,
+  });
+  return {
+    sources: [...set.sources.values()].map((s) => ({
+      name: s.name,
+      file: s.file,
+      version: s.version,
+      provider: s.provider,
+      mode: s.mode,
+      dispatch: s.dispatch,
+      routes: s.routes.map((r) => ({
+        name: r.name,
+        flowId: r.flowId,
+        // The org it executes in: its own, or FLOW_ORG_ID.
+        orgId: r.orgId ?? defaultOrgId ?? null,
+      })),
+    })),
+    disabled: [...set.disabled.values()].map((d) => ({
+      name: d.name,
+      files: d.files,
+      reason: d.reason,
+      cause: d.cause,
+    })),
+    errors: set.errors.map(problem),
+    warnings: set.warnings.map(problem),
+  };
+}

@@ -1,0 +1,140 @@
+import { parseBody } from '../body/parse-body';
+import type { RetryPolicy } from '../deliveries/retry-policy';
+import { runDelivery, type RouteResult } from '../deliveries/run-delivery';
+import type { Attempt, DeliveryRecord, DeliveryStore } from '../deliveries/types';
+import { FlowhookError } from '../errors';
+import type { FlowClient } from '../flows/create-flow-client';
+import { validTraceparent } from '../flows/valid-traceparent';
+import type { CompiledSource, MappingSet } from '../mappings/types';
+import type { RequestView } from '../routing/request-view';
+import { planDelivery } from './handle-delivery';
+
+export interface ReplayDeps {
+  readonly store: DeliveryStore;
+  /** The current mappings: a replay uses what is loaded now, not what the delivery first met. */
+  readonly mappings: () => MappingSet;
+  /** The flow API (in dry-run, a client that logs instead of sending). */
+  readonly client: FlowClient;
+  readonly policy: RetryPolicy;
+  readonly defaultOrgId: string | undefined;
+  /** This process, in the lease the delivery is held under while the replay runs. */
+  readonly owner: string;
+  readonly leaseMs: number;
+  readonly now: () => number;
+  /** The replay ended queued for a retry: wake the worker. */
+  readonly onQueued: () => void;
+}
+
+export interface ReplayOutcome {
+  /** The delivery after the replay. */
+  readonly record: DeliveryRecord;
+  /** The attempts this replay added. */
+  readonly attempts: readonly Attempt[];
+  readonly results: readonly RouteResult[];
+}
+
+/**
+ * Runs a stored delivery's raw request through the current mappings as a new attempt of the same
+ * delivery (DESIGN §5): the source as loaded now, its body parsing, route choice and variables,
+ * then every chosen route executes again (`fresh`), whatever earlier attempts did.
+ *
+ * The signature is not checked again: it was verified when the request was received, and signed
+ * timestamps would be stale by now. Idempotency does not apply either: a replay is asked for.
+ *
+ * Refusals (unknown delivery, one running right now, a truncated body, a source gone or
+ * disabled, a body the source cannot parse, variables missing, no route matching) throw a
+ * FlowhookError and leave the delivery exactly as it was. The stored `answer` (what the sender was
+ * told, and what an idempotent repeat gets) is not changed by a replay.
+ */
+export async function replayDelivery(id: string, deps: ReplayDeps): Promise<ReplayOutcome> {
+  // Everything from the read to the update below is synchronous (the store is too), so within
+  // this process no worker claim or second replay can slip in between the check and the lease.
+  const record = deps.store.get(id);
+  if (record === undefined) {
+    throw new FlowhookError('delivery_not_found', `no delivery with id ${id}`);
+  }
+  if (record.state === 'running') {
+    throw new FlowhookError(
+      'delivery_running',
+      `delivery ${id} is running right now; replay it once it has finished`,
+    );
+  }
+  if (record.request.bodyTruncated) {
+    throw new FlowhookError(
+      'not_replayable',
+      `delivery ${id} cannot be replayed: its body was stored truncated (${record.request.bodyBytes} bytes received)`,
+    );
+  }
+  const source = currentSource(deps.mappings(), record.source);
+  const view = storedView(record, source);
+  const plan = planDelivery(
+    source,
+    view,
+    deps.defaultOrgId,
+    validTraceparent(record.request.headers.traceparent),
+  );
+  if (plan.length === 0) {
+    throw new FlowhookError(
+      'no_route_matched',
+      `no route of source "${source.name}" (version ${source.version}) matches delivery ${id}; nothing was run`,
+    );
+  }
+  const now = deps.now();
+  const held = deps.store.update(id, {
+    state: 'running',
+    // Attempts before this replay no longer count for these routes, in this run and in retries.
+    routes: plan.map((step) => ({
+      route: step.route.name,
+      flowId: step.route.flowId,
+      orgId: step.request.orgId,
+      variables: step.request.variables,
+      fromAttempt: Math.max(0, ...record.attempts.map((a) => a.number)) + 1,
+    })),
+    mappingVersion: source.version,
+    lease: { owner: deps.owner, until: now + deps.leaseMs },
+    nextAttemptAt: null,
+  });
+  const before = Math.max(0, ...record.attempts.map((a) => a.number));
+  const { record: after, results } = await runDelivery(
+    held,
+    { store: deps.store, client: deps.client, policy: deps.policy, now: deps.now },
+    { fresh: true },
+  );
+  if (after.state === 'queued') deps.onQueued();
+  return { record: after, attempts: after.attempts.filter((a) => a.number > before), results };
+}
+
+function currentSource(mappings: MappingSet, name: string): CompiledSource {
+  const source = mappings.sources.get(name);
+  if (source !== undefined) return source;
+  const disabled = mappings.disabled.get(name);
+  if (disabled !== undefined) {
+    throw new FlowhookError('source_disabled', `source "${name}" is disabled: ${disabled.reason}`);
+  }
+  throw new FlowhookError(
+    'unknown_source',
+    `no source named "${name}" is loaded now (its mapping file was removed or renamed)`,
+  );
+}
+
+/**
+ * The request as conditions and variables see it, rebuilt from the stored copy: the exact body
+ * bytes, the stored headers and query. Values redacted when stored (credentials) read as
+ * "[redacted]".
+ */
+function storedView(record: DeliveryRecord, source: CompiledSource): RequestView {
+  const { headers, url, bodyBase64 } = record.request;
+  const at = url.indexOf('?');
+  const query: Record<string, string | undefined> = Object.create(null);
+  if (at >= 0) {
+    for (const [name, value] of new URLSearchParams(url.slice(at + 1))) {
+      // The first of repeated parameters, as on the hook route.
+      if (!(name in query)) query[name] = value;
+    }
+  }
+  return {
+    body: parseBody(Buffer.from(bodyBase64, 'base64'), headers['content-type'], source.jsonFields),
+    headers,
+    query,
+  };
+}

@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { runCli } from '../../src/cli/main';
+import { FakeFlowApi, refusingUrl } from '../support/fake-flow-api';
+import { buildApp, githubSignature, type TestApp } from '../support/harness';
+
+const ROOT = path.join(__dirname, '..', '..');
+const ADMIN = 'cli-admin-token-0123456789';
+const SECRET = 'cli-orders-secret-value';
+const FILES = {
+  'orders.yaml': `
+verify: { provider: github, secret: '\${ORDERS_SECRET}' }
+routes:
+  - name: created
+    when: [{ header: X-Event, equals: created }]
+    flow: order-created
+    variables: { id: { path: $.id, required: true } }
+`,
+};
+
+/** Runs `flowhook …` in-process; returns the exit code and what it printed. */
+async function cli(args: string[], env: Record<string, string> = {}) {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, {
+    out: (t) => (out += t),
+    err: (t) => (err += t),
+    env,
+    cwd: ROOT,
+  });
+  return { code, out, err };
+}
+
+describe('flowhook deliveries / flowhook replay (against a listening flowhook)', () => {
+  let api: FakeFlowApi;
+  let t: TestApp;
+  let server: Server;
+  let url: string;
+  let port: number;
+  const env = () => ({ ADMIN_TOKEN: ADMIN });
+
+  async function post(event: string, payload: unknown): Promise<{ status: number; body: never }> {
+    const body = JSON.stringify(payload);
+    const res = await fetch(`${url}/hooks/orders`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-event': event,
+        'x-github-delivery': randomUUID(),
+        'x-hub-signature-256': githubSignature(SECRET, body),
+      },
+      body,
+    });
+    return { status: res.status, body: (await res.json()) as never };
+  }
+
+  let succeeded: string;
+  let failed: string;
+
+  beforeAll(async () => {
+    api = await new FakeFlowApi().start();
+    t = buildApp({
+      files: FILES,
+      env: { ORDERS_SECRET: SECRET },
+      flowBaseUrl: api.url,
+      config: { adminToken: ADMIN },
+    });
+    server = t.app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    port = (server.address() as AddressInfo).port;
+    url = `http://127.0.0.1:${port}`;
+    const ok = await post('created', { id: 'o-1' });
+    expect(ok.status).toBe(200);
+    succeeded = (ok.body as { deliveryId: string }).deliveryId;
+    api.answer(400);
+    const refused = await post('created', { id: 'o-2' });
+    expect(refused.status).toBe(502);
+    failed = (refused.body as { deliveryId: string }).deliveryId;
+    api.answer(200);
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await api.stop();
+  });
+
+  describe('flowhook deliveries', () => {
+    it('prints a table, newest first', async () => {
+      const result = await cli(['deliveries', '--url', url], env());
+      expect(result).toMatchObject({ code: 0, err: '' });
+      const lines = result.out.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^RECEIVED\s+ID\s+SOURCE\s+STATE\s+ROUTES\s+ATTEMPTS\s+LAST ERROR$/);
+      expect(lines[1]).toContain(failed);
+      expect(lines[1]).toMatch(
+        /\s+orders\s+failed\s+created→order-created\s+1\s+upstream_error: .*400/,
+      );
+      expect(lines[2]).toContain(succeeded);
+      expect(lines[2]).toMatch(/\s+orders\s+succeeded\s+created→order-created\s+1$/);
+      expect(lines[3]).toBe('2 deliveries');
+      expect(result.out).not.toContain(ADMIN);
+    });
+
+    it('--status failed --json prints the API answer', async () => {
+      const result = await cli(['deliveries', '--status', 'failed', '--json', '--url', url], env());
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.out)).toEqual({
+        items: [expect.objectContaining({ id: failed, state: 'failed', attempts: 1 })],
+        nextCursor: null,
+      });
+    });
+
+    it('--limit 1 says how to get the next page', async () => {
+      const result = await cli(['deliveries', '--limit', '1', '--url', url], env());
+      expect(result.code).toBe(0);
+      const cursor = /more: add --cursor (\S+)/.exec(result.out)?.[1];
+      expect(cursor).toBeDefined();
+      const next = await cli(
+        ['deliveries', '--limit', '1', '--cursor', cursor as string, '--url', url],
+        env(),
+      );
+      expect(next.out).toContain(succeeded);
+      expect(next.out).not.toContain('more:');
+    });
+
+    it('--source with no deliveries: "no deliveries", exit 0', async () => {
+      const result = await cli(['deliveries', '--source', 'nope', '--url', url], env());
+      expect(result).toEqual({ code: 0, out: 'no deliveries\n', err: '' });
+    });
+
+    it('the URL defaults to 127.0.0.1:$PORT', async () => {
+      const result = await cli(['deliveries', '--json'], { ...env(), PORT: String(port) });
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.out).items).toHaveLength(2);
+    });
+
+    it('a bad filter: the 400 is printed, exit 1', async () => {
+      const result = await cli(['deliveries', '--limit', '0', '--url', url], env());
+      expect(result.code).toBe(1);
+      expect(result.out).toBe('');
+      expect(result.err).toMatch(
+        /^flowhook deliveries: GET \/api\/deliveries → 400 invalid_request: query parameter limit: must be a whole number from 1 to 500\n$/,
+      );
+    });
+
+    it('ADMIN_TOKEN unset: exit 2 with one clear line, nothing sent', async () => {
+      const result = await cli(['deliveries', '--url', url], {});
+      expect(result).toEqual({
+        code: 2,
+        out: '',
+        err: 'flowhook deliveries: ADMIN_TOKEN is not set; set it to the ADMIN_TOKEN of the running flowhook\n',
+      });
+    });
+
+    it('a wrong ADMIN_TOKEN: the 401, exit 1, the token not printed', async () => {
+      const result = await cli(['deliveries', '--url', url], {
+        ADMIN_TOKEN: 'not-the-right-token-000',
+      });
+      expect(result.code).toBe(1);
+      expect(result.err).toMatch(/→ 401 unauthorized: .*\n {2}\(this ADMIN_TOKEN is not the one/);
+      expect(result.err).not.toContain('not-the-right-token-000');
+    });
+
+    it('a flowhook without ADMIN_TOKEN: 404, exit 1, with a hint', async () => {
+      const plain = buildApp({ files: FILES, env: { ORDERS_SECRET: SECRET } });
+      const other = plain.app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => other.once('listening', resolve));
+      try {
+        const result = await cli(
+          ['deliveries', '--url', `http://127.0.0.1:${(other.address() as AddressInfo).port}`],
+          env(),
+        );
+        expect(result.code).toBe(1);
+        expect(result.err).toMatch(/→ 404 not_found: .*\n {2}\(the admin API is off there/);
+      } finally {
+        other.closeAllConnections();
+        await new Promise((resolve) => other.close(resolve));
+      }
+    });
+
+    it('nothing listening: exit 1 saying so', async () => {
+      const result = await cli(['deliveries', '--url', await refusingUrl()], env());
+      expect(result.code).toBe(1);
+      expect(result.err).toMatch(/no answer from http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+    });
+
+    it('a --url that is not http(s): exit 2', async () => {
+      const result = await cli(['deliveries', '--url', 'ftp://x'], env());
+      expect(result.code).toBe(2);
+      expect(result.err).toMatch(/--url "ftp:\/\/x" is not an http/);
+    });
+  });
+
+  describe('flowhook replay', () => {
+    it('replays the failed delivery through the current mappings: succeeded, exit 0', async () => {
+      const before = api.requests.length;
+      const result = await cli(['replay', failed, '--url', url], env());
+      expect(result).toMatchObject({ code: 0, err: '' });
+      expect(result.out).toMatch(
+        new RegExp(`^delivery ${failed} replayed with mapping version \\w+: succeeded\n`),
+      );
+      expect(result.out).toMatch(
+        /attempt 2: route created → flow order-created: succeeded, session session-\d+ \(\d+ ms\)/,
+      );
+      expect(api.requests.length).toBe(before + 1);
+      expect(api.requests[api.requests.length - 1].body).toEqual({ id: 'o-2' });
+      expect(t.store.get(failed)?.state).toBe('succeeded');
+    });
+
+    it('--json prints the API answer', async () => {
+      const result = await cli(['replay', succeeded, '--json', '--url', url], env());
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.out)).toMatchObject({
+        deliveryId: succeeded,
+        state: 'succeeded',
+        attempts: [{ number: 2, outcome: 'succeeded' }],
+      });
+    });
+
+    it('a replay that ends queued prints when the next attempt is due, exit 0', async () => {
+      api.answer(503);
+      try {
+        const result = await cli(['replay', succeeded, '--url', url], env());
+        expect(result.code).toBe(0);
+        expect(result.out).toMatch(/: queued\n/);
+        expect(result.out).toMatch(/failed \(503\): upstream_error: /);
+        expect(result.out).toMatch(/queued: the next attempt is due at \d{4}-/);
+      } finally {
+        api.answer(200);
+      }
+    });
+
+    it('an unknown id: the 404, exit 1', async () => {
+      const id = randomUUID();
+      const result = await cli(['replay', id, '--url', url], env());
+      expect(result.code).toBe(1);
+      expect(result.err).toBe(
+        `flowhook replay: POST /api/deliveries/${id}/replay → 404 delivery_not_found: no delivery with id ${id}\n`,
+      );
+    });
+
+    it('an id that is not a UUID: the 400, exit 1', async () => {
+      const result = await cli(['replay', 'abc/../x', '--url', url], env());
+      expect(result.code).toBe(1);
+      expect(result.err).toMatch(/→ 400 invalid_request: path parameter id: /);
+    });
+
+    it('ADMIN_TOKEN unset: exit 2', async () => {
+      const result = await cli(['replay', failed, '--url', url], {});
+      expect(result.code).toBe(2);
+      expect(result.err).toBe(
+        'flowhook replay: ADMIN_TOKEN is not set; set it to the ADMIN_TOKEN of the running flowhook\n',
+      );
+    });
+  });
+});
