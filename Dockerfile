@@ -24,9 +24,12 @@ COPY bin ./bin
 # default examples, replaced by mounting a folder on the volume.
 COPY schema ./schema
 COPY mappings ./mappings
+# The delivery store (DATA_DIR=./data): owned by the unprivileged user, kept on a volume so
+# accepted deliveries survive the container.
+RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000
-VOLUME ["/app/mappings"]
+VOLUME ["/app/mappings", "/app/data"]
 # The slim image has no curl; Node's fetch does the GET. Follows PORT when it is overridden.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

@@ -25,6 +25,17 @@ export interface Config {
   readonly trustProxy: boolean | number | string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly dryRun: boolean;
+  /** A repeat of a delivery (same idempotency key) within this window gets the first answer. */
+  readonly idempotencyWindowMs: number;
+  /** Finished deliveries older than this are deleted. */
+  readonly retentionMs: number;
+  /** Deliveries the worker of this process executes at once. */
+  readonly workerConcurrency: number;
+  /** Attempts per delivery (the first included) and the age past which it is dead. */
+  readonly retryMaxAttempts: number;
+  readonly retryMaxAgeMs: number;
+  /** Bearer token for the admin API (/api/*); unset = the admin API does not exist. */
+  readonly adminToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -38,7 +49,14 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 ** 2 };
-const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+const TIME_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+const DAY = 86_400_000;
 
 /** Reads and validates the environment; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
@@ -84,7 +102,42 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     trustProxy: trustProxy(value('TRUST_PROXY')),
     logLevel,
     dryRun: flowBaseUrl === undefined,
+    idempotencyWindowMs: withUnit(
+      'IDEMPOTENCY_WINDOW',
+      value('IDEMPOTENCY_WINDOW') ?? '24h',
+      TIME_UNITS,
+      1000,
+      30 * DAY,
+    ),
+    retentionMs: withUnit('RETENTION', value('RETENTION') ?? '7d', TIME_UNITS, 60_000, 3650 * DAY),
+    workerConcurrency: integer('WORKER_CONCURRENCY', value('WORKER_CONCURRENCY'), 8, 1, 1000),
+    retryMaxAttempts: integer('RETRY_MAX_ATTEMPTS', value('RETRY_MAX_ATTEMPTS'), 25, 1, 1000),
+    retryMaxAgeMs: withUnit(
+      'RETRY_MAX_AGE',
+      value('RETRY_MAX_AGE') ?? '24h',
+      TIME_UNITS,
+      1000,
+      30 * DAY,
+    ),
+    adminToken: adminToken(value('ADMIN_TOKEN')),
   });
+}
+
+/** Long enough not to be guessed over the network; the value itself is never repeated. */
+const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+function adminToken(raw: string | undefined): string | undefined {
+  if (raw !== undefined && raw.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new ConfigError(
+      'ADMIN_TOKEN',
+      `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. openssl rand -hex 32)`,
+    );
+  }
+  // It travels as `Authorization: Bearer <token>`: one word of printable ASCII.
+  if (!/^[\x21-\x7e]+$/.test(raw ?? 'x')) {
+    throw new ConfigError('ADMIN_TOKEN', 'must be printable ASCII without spaces');
+  }
+  return raw;
 }
 
 function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[]): T {

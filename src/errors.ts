@@ -18,6 +18,13 @@ export const ERROR_STATUS = {
   upstream_unreachable: 502,
   upstream_timeout: 504,
   internal: 500,
+  // The admin API (/api/*, behind ADMIN_TOKEN).
+  unauthorized: 401,
+  invalid_request: 400,
+  delivery_not_found: 404,
+  delivery_running: 409,
+  not_replayable: 409,
+  no_route_matched: 422,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

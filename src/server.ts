@@ -3,6 +3,12 @@ import { loadConfig, type Config } from './config';
 import { createFlowClient, type FlowClient } from './flows/create-flow-client';
 import { createApp } from './http/create-app';
 import { createLogger, type Logger } from './logger';
+import { createDeliveryWorker } from './deliveries/delivery-worker';
+import { leaseFor, processOwner } from './deliveries/lease';
+import { DEFAULT_RETRY_POLICY } from './deliveries/retry-policy';
+import { openSqliteStore } from './deliveries/sqlite-store';
+import type { DeliveryStore } from './deliveries/types';
+import { createDryRunClient } from './flows/create-dry-run-client';
 import { createMappingRegistry } from './mappings/watch-mappings';
 import type { MappingSet } from './mappings/types';
 
@@ -40,7 +46,36 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
         token: config.flowApiToken as string,
         timeoutMs: config.flowTimeoutMs,
       });
-  const app = createApp({ config, logger: log, mappings: registry.current, flowClient });
+  const store = openSqliteStore({ dataDir: config.dataDir });
+  log.info({ dataDir: config.dataDir, ...store.counts() }, 'delivery store open');
+  const owner = processOwner();
+  const policy = {
+    ...DEFAULT_RETRY_POLICY,
+    maxAttempts: config.retryMaxAttempts,
+    maxAgeMs: config.retryMaxAgeMs,
+  };
+  const worker = createDeliveryWorker({
+    store,
+    client: flowClient ?? createDryRunClient(log),
+    policy,
+    logger: log,
+    concurrency: config.workerConcurrency,
+    leaseMs: leaseFor(config.flowTimeoutMs),
+    pollMs: 250,
+    owner,
+  });
+  // Deliveries queued or running when the last process stopped are picked up from here.
+  worker.start();
+  const pruner = startPruning(store, config.retentionMs, log);
+  const app = createApp({
+    config,
+    logger: log,
+    mappings: registry.current,
+    flowClient,
+    store,
+    owner,
+    onQueued: worker.notify,
+  });
   const server = app.listen(config.port, config.host);
   // A slow or stalled sender cannot hold a connection for ever (Node's default is 300 s).
   server.requestTimeout = 30_000;
@@ -64,14 +99,45 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
         // whose last request finishes after this point goes idle but stays open, so keep closing
         // idle ones until the server is done.
         const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        clearInterval(pruner);
+        // The worker stops claiming at once; what it runs finishes within the grace (or keeps its
+        // lease and resumes after a restart); queued deliveries stay queued in the store.
+        const workerStopped = worker.stop(SHUTDOWN_WORKER_GRACE_MS);
         server.close(() => {
           clearInterval(sweep);
-          flowClient?.close();
-          void registry.close().then(resolve);
+          void workerStopped
+            .then(() => registry.close())
+            .then(() => {
+              flowClient?.close();
+              store.close();
+              resolve();
+            });
         });
         server.closeIdleConnections();
       }),
   };
+}
+
+/** How long a stop waits for deliveries the worker is running (the rest resume on restart). */
+const SHUTDOWN_WORKER_GRACE_MS = 8000;
+
+/** Deletes finished deliveries past the retention, a batch at a time, so requests never wait on it. */
+function startPruning(store: DeliveryStore, retentionMs: number, log: Logger): NodeJS.Timeout {
+  const prune = () => {
+    try {
+      let removed = 0;
+      for (let batch = 0; batch < 20; batch++) {
+        const count = store.prune(Date.now() - retentionMs, 500);
+        removed += count;
+        if (count < 500) break;
+      }
+      if (removed > 0) log.info({ removed }, 'old deliveries pruned');
+    } catch (error) {
+      log.error({ err: error }, 'pruning deliveries failed');
+    }
+  };
+  prune();
+  return setInterval(prune, 60_000).unref();
 }
 
 function reportStart(log: Logger, config: Config, mappings: MappingSet): void {

@@ -18,6 +18,12 @@ describe('loadConfig', () => {
       trustProxy: false,
       logLevel: 'info',
       dryRun: true,
+      idempotencyWindowMs: 24 * 3_600_000,
+      retentionMs: 7 * 86_400_000,
+      workerConcurrency: 8,
+      retryMaxAttempts: 25,
+      retryMaxAgeMs: 24 * 3_600_000,
+      adminToken: undefined,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -58,6 +64,11 @@ describe('loadConfig', () => {
     [{ BODY_LIMIT: '4096' }, 'bodyLimit', 4096],
     [{ FLOW_TIMEOUT: '8s' }, 'flowTimeoutMs', 8000],
     [{ FLOW_TIMEOUT: '1m' }, 'flowTimeoutMs', 60_000],
+    [{ IDEMPOTENCY_WINDOW: '2d' }, 'idempotencyWindowMs', 2 * 86_400_000],
+    [{ RETENTION: '30d' }, 'retentionMs', 30 * 86_400_000],
+    [{ WORKER_CONCURRENCY: '32' }, 'workerConcurrency', 32],
+    [{ RETRY_MAX_ATTEMPTS: '3' }, 'retryMaxAttempts', 3],
+    [{ RETRY_MAX_AGE: '6h' }, 'retryMaxAgeMs', 6 * 3_600_000],
     [{ PORT: '' }, 'port', 3000],
     [{ MAPPINGS_WATCH: 'poll' }, 'mappingsWatch', 'poll'],
     [{ MAPPINGS_WATCH: 'off' }, 'mappingsWatch', 'off'],
@@ -65,6 +76,13 @@ describe('loadConfig', () => {
     [{ TRUST_PROXY: 'false' }, 'trustProxy', false],
     [{ TRUST_PROXY: '2' }, 'trustProxy', 2],
     [{ TRUST_PROXY: 'loopback, 10.0.0.0/8,::1' }, 'trustProxy', 'loopback, 10.0.0.0/8, ::1'],
+    [{ ADMIN_TOKEN: '0123456789abcdef' }, 'adminToken', '0123456789abcdef'],
+    [
+      { ADMIN_TOKEN: '  admin-token-of-32-chars-long-xx ' },
+      'adminToken',
+      'admin-token-of-32-chars-long-xx',
+    ],
+    [{ ADMIN_TOKEN: '' }, 'adminToken', undefined],
   ])('%j → %s = %s', (env, key, expected) => {
     expect(loadConfig(env)[key as 'port']).toBe(expected);
   });
@@ -85,13 +103,25 @@ describe('loadConfig', () => {
     [{ FLOW_TIMEOUT: 'soon' }, /^FLOW_TIMEOUT: /],
     [{ FLOW_TIMEOUT: '0s' }, /^FLOW_TIMEOUT: /],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+    [{ RETENTION: '10s' }, /^RETENTION: /],
+    [{ WORKER_CONCURRENCY: '0' }, /^WORKER_CONCURRENCY: /],
+    [{ IDEMPOTENCY_WINDOW: 'forever' }, /^IDEMPOTENCY_WINDOW: /],
     [{ MAPPINGS_WATCH: 'yes' }, /^MAPPINGS_WATCH: must be one of on, poll, off/],
     [{ TRUST_PROXY: 'yes' }, /^TRUST_PROXY: "yes" is not/],
     [{ TRUST_PROXY: '10.0.0.0/33' }, /^TRUST_PROXY: "10.0.0.0\/33" is not/],
     [{ TRUST_PROXY: 'loopback, proxy.internal' }, /^TRUST_PROXY: "proxy.internal" is not/],
+    [{ ADMIN_TOKEN: 'short' }, /^ADMIN_TOKEN: must be at least 16 characters/],
+    [{ ADMIN_TOKEN: '0123456789abcde' }, /^ADMIN_TOKEN: must be at least 16 characters/],
+    [{ ADMIN_TOKEN: '0123456789 abcdef' }, /^ADMIN_TOKEN: must be printable ASCII without spaces/],
   ])('%j stops the start with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('an ADMIN_TOKEN error never repeats the token', () => {
+    expect(() => loadConfig({ ADMIN_TOKEN: 'tiny-secret' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('tiny-secret') }),
+    );
   });
 
   it('the error never repeats the token', () => {

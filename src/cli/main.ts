@@ -3,6 +3,10 @@ import { ConfigError } from '../config';
 import { MappingsDirError } from '../mappings/load-mappings';
 import { startServer } from '../server';
 import { processIo, type CliIo } from './cli-io';
+import { deliveriesCommand, type DeliveriesOptions } from './deliveries-command';
+import { replayCommand, type ReplayOptions } from './replay-command';
+import { sendCommand, type SendOptions } from './send-command';
+import { signCommand, type SignOptions } from './sign-command';
 import { testCommand, type TestOptions } from './test-command';
 import { validateCommand } from './validate-command';
 import { version } from '../../package.json';
@@ -50,6 +54,122 @@ export function buildCli(
     .option('--json', 'print the explanation as JSON')
     .action((source: string, file: string, options: TestOptions) =>
       setExit(testCommand(source, file, options, io)),
+    );
+
+  const urlHelp = 'the running flowhook (default: http://127.0.0.1:$PORT, PORT default 3000)';
+  const secretNote = `
+The source's verify block is read from its mapping file with this environment: set its secret
+variable to the value the running flowhook (and the provider) has. It signs with the first
+secret (during a rotation, the newest) at the current time, exactly as the provider's sender.
+Mailgun cannot be signed (its signature is inside the body).
+`;
+
+  program
+    .command('sign')
+    .argument('<source>', 'the source name (the URL segment of POST /hooks/{source})')
+    .argument('<payload-file>', 'a file with the request body, sent byte for byte')
+    .description(
+      "Print the headers the source's sender would send for this payload (signed with its secret from the environment, now), as -H lines and a ready-to-run curl command.",
+    )
+    .option('-H, --header <name:value>', 'a header the request carries too (repeatable)', collect)
+    .option(
+      '-q, --query <key=value>',
+      'a query parameter (repeatable; URL-signing providers sign it)',
+      collect,
+    )
+    .option('--url <base>', urlHelp)
+    .option('--mappings <dir>', 'folder of mapping files (default: MAPPINGS_DIR or ./mappings)')
+    .option('--json', 'print {url, headers, signed, curl, …} as JSON')
+    .addHelpText(
+      'after',
+      `${secretNote}
+Exit 0 when printed, 1 when the payload cannot be signed (the reason says what to change),
+2 for a usage problem (unknown source, unset secret, unreadable file).
+
+Example:
+  GITHUB_WEBHOOK_SECRET=dev-secret flowhook sign github push.json -H 'X-GitHub-Event: push'
+`,
+    )
+    .action((source: string, file: string, options: SignOptions) =>
+      setExit(signCommand(source, file, options, io)),
+    );
+
+  program
+    .command('send')
+    .argument('<source>', 'the source name (the URL segment of POST /hooks/{source})')
+    .argument('<payload-file>', 'a file with the request body, sent byte for byte')
+    .description(
+      'Sign the payload as `flowhook sign` does and POST it to a running flowhook (<url>/hooks/<source>); print the status and the answer.',
+    )
+    .option('-H, --header <name:value>', 'a request header (repeatable)', collect)
+    .option('-q, --query <key=value>', 'a query parameter (repeatable)', collect)
+    .option('--url <base>', urlHelp)
+    .option('--mappings <dir>', 'folder of mapping files (default: MAPPINGS_DIR or ./mappings)')
+    .addHelpText(
+      'after',
+      `${secretNote}
+The content type is guessed (JSON if the payload parses, else a form) unless -H 'Content-Type: …'.
+Exit 0 on a 2xx answer, 1 on any other answer (or none), 2 for a usage problem.
+
+Example:
+  GITHUB_WEBHOOK_SECRET=dev-secret flowhook send github push.json -H 'X-GitHub-Event: push'
+`,
+    )
+    .action(async (source: string, file: string, options: SendOptions) =>
+      setExit(await sendCommand(source, file, options, io)),
+    );
+
+  const adminUrlHelp = 'the running flowhook (default: http://127.0.0.1:$PORT, PORT default 3000)';
+  const adminNote = `
+It calls the admin API of a running flowhook with ADMIN_TOKEN from the environment (the same
+value the running flowhook has). Exit 0 on a 2xx answer, 1 on any other answer (or none), 2 when
+ADMIN_TOKEN is not set.
+`;
+
+  program
+    .command('deliveries')
+    .description(
+      'List stored deliveries of a running flowhook, newest first (GET /api/deliveries).',
+    )
+    .option(
+      '--status <state>',
+      'only this state: queued, running, succeeded, failed, dead, ignored',
+    )
+    .option('--source <name>', 'only this source')
+    .option('--route <name>', 'only deliveries that chose this route')
+    .option('--since <when>', 'received at or after: an ISO 8601 date or epoch ms')
+    .option('--limit <n>', 'how many, 1 to 500 (default 50)')
+    .option('--cursor <cursor>', 'the next page (printed after a full page)')
+    .option('--url <base>', adminUrlHelp)
+    .option('--json', "print the API's answer as JSON")
+    .addHelpText(
+      'after',
+      `${adminNote}
+Example:
+  ADMIN_TOKEN=… flowhook deliveries --status dead
+`,
+    )
+    .action(async (options: DeliveriesOptions) => setExit(await deliveriesCommand(options, io)));
+
+  program
+    .command('replay')
+    .argument('<delivery-id>', 'the id of a stored delivery (flowhook deliveries lists them)')
+    .description(
+      "Run a stored delivery's request again through the current mappings, as a new attempt (POST /api/deliveries/:id/replay). The signature is not checked again.",
+    )
+    .option('--url <base>', adminUrlHelp)
+    .option('--json', "print the API's answer as JSON")
+    .addHelpText(
+      'after',
+      `${adminNote}
+A replay that ran exits 0 whatever the flow API answered: the printed state says how it ended.
+
+Example:
+  ADMIN_TOKEN=… flowhook replay 0b5d1c9e-3f0e-4c1a-9a56-2f4f8f6f7b21
+`,
+    )
+    .action(async (id: string, options: ReplayOptions) =>
+      setExit(await replayCommand(id, options, io)),
     );
 
   program

@@ -1,16 +1,37 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Config } from '../config';
+import { leaseFor, processOwner } from '../deliveries/lease';
+import { DEFAULT_RETRY_POLICY } from '../deliveries/retry-policy';
+import type { DeliveryStore } from '../deliveries/types';
 import type { FlowClient } from '../flows/create-flow-client';
 import type { Logger } from '../logger';
 import type { MappingSet } from '../mappings/types';
+import { adminRouter } from './admin-routes';
 import { errorHandler, notFound } from './error-handler';
 import { healthRouter } from './health-routes';
 import { hooksRouter } from './hooks-route';
+import { requireAdminToken } from './require-admin-token';
 
 export interface AppDeps {
   readonly config: Pick<Config, 'bodyLimit' | 'flowOrgId' | 'dryRun'> &
-    Partial<Pick<Config, 'trustProxy'>>;
+    Partial<
+      Pick<
+        Config,
+        | 'trustProxy'
+        | 'idempotencyWindowMs'
+        | 'flowTimeoutMs'
+        | 'retryMaxAttempts'
+        | 'retryMaxAgeMs'
+        | 'adminToken'
+      >
+    >;
+  /** Where every verified request is kept (SQLite by default). */
+  readonly store: DeliveryStore;
+  /** Called when a delivery was queued (the worker's notify). */
+  readonly onQueued?: () => void;
+  /** This process, in delivery leases. */
+  readonly owner?: string;
   readonly logger: Logger;
   /** The current mappings; a function so a reload can swap them between requests. */
   readonly mappings: () => MappingSet;
@@ -55,12 +76,28 @@ export function createApp(deps: AppDeps): Express {
         flowClient: deps.flowClient,
         defaultOrgId: deps.config.flowOrgId,
         now: deps.now ?? Date.now,
+        store: deps.store,
+        policy: {
+          ...DEFAULT_RETRY_POLICY,
+          maxAttempts: deps.config.retryMaxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
+          maxAgeMs: deps.config.retryMaxAgeMs ?? DEFAULT_RETRY_POLICY.maxAgeMs,
+        },
+        idempotencyWindowMs: deps.config.idempotencyWindowMs ?? 24 * 3_600_000,
+        owner: deps.owner ?? processOwner(),
+        // A sync delivery is held for one execution; past that the worker may take it back.
+        leaseMs: leaseFor(deps.config.flowTimeoutMs ?? 10_000),
+        replayWaitMs: (deps.config.flowTimeoutMs ?? 10_000) + 5000,
+        onQueued: deps.onQueued ?? (() => {}),
       },
       deps.logger,
       deps.config.bodyLimit,
     ),
   );
-  app.use(healthRouter(deps.mappings, deps.config.dryRun));
+  app.use(healthRouter(deps.mappings, deps.config.dryRun, deps.store));
+  // The admin API exists only when ADMIN_TOKEN is set; without it /api/* is a 404 like any path.
+  if (deps.config.adminToken !== undefined) {
+    app.use('/api', requireAdminToken(deps.config.adminToken), adminRouter(deps));
+  }
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;

@@ -1,8 +1,13 @@
 import express, { type Router } from 'express';
+import type { DeliveryStore } from '../deliveries/types';
 import type { MappingSet } from '../mappings/types';
 
 /** GET /healthz (the process answers) and GET /readyz (what is loaded, and what could not be). */
-export function healthRouter(mappings: () => MappingSet, dryRun: boolean): Router {
+export function healthRouter(
+  mappings: () => MappingSet,
+  dryRun: boolean,
+  store: DeliveryStore,
+): Router {
   const router = express.Router();
   router.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -13,10 +18,22 @@ export function healthRouter(mappings: () => MappingSet, dryRun: boolean): Route
   });
   router.get('/readyz', (_req, res) => {
     const set = mappings();
+    let deliveries: Record<string, number>;
+    try {
+      deliveries = store.counts();
+    } catch (error) {
+      // Without its store flowhook cannot accept a delivery durably: not ready.
+      res.status(503).json({
+        status: 'unavailable',
+        error: `the delivery store does not answer: ${(error as Error).message}`,
+      });
+      return;
+    }
     res.json({
       // Ready with load errors still serves every good source; "degraded" says something needs a look.
       status: set.errors.length > 0 ? 'degraded' : 'ready',
       dryRun,
+      deliveries,
       sources: [...set.sources.values()].map((s) => ({
         name: s.name,
         file: s.file,

@@ -40,12 +40,14 @@ export function hooksRouter(deps: PipelineDeps, logger: Logger, bodyLimit: numbe
           method: req.method,
           // The URL the sender used; behind a trusted proxy (TRUST_PROXY), from X-Forwarded-*.
           url: `${req.protocol}://${req.host ?? 'localhost'}${req.originalUrl}`,
+          path: req.originalUrl,
           // Express 5 parses the query string on every read of req.query; most hooks have none.
           query: req.url.includes('?') ? firstValues(req.query) : NO_QUERY,
         },
         deps,
         trace,
       );
+      if (answer.headers) res.set(answer.headers);
       if (answer.text) res.status(answer.status).type('text/plain').send(String(answer.body));
       else res.status(answer.status).json(answer.body);
       logHookRequest(logger, trace, answer.status, res.locals.startedAt as number);

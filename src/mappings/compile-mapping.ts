@@ -1,6 +1,8 @@
 import { atPath, PathError } from '../path-error';
 import { combine, compileCondition } from '../routing/compile-condition';
 import { compileVariables } from '../routing/compile-variables';
+import { compileJsonPath } from '../routing/json-path';
+import type { RequestView } from '../routing/request-view';
 import { createPreset } from '../verify/create-preset';
 import type { VerifySpec } from '../verify/types';
 import type { CompiledRoute, CompiledSource, MappingDef } from './types';
@@ -45,9 +47,46 @@ export function compileMapping(
   return {
     ...meta,
     provider,
+    verifySpec: spec,
     ...preset,
     dispatch: def.dispatch ?? 'first',
+    mode: def.mode ?? 'sync',
+    replyWithinMs: replyWithinMs(def.replyWithin, provider),
+    ...(def.idempotency
+      ? { idempotencyKey: atPath(['idempotency', 'key'], () => compileKey(def.idempotency!.key)) }
+      : {}),
     jsonFields: def.body?.jsonFields ?? ['payload'],
     routes,
   };
+}
+
+/** `idempotency.key`: a header, or a JSONPath whose first match (text or number) is the key. */
+function compileKey(
+  key: { header: string } | { path: string },
+): (request: RequestView) => string | undefined {
+  if ('header' in key) {
+    const name = key.header.toLowerCase();
+    return (request) => request.headers[name] || undefined;
+  }
+  const path = compileJsonPath(key.path);
+  return (request) => {
+    const value = path.first(request.body);
+    return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+  };
+}
+
+/**
+ * How long a sync sender may wait. Senders give up on their own clock (GitHub after 10 s, Slack
+ * after 3 s, Shopify after 5 s), so the default leaves a margin under it.
+ */
+const REPLY_WITHIN_BY_PROVIDER: Readonly<Record<string, number>> = {
+  github: 8000,
+  slack: 2500,
+  shopify: 4000,
+};
+
+function replyWithinMs(text: string | undefined, provider: string): number {
+  if (text === undefined) return REPLY_WITHIN_BY_PROVIDER[provider] ?? 8000;
+  const match = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(text) as RegExpExecArray; // the schema checked it
+  return Math.round(Number(match[1]) * (match[2] === 's' ? 1000 : 1));
 }

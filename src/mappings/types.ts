@@ -1,13 +1,16 @@
 import type { CompiledCondition, ConditionDef } from '../routing/compile-condition';
+import type { RequestView } from '../routing/request-view';
 import type { VariableDef, VariableExtractor } from '../routing/compile-variables';
-import type { AfterVerify, Verifier } from '../verify/types';
+import type { AfterVerify, Verifier, VerifySpec } from '../verify/types';
 
 /** A mapping file as written (after `${VAR}` substitution and schema validation). */
 export interface MappingDef {
   source?: string;
   verify: { provider: string; secret?: string; secrets?: string[] } & Record<string, unknown>;
-  mode?: 'sync';
+  mode?: 'sync' | 'async';
+  replyWithin?: string;
   dispatch?: 'first' | 'all';
+  idempotency?: { key: { header: string } | { path: string } };
   body?: { jsonFields?: string[] };
   routes: RouteDef[];
 }
@@ -38,8 +41,15 @@ export interface CompiledSource extends AfterVerify {
   /** Short content hash of the file, recorded with each delivery. */
   readonly version: string;
   readonly provider: string;
+  /** The `verify:` block as compiled (its secrets: never logged, answered or stored). */
+  readonly verifySpec: VerifySpec;
   readonly verify: Verifier;
   readonly dispatch: 'first' | 'all';
+  readonly mode: 'sync' | 'async';
+  /** sync: how long the sender may wait, in ms (the mapping's replyWithin or the preset's default). */
+  readonly replyWithinMs: number;
+  /** The source's own idempotency key, read after parsing; undefined = the preset's delivery id. */
+  readonly idempotencyKey?: (request: RequestView) => string | undefined;
   /** Form fields that hold JSON and are parsed (Slack's `payload`). */
   readonly jsonFields: readonly string[];
   readonly routes: readonly CompiledRoute[];

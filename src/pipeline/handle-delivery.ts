@@ -1,11 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { parseBody } from '../body/parse-body';
-import { ERROR_STATUS, FlowhookError } from '../errors';
+import { runDelivery, type RouteResult } from '../deliveries/run-delivery';
+import type { RetryPolicy } from '../deliveries/retry-policy';
+import type {
+  DeliveryRecord,
+  DeliveryState,
+  DeliveryStore,
+  StoredAnswer,
+} from '../deliveries/types';
+import { FlowhookError } from '../errors';
 import type { FlowClient } from '../flows/create-flow-client';
 import { describeExecute, type ExecuteRequest } from '../flows/execute-request';
 import type { CompiledRoute, CompiledSource, MappingSet } from '../mappings/types';
 import type { RequestView } from '../routing/request-view';
 import type { HeaderMap } from '../verify/types';
+import { validTraceparent } from '../flows/valid-traceparent';
+import { toStoredRequest } from './stored-request';
 
 /** A request to POST /hooks/:source, as the HTTP layer hands it over. */
 export interface InboundRequest {
@@ -13,7 +23,10 @@ export interface InboundRequest {
   readonly rawBody: Buffer;
   readonly headers: HeaderMap;
   readonly method: string;
+  /** The full URL the sender used (URL-signing presets). */
   readonly url: string;
+  /** Path and query as received (stored with the delivery, secrets redacted). */
+  readonly path: string;
   readonly query: Readonly<Record<string, string | undefined>>;
 }
 
@@ -23,6 +36,17 @@ export interface PipelineDeps {
   readonly flowClient: FlowClient | undefined;
   readonly defaultOrgId: string | undefined;
   readonly now: () => number;
+  readonly store: DeliveryStore;
+  readonly policy: RetryPolicy;
+  readonly idempotencyWindowMs: number;
+  /** This process, in delivery leases. */
+  readonly owner: string;
+  /** How long a sync delivery is held while it runs; after a crash the worker takes it back. */
+  readonly leaseMs: number;
+  /** How long a repeat waits for the first request's answer before it is told the state. */
+  readonly replayWaitMs: number;
+  /** A delivery was queued: wake the worker. */
+  readonly onQueued: () => void;
 }
 
 /** What the request log line says; filled in as the request moves through the stages. */
@@ -32,10 +56,13 @@ export interface DeliveryTrace {
   source?: string;
   mappingVersion?: string;
   secretIndex?: number | null;
+  mode?: 'sync' | 'async';
+  state?: DeliveryState;
   route?: string;
   flow?: string;
   sessionId?: string;
   dryRun?: boolean;
+  replayed?: boolean;
 }
 
 export interface DeliveryAnswer {
@@ -43,11 +70,14 @@ export interface DeliveryAnswer {
   /** JSON, or plain text when `text` is set (a handshake that expects it). */
   readonly body: unknown;
   readonly text?: boolean;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /**
- * receive → verify → parse → match → extract → execute → answer. Throws FlowhookError for every
- * refusal; the HTTP layer turns it into the status table's answer.
+ * receive → verify → parse → dedupe → match → extract → execute → answer/record. Every verified
+ * request becomes a stored delivery before anything runs; a repeat (same idempotency key within
+ * the window) gets the first answer again and runs nothing. Throws FlowhookError for a refusal
+ * before verification (404, 503, 401); later refusals are answered from the stored delivery.
  */
 export async function handleDelivery(
   request: InboundRequest,
@@ -58,6 +88,7 @@ export async function handleDelivery(
   const source = findSource(deps.mappings(), request.sourceName);
   trace.source = source.name;
   trace.mappingVersion = source.version;
+  trace.mode = source.mode;
 
   const verdict = source.verify({
     rawBody: request.rawBody,
@@ -68,57 +99,285 @@ export async function handleDelivery(
     now: deps.now(),
   });
   if (!verdict.ok) throw new FlowhookError('invalid_signature', verdict.reason);
-  // From here on the request is a delivery: it has an id, and error answers carry it.
+  // From here on the request is a delivery: it has an id, is stored, and answers carry the id.
   const deliveryId = randomUUID();
   trace.deliveryId = deliveryId;
   trace.secretIndex = verdict.secretIndex;
 
-  const view: RequestView = {
-    body: parseBody(request.rawBody, request.headers['content-type'], source.jsonFields),
-    headers: request.headers,
-    query: request.query,
-  };
-  trace.providerDeliveryId = verdict.deliveryId ?? source.bodyDeliveryId?.(view.body);
-  const handshake = source.handshake?.(view.body, view.headers);
-  if (handshake !== undefined) return handshake;
+  let view: RequestView | undefined;
+  let decision: Decision;
+  try {
+    view = {
+      body: parseBody(request.rawBody, request.headers['content-type'], source.jsonFields),
+      headers: request.headers,
+      query: request.query,
+    };
+    trace.providerDeliveryId = verdict.deliveryId ?? source.bodyDeliveryId?.(view.body);
+    const handshake = source.handshake?.(view.body, view.headers);
+    if (handshake !== undefined) return handshake; // a set-up check, not an event: not stored
+    const plan = planDelivery(
+      source,
+      view,
+      deps.defaultOrgId,
+      validTraceparent(request.headers.traceparent),
+    );
+    decision = plan.length === 0 ? { kind: 'ignored' } : { kind: 'run', plan };
+  } catch (error) {
+    if (!(error instanceof FlowhookError)) throw error;
+    decision = { kind: 'refused', error };
+  }
+  const key =
+    (view && source.idempotencyKey?.(view)) ??
+    trace.providerDeliveryId ??
+    verdict.deliveryId ??
+    null;
+  const dryRun = deps.flowClient === undefined;
+  const initial = initialState(decision, source, deliveryId, dryRun);
+  const now = deps.now();
+  const created = deps.store.create(
+    {
+      id: deliveryId,
+      source: source.name,
+      idempotencyKey: key,
+      mode: source.mode,
+      state: initial.state,
+      receivedAt: now,
+      mappingVersion: source.version,
+      request: toStoredRequest(request, source.verifySpec?.secrets ?? []),
+      routes:
+        decision.kind === 'run'
+          ? decision.plan.map((step) => ({
+              route: step.route.name,
+              flowId: step.route.flowId,
+              orgId: step.request.orgId,
+              variables: step.request.variables,
+            }))
+          : [],
+      lease: initial.state === 'running' ? { owner: deps.owner, until: now + deps.leaseMs } : null,
+      nextAttemptAt: null,
+    },
+    deps.idempotencyWindowMs,
+  );
+  if (!created.created) {
+    trace.replayed = true;
+    trace.deliveryId = created.existing.id;
+    return replay(created.existing, deps);
+  }
+  if (decision.kind === 'run') {
+    trace.route = decision.plan.map((step) => step.route.name).join(',');
+    trace.flow = decision.plan.map((step) => step.route.flowId).join(',');
+  }
+  if (initial.answer !== null) {
+    deps.store.update(deliveryId, { answer: initial.answer });
+    trace.state = initial.state;
+    if (initial.state === 'queued') deps.onQueued();
+    if (decision.kind === 'refused') throw decision.error;
+    trace.dryRun = dryRun && decision.kind === 'run' ? true : undefined;
+    return initial.answer;
+  }
+  // sync: run now while the sender waits, retrying inside replyWithin.
+  const answer = await runWithinBudget(
+    created.record,
+    source,
+    deps,
+    trace,
+    now + source.replyWithinMs,
+  );
+  deps.store.update(deliveryId, { answer });
+  return answer;
+}
 
-  const traceparent = validTraceparent(request.headers.traceparent);
-  const plan = planDelivery(source, view, deps.defaultOrgId, traceparent);
-  if (plan.length === 0) {
+/**
+ * Runs a sync delivery for at most `deadline`: retries that fall due before it happen here; when
+ * it passes during an attempt the sender is told 202 running (the attempt goes on and its outcome
+ * is recorded), between attempts 202 queued (the worker takes over).
+ */
+async function runWithinBudget(
+  first: DeliveryRecord,
+  source: CompiledSource,
+  deps: PipelineDeps,
+  trace: DeliveryTrace,
+  deadline: number,
+): Promise<StoredAnswer> {
+  const runDeps = {
+    store: deps.store,
+    client: deps.flowClient as FlowClient,
+    policy: deps.policy,
+    now: deps.now,
+  };
+  let record = first;
+  for (;;) {
+    const run = runDelivery(record, runDeps, {
+      holdUntil: deadline,
+      owner: deps.owner,
+      leaseMs: deps.leaseMs,
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), Math.max(0, deadline - deps.now()));
+    });
+    const outcome = await Promise.race([run, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      trace.state = 'running';
+      // The attempt finishes on its own; a retry it schedules is the worker's.
+      void run.then(({ record: done }) => {
+        if (done.state === 'running') deps.store.update(done.id, { state: 'queued', lease: null });
+        deps.onQueued();
+      });
+      return { status: 202, body: { deliveryId: record.id, status: 'running' } };
+    }
+    const { record: done, results } = outcome;
+    trace.sessionId = results.map((r) => ('sessionId' in r ? r.sessionId : '-')).join(',');
+    if (done.state === 'running' && done.nextAttemptAt !== null) {
+      // Held for a retry inside the budget: wait for it, then run again.
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, done.nextAttemptAt! - deps.now())),
+      );
+      record = done;
+      continue;
+    }
+    trace.state = done.state;
+    if (done.state === 'queued') deps.onQueued();
+    return syncAnswer(done, results, source);
+  }
+}
+
+type Decision =
+  | { kind: 'refused'; error: FlowhookError }
+  | { kind: 'ignored' }
+  | { kind: 'run'; plan: PlannedExecution[] };
+
+/** The state a new delivery is stored in, and its answer when it is known without running. */
+function initialState(
+  decision: Decision,
+  source: CompiledSource,
+  deliveryId: string,
+  dryRun: boolean,
+): { state: DeliveryState; answer: StoredAnswer | null } {
+  const base = { deliveryId, source: source.name };
+  switch (decision.kind) {
+    case 'refused':
+      return { state: 'failed', answer: errorAnswer(decision.error, deliveryId) };
+    case 'ignored':
+      return {
+        state: 'ignored',
+        answer: {
+          status: 202,
+          body: {
+            deliveryId,
+            status: 'ignored',
+            reason: `no route of source "${source.name}" matched`,
+          },
+        },
+      };
+    case 'run':
+      if (source.mode === 'async')
+        return { state: 'queued', answer: { status: 202, body: { deliveryId, status: 'queued' } } };
+      if (!dryRun) return { state: 'running', answer: null };
+      {
+        const described = decision.plan.map((step) => ({
+          route: step.route.name,
+          flowId: step.route.flowId,
+          request: describeExecute(step.request),
+        }));
+        const body =
+          source.dispatch === 'all'
+            ? { dryRun: true, ...base, executions: described }
+            : { dryRun: true, ...base, ...described[0] };
+        return { state: 'succeeded', answer: { status: 200, body } };
+      }
+  }
+}
+
+/**
+ * What a sync sender is told after the run: 200 with the session(s); 502 when the flow API
+ * refused for good (4xx) — the same shapes as the status table; 202 queued when the failure may
+ * pass (network, timeout, 429, 5xx): the delivery is kept and retried, so the sender must not
+ * think it failed.
+ */
+function syncAnswer(
+  record: DeliveryRecord,
+  results: RouteResult[],
+  source: CompiledSource,
+): StoredAnswer {
+  const base = { deliveryId: record.id, source: record.source };
+  const executions = results.map((r) =>
+    'error' in r
+      ? {
+          route: r.route,
+          flowId: r.flowId,
+          error: { code: r.error.code, message: r.error.message, ...r.error.details },
+        }
+      : r,
+  );
+  if (record.state === 'succeeded') {
+    return {
+      status: 200,
+      body: source.dispatch === 'all' ? { ...base, executions } : { ...base, ...executions[0] },
+    };
+  }
+  if (record.state === 'queued') {
     return {
       status: 202,
       body: {
-        deliveryId,
-        status: 'ignored',
-        reason: `no route of source "${source.name}" matched`,
+        deliveryId: record.id,
+        status: 'queued',
+        reason: `the flow API failed (${record.lastError?.message ?? 'error'}); the delivery is kept and retried`,
+        ...(record.nextAttemptAt === null
+          ? {}
+          : { nextAttemptAt: new Date(record.nextAttemptAt).toISOString() }),
       },
     };
   }
-  trace.route = plan.map((step) => step.route.name).join(',');
-  trace.flow = plan.map((step) => step.route.flowId).join(',');
-  const base = { deliveryId, source: source.name };
+  const failed = results.filter(
+    (r): r is Extract<RouteResult, { error: FlowhookError }> => 'error' in r,
+  );
+  if (source.dispatch === 'first' && failed.length === 1)
+    return errorAnswer(failed[0].error, record.id);
+  return {
+    status: 502,
+    body: {
+      error: `${failed.length} of ${results.length} executions failed: ${failed.map((r) => r.route).join(', ')}`,
+      code: 'executions_failed',
+      ...base,
+      executions,
+    },
+  };
+}
 
-  if (deps.flowClient === undefined) {
-    trace.dryRun = true;
-    const described = plan.map((step) => ({
-      ...names(step.route),
-      request: describeExecute(step.request),
-    }));
-    return {
-      status: 200,
-      body:
-        source.dispatch === 'all'
-          ? { dryRun: true, ...base, executions: described }
-          : { dryRun: true, ...base, ...described[0] },
-    };
+function errorAnswer(error: FlowhookError, deliveryId: string): StoredAnswer {
+  return {
+    status: error.status,
+    body: { error: error.message, code: error.code, deliveryId, ...error.details },
+  };
+}
+
+/** A repeat: the first request's answer, once it has one (a sync first request may still be running). */
+async function replay(existing: DeliveryRecord, deps: PipelineDeps): Promise<DeliveryAnswer> {
+  const headers = { 'Idempotent-Replayed': 'true' };
+  const deadline = deps.now() + deps.replayWaitMs;
+  let current: DeliveryRecord | undefined = existing;
+  while (current && current.answer === null && deps.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    current = deps.store.get(existing.id);
   }
-  if (source.dispatch === 'first') {
-    const [{ route, request: execute }] = plan;
-    const outcome = await deps.flowClient.execute(execute);
-    trace.sessionId = outcome.sessionId;
-    return { status: 200, body: { ...base, ...names(route), ...outcome } };
+  if (current?.answer) return { status: current.answer.status, body: current.answer.body, headers };
+  return {
+    status: 202,
+    body: { deliveryId: existing.id, status: current?.state ?? existing.state },
+    headers,
+  };
+}
+
+function findSource(mappings: MappingSet, name: string): CompiledSource {
+  const source = mappings.sources.get(name);
+  if (source !== undefined) return source;
+  const disabled = mappings.disabled.get(name);
+  if (disabled !== undefined) {
+    throw new FlowhookError('source_disabled', `source "${name}" is disabled: ${disabled.reason}`);
   }
-  return fanOut(plan, deps.flowClient, base, trace);
+  throw new FlowhookError('unknown_source', `no source named "${name}"`);
 }
 
 export interface PlannedExecution {
@@ -176,58 +435,4 @@ export function planDelivery(
     );
   }
   return plan;
-}
-
-const names = (route: CompiledRoute) => ({ route: route.name, flowId: route.flowId });
-
-/** dispatch: all — every planned execution runs at once; 200 only when all of them succeeded. */
-async function fanOut(
-  plan: PlannedExecution[],
-  client: FlowClient,
-  base: { deliveryId: string; source: string },
-  trace: DeliveryTrace,
-): Promise<DeliveryAnswer> {
-  const settled = await Promise.allSettled(plan.map((step) => client.execute(step.request)));
-  const executions = settled.map((result, index) => {
-    const route = names(plan[index].route);
-    if (result.status === 'fulfilled') return { ...route, ...result.value };
-    const error = result.reason instanceof FlowhookError ? result.reason : undefined;
-    return {
-      ...route,
-      error: {
-        code: error?.code ?? 'internal',
-        message: error?.message ?? 'internal error',
-        ...error?.details,
-      },
-    };
-  });
-  trace.sessionId = executions.map((e) => ('sessionId' in e ? e.sessionId : '-')).join(',');
-  const failed = executions.filter((e) => 'error' in e);
-  if (failed.length === 0) return { status: 200, body: { ...base, executions } };
-  return {
-    status: ERROR_STATUS.executions_failed,
-    body: {
-      error: `${failed.length} of ${executions.length} executions failed: ${failed.map((e) => e.route).join(', ')}`,
-      code: 'executions_failed',
-      ...base,
-      executions,
-    },
-  };
-}
-
-function findSource(mappings: MappingSet, name: string): CompiledSource {
-  const source = mappings.sources.get(name);
-  if (source !== undefined) return source;
-  const disabled = mappings.disabled.get(name);
-  if (disabled !== undefined) {
-    throw new FlowhookError('source_disabled', `source "${name}" is disabled: ${disabled.reason}`);
-  }
-  throw new FlowhookError('unknown_source', `no source named "${name}"`);
-}
-
-const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
-
-/** W3C trace context is passed on only when well formed; anything else is dropped, not forwarded. */
-function validTraceparent(value: string | undefined): string | undefined {
-  return value !== undefined && TRACEPARENT.test(value) ? value : undefined;
 }

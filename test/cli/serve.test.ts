@@ -1,4 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { FakeFlowApi } from '../support/fake-flow-api';
 import { fixture, githubSignature } from '../support/harness';
@@ -17,7 +20,14 @@ interface Started {
 function serve(env: Record<string, string>): Promise<Started> {
   const child = spawn(process.execPath, [BIN, 'serve'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      // A store of its own: deliveries (and idempotency keys) of other runs are not this one's.
+      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-serve-')),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -84,7 +94,7 @@ function postPush(port: number): Promise<Response> {
     headers: {
       'content-type': 'application/json',
       'x-github-event': 'push',
-      'x-github-delivery': 'd-1',
+      'x-github-delivery': randomUUID(),
       'x-hub-signature-256': githubSignature(SECRET, body),
     },
     body,

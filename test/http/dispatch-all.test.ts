@@ -5,6 +5,7 @@ import { buildApp, type TestApp } from '../support/harness';
 const FILES = {
   'orders.yaml': `
 dispatch: all
+replyWithin: 300ms
 verify: { provider: token, header: X-Token, secret: tok }
 routes:
   - name: notify
@@ -94,8 +95,8 @@ describe('dispatch: all (fan-out)', () => {
     expect(res.body.status).toBe('ignored');
   });
 
-  it('a failed execution → 502 naming it, with every outcome listed', async () => {
-    api.answer(500);
+  it('a refused execution → 502 naming it, with every outcome listed', async () => {
+    api.answer(400);
     const res = await post(t, 'orders', '{"id":"o-4","total":5000}');
     expect(res.status).toBe(502);
     expect(res.body).toMatchObject({
@@ -103,10 +104,23 @@ describe('dispatch: all (fan-out)', () => {
       error: '2 of 2 executions failed: notify, big-order',
       deliveryId: expect.any(String),
       executions: [
-        { route: 'notify', error: { code: 'upstream_error', upstream: { status: 500 } } },
-        { route: 'big-order', error: { code: 'upstream_error', upstream: { status: 500 } } },
+        { route: 'notify', error: { code: 'upstream_error', upstream: { status: 400 } } },
+        { route: 'big-order', error: { code: 'upstream_error', upstream: { status: 400 } } },
       ],
     });
+  });
+
+  it('a retryable failure → 202 queued, with the attempt of each route recorded', async () => {
+    api.answer(503);
+    const queued = await post(t, 'orders', '{"id":"o-7","total":5000}');
+    expect(queued.status).toBe(202);
+    expect(queued.body.status).toBe('queued');
+    const stored = t.store.get(queued.body.deliveryId);
+    expect(stored?.state).toBe('queued');
+    expect(stored?.attempts.map((a) => [a.route, a.outcome, a.httpStatus]).sort()).toEqual([
+      ['big-order', 'failed', 503],
+      ['notify', 'failed', 503],
+    ]);
   });
 
   it('dry-run lists the request each route would send', async () => {

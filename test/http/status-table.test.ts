@@ -9,6 +9,7 @@ const STRIPE_SECRET = 'whsec_stripe_secret_value';
 const FILES = {
   'github.yaml': `
 source: github
+replyWithin: 400ms # a retryable failure answers 202 queued without a retry inside the budget
 verify:
   provider: github
   secret: \${GH_SECRET}
@@ -203,8 +204,8 @@ describe('HTTP status table (DESIGN §4)', () => {
     expect(api.requests).toHaveLength(0);
   });
 
-  it.each([400, 401, 404, 500])(
-    'flow API answered %i → 502 with upstream {status, error}',
+  it.each([400, 401, 404])(
+    'flow API answered %i → 502 with upstream {status, error}; a refusal is not retried',
     async (status) => {
       api.answer(status);
       const res = await postGithub(t, PUSH);
@@ -215,14 +216,19 @@ describe('HTTP status table (DESIGN §4)', () => {
         upstream: { status, error: `failed with ${status}` },
       });
       expect(res.text).not.toContain(TOKEN);
+      expect(t.store.get(res.body.deliveryId)).toMatchObject({
+        state: 'failed',
+        nextAttemptAt: null,
+      });
     },
   );
 
-  it('flow API answered 200 without a sessionId → 502', async () => {
+  it('flow API answered 200 without a sessionId → 502, not retried (the flow may have run)', async () => {
     api.answer(200, { result: 'odd' });
     const res = await postGithub(t, PUSH);
     expect(res.status).toBe(502);
     expect(res.body.upstream).toEqual({ status: 200, error: 'the answer has no sessionId' });
+    expect(t.store.get(res.body.deliveryId)?.state).toBe('failed');
   });
 
   it('flow API echoing the token in its error → the token is redacted', async () => {
@@ -233,25 +239,33 @@ describe('HTTP status table (DESIGN §4)', () => {
     expect(res.body.upstream.error).toBe('bad token Bearer [redacted]');
   });
 
-  it('flow API answered non-JSON 503 → 502 with its text', async () => {
-    api.answerRaw(503, 'upstream maintenance');
-    const res = await postGithub(t, PUSH);
-    expect(res.status).toBe(502);
-    expect(res.body.upstream).toEqual({ status: 503, error: 'upstream maintenance' });
-  });
+  it.each([
+    ['answered 500', () => api.answer(500), /the flow API answered 500/],
+    ['answered non-JSON 503', () => api.answerRaw(503, 'upstream maintenance'), /answered 503/],
+    ['timed out', () => api.hang(), /did not answer within 300 ms/],
+  ])(
+    'flow API %s → 202 queued: the delivery is kept and retried',
+    async (_name, arrange, reason) => {
+      arrange();
+      const res = await postGithub(t, PUSH);
+      expect(res.status).toBe(202);
+      expect(res.body).toEqual({
+        deliveryId: expect.any(String),
+        status: 'queued',
+        reason: expect.stringMatching(reason),
+        nextAttemptAt: expect.any(String),
+      });
+      const stored = t.store.get(res.body.deliveryId);
+      expect(stored).toMatchObject({ state: 'queued', attempts: [{ outcome: 'failed' }] });
+      expect(stored?.nextAttemptAt).toBeGreaterThan(Date.now());
+    },
+  );
 
-  it('flow API unreachable → 502 upstream_unreachable', async () => {
+  it('flow API unreachable → 202 queued', async () => {
     const down = buildApp({ files: FILES, env: ENV, flowBaseUrl: await refusingUrl() });
     const res = await postGithub(down, PUSH);
-    expect(res.status).toBe(502);
-    expect(res.body.code).toBe('upstream_unreachable');
-  });
-
-  it('flow API timed out → 504 upstream_timeout', async () => {
-    api.hang();
-    const res = await postGithub(t, PUSH);
-    expect(res.status).toBe(504);
-    expect(res.body.code).toBe('upstream_timeout');
+    expect(res.status).toBe(202);
+    expect(res.body.reason).toMatch(/could not be reached/);
   });
 
   it('GET on a hook URL → 405 with Allow: POST', async () => {
@@ -284,6 +298,12 @@ describe('HTTP status table (DESIGN §4)', () => {
       upstream_unreachable: 502,
       upstream_timeout: 504,
       internal: 500,
+      unauthorized: 401,
+      invalid_request: 400,
+      delivery_not_found: 404,
+      delivery_running: 409,
+      not_replayable: 409,
+      no_route_matched: 422,
     });
   });
 });

@@ -5,7 +5,7 @@ import { createApp } from '../../src/http/create-app';
 import { loadMappings } from '../../src/mappings/load-mappings';
 import { PROVIDERS } from '../../src/verify/providers';
 import { FakeFlowApi } from '../support/fake-flow-api';
-import { mappingsDir, memoryLogger, ORG, TOKEN } from '../support/harness';
+import { mappingsDir, memoryLogger, ORG, TOKEN, testStore } from '../support/harness';
 
 // Issue #3: one signed request per verification preset, through createApp() and the real HTTP
 // stack, to a fake flow API; the provider handshakes; TRUST_PROXY and publicUrl for URL signing.
@@ -351,6 +351,7 @@ function build(trustProxy: boolean | number | string = false) {
         logger: logs.logger,
         mappings: () => mappings,
         flowClient: createFlowClient({ baseUrl: api.url, token: TOKEN, timeoutMs: 2000 }),
+        store: testStore(),
         now: () => NOW,
       }),
   };

@@ -104,7 +104,7 @@ describe('loadMappings', () => {
       GOOD.replace('flow: f', 'flow: "${EMPTY:-}"'),
       /^line 7, column 11: routes\[0\]\.flow: after \$\{VAR\} substitution, must not be empty/,
     ],
-    ['async mode (not built yet)', `mode: async\n${GOOD}`, /mode: must be one of "sync"/],
+    ['an unknown mode', `mode: batch\n${GOOD}`, /mode: must be one of "sync", "async"/],
   ])('%s: the file is reported and its source disabled', (_name, text, message) => {
     const dir = mappingsDir({ 'bad.yaml': text, 'good.yaml': GOOD });
     const set = loadMappings(dir, { SECRET: 's', X: 'x' });

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { createApp } from '../../src/http/create-app';
 import { createMappingRegistry, type MappingRegistry } from '../../src/mappings/watch-mappings';
 import { FakeFlowApi } from '../support/fake-flow-api';
-import { mappingsDir, memoryLogger } from '../support/harness';
+import { mappingsDir, memoryLogger, testStore } from '../support/harness';
 import { createFlowClient } from '../../src/flows/create-flow-client';
 
 const source = (flow: string, extra = '') =>
@@ -107,6 +107,7 @@ describe('createMappingRegistry: watching the folder', () => {
       logger: logs.logger,
       mappings: registry.current,
       flowClient,
+      store: testStore(),
     });
     const post = (name: string) =>
       request(app).post(`/hooks/${name}`).set('X-Token', 'tok').type('json').send('{"a":1}');

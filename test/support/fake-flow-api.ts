@@ -7,10 +7,12 @@ export interface RecordedRequest {
   readonly headers: http.IncomingHttpHeaders;
   readonly rawBody: string;
   readonly body: unknown;
+  /** The status this fake answered (undefined while hanging). */
+  status?: number;
 }
 
 export type Behaviour =
-  | { kind: 'answer'; status: number; body: unknown }
+  | { kind: 'answer'; status: number; body: unknown; headers?: Record<string, string> }
   | { kind: 'hang' }
   | { kind: 'slow'; ms: number }
   | { kind: 'raw'; status: number; text: string };
@@ -26,8 +28,9 @@ export class FakeFlowApi {
   private readonly server = http.createServer((req, res) => this.handle(req, res));
   private readonly hanging = new Set<http.ServerResponse>();
 
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  /** Listens on `port` (default: any free one). */
+  async start(port = 0): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
     return this;
   }
 
@@ -36,8 +39,8 @@ export class FakeFlowApi {
   }
 
   /** 200 with a fresh sessionId (the default), or any other answer. */
-  answer(status: number, body?: unknown): void {
-    this.behaviour = { kind: 'answer', status, body };
+  answer(status: number, body?: unknown, headers?: Record<string, string>): void {
+    this.behaviour = { kind: 'answer', status, body, headers };
   }
 
   answerRaw(status: number, text: string): void {
@@ -75,13 +78,14 @@ export class FakeFlowApi {
       } catch {
         body = rawBody;
       }
-      this.requests.push({
+      const recorded: RecordedRequest = {
         method: req.method ?? '',
         path: req.url ?? '',
         headers: req.headers,
         rawBody,
         body,
-      });
+      };
+      this.requests.push(recorded);
       const behaviour = this.behaviour;
       if (behaviour.kind === 'hang') {
         this.hanging.add(res);
@@ -91,11 +95,13 @@ export class FakeFlowApi {
         this.sessions += 1;
         const sessionId = `session-${this.sessions}`;
         setTimeout(() => {
+          recorded.status = 200;
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ sessionId, result: 'Execution completed' }));
         }, behaviour.ms);
         return;
       }
+      recorded.status = behaviour.status;
       if (behaviour.kind === 'raw') {
         res.writeHead(behaviour.status, { 'content-type': 'text/plain' }).end(behaviour.text);
         return;
@@ -107,7 +113,7 @@ export class FakeFlowApi {
           ? { sessionId: `session-${this.sessions}`, result: 'Execution completed' }
           : { error: `failed with ${behaviour.status}` });
       res
-        .writeHead(behaviour.status, { 'content-type': 'application/json' })
+        .writeHead(behaviour.status, { 'content-type': 'application/json', ...behaviour.headers })
         .end(JSON.stringify(payload));
     });
   }

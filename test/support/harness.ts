@@ -5,7 +5,9 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import { createFlowClient } from '../../src/flows/create-flow-client';
-import { createApp } from '../../src/http/create-app';
+import { openSqliteStore } from '../../src/deliveries/sqlite-store';
+import type { DeliveryStore } from '../../src/deliveries/types';
+import { createApp, type AppDeps } from '../../src/http/create-app';
 import { createLogger, type Logger } from '../../src/logger';
 import { loadMappings } from '../../src/mappings/load-mappings';
 import type { MappingSet } from '../../src/mappings/types';
@@ -44,6 +46,12 @@ export interface TestApp {
   app: Express;
   mappings: MappingSet;
   logs: ReturnType<typeof memoryLogger>;
+  store: DeliveryStore;
+}
+
+/** A real SQLite delivery store in a fresh temporary folder. */
+export function testStore(): DeliveryStore {
+  return openSqliteStore({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-data-')) });
 }
 
 export const TOKEN = 'flow-api-token-do-not-leak';
@@ -57,6 +65,9 @@ export function buildApp(options: {
   timeoutMs?: number;
   bodyLimit?: number;
   now?: () => number;
+  store?: DeliveryStore;
+  onQueued?: () => void;
+  config?: Partial<AppDeps['config']>;
 }): TestApp {
   const mappings = loadMappings(mappingsDir(options.files), options.env ?? {});
   const logs = memoryLogger();
@@ -68,18 +79,22 @@ export function buildApp(options: {
           token: TOKEN,
           timeoutMs: options.timeoutMs ?? 2000,
         });
+  const store = options.store ?? testStore();
   const app = createApp({
     config: {
       bodyLimit: options.bodyLimit ?? 1024 * 1024,
       flowOrgId: ORG,
       dryRun: flowClient === undefined,
+      ...options.config,
     },
     logger: logs.logger,
     mappings: () => mappings,
     flowClient,
     now: options.now,
+    store,
+    onQueued: options.onQueued,
   });
-  return { app, mappings, logs };
+  return { app, mappings, logs, store };
 }
 
 export function githubSignature(secret: string, body: string | Buffer): string {
