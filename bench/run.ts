@@ -15,7 +15,7 @@ import { generateMappings } from './generate-mappings';
 import { measureLoadTime } from './load-time';
 import { summarizeProfileFile } from './summarize-profile';
 
-const SERVER_NAMES = ['raw', 'express', 'flowhook', 'flowhook-1k'] as const;
+const SERVER_NAMES = ['raw', 'express', 'flowhook', 'flowhook-1k', 'flowhook-async'] as const;
 type ServerName = (typeof SERVER_NAMES)[number];
 
 const HOST = '127.0.0.1';
@@ -374,6 +374,8 @@ interface Load {
   url: string;
   body: Buffer;
   headers: Record<string, string>;
+  /** What every answer must contain: a sessionId (sync), "queued" (async). */
+  expect: string;
 }
 
 function runCannon(
@@ -404,7 +406,7 @@ function runCannon(
             },
           },
         ],
-        verifyBody: (body) => body.includes('"sessionId"'),
+        verifyBody: (body) => body.includes(load.expect),
       },
       (err, result) => {
         timer.done = true;
@@ -465,9 +467,13 @@ function serverArgs(name: ServerName, profile: boolean): string[] {
       return [...prof, path.join(__dirname, 'baseline-express.js')];
     case 'flowhook':
     case 'flowhook-1k':
+    case 'flowhook-async':
       return [...prof, FLOWHOOK_MAIN, 'serve'];
   }
 }
+
+/** flowhook-async: the same source with `mode: async` (the answer is 202 once the delivery is stored). */
+const MAPPINGS_ASYNC_DIR = path.join(RESULTS_DIR, 'mappings-async');
 
 /** flowhook-1k: the same source among 1,000 mapping files (routing must not slow down with them). */
 const MAPPINGS_1K_DIR = path.join(RESULTS_DIR, 'mappings-1000');
@@ -491,7 +497,12 @@ function serverEnv(
     FLOW_BASE_URL: `http://${HOST}:${apiPort}`,
     FLOW_ORG_ID: ORG_ID,
     FLOW_API_TOKEN: API_TOKEN,
-    MAPPINGS_DIR: name === 'flowhook-1k' ? MAPPINGS_1K_DIR : MAPPINGS_DIR,
+    MAPPINGS_DIR:
+      name === 'flowhook-1k'
+        ? MAPPINGS_1K_DIR
+        : name === 'flowhook-async'
+          ? MAPPINGS_ASYNC_DIR
+          : MAPPINGS_DIR,
     DATA_DIR: path.join(RESULTS_DIR, `${STAMP}-data-${port}`),
     GITHUB_WEBHOOK_SECRET: secret,
     DEPLOY_FLOW_ID: FLOW_ID,
@@ -529,6 +540,7 @@ async function benchOne(
     await waitHealthy(port, server, path.relative(ROOT, logFile));
 
     const load: Load = {
+      expect: name === 'flowhook-async' ? '"queued"' : '"sessionId"',
       url: `http://${HOST}:${port}/hooks/github`,
       body: payload,
       headers: {
@@ -549,7 +561,7 @@ async function benchOne(
       { ...load.headers, 'X-GitHub-Delivery': randomUUID() },
       10_000,
     );
-    if (smoke.status < 200 || smoke.status > 299 || !smoke.text.includes('"sessionId"')) {
+    if (smoke.status < 200 || smoke.status > 299 || !smoke.text.includes(load.expect)) {
       throw new Error(`first request answered ${smoke.status}: ${smoke.text.slice(0, 500)}`);
     }
 
@@ -693,6 +705,7 @@ function ratios(rows: Measured[]): string[] {
     ['flowhook', 'express'],
     ['flowhook-1k', 'express'],
     ['flowhook-1k', 'flowhook'],
+    ['flowhook-async', 'flowhook'],
     ['flowhook', 'raw'],
     ['express', 'raw'],
   ] as [ServerName, ServerName][]) {
@@ -837,6 +850,11 @@ async function main(): Promise<number> {
       `${os.cpus().length} CPUs shared by load generator, server and fake flow API`,
   );
 
+  if (opts.only.includes('flowhook-async')) {
+    fs.mkdirSync(MAPPINGS_ASYNC_DIR, { recursive: true });
+    const github = fs.readFileSync(path.join(MAPPINGS_DIR, 'github.yaml'), 'utf8');
+    fs.writeFileSync(path.join(MAPPINGS_ASYNC_DIR, 'github.yaml'), `mode: async\n${github}`);
+  }
   if (opts.only.includes('flowhook-1k')) {
     const load = measureLoadTime(1000);
     generateMappings(MAPPINGS_DIR, MAPPINGS_1K_DIR, 1000);

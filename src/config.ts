@@ -27,6 +27,8 @@ export interface Config {
   readonly dryRun: boolean;
   /** A repeat of a delivery (same idempotency key) within this window gets the first answer. */
   readonly idempotencyWindowMs: number;
+  /** SQLite durability: full (a commit survives power loss) or normal (survives a process crash). */
+  readonly storeSync: 'full' | 'normal';
   /** Finished deliveries older than this are deleted. */
   readonly retentionMs: number;
   /** Deliveries the worker of this process executes at once. */
@@ -109,6 +111,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       1000,
       30 * DAY,
     ),
+    storeSync: oneOf('STORE_SYNC', value('STORE_SYNC') ?? 'full', ['full', 'normal']),
     retentionMs: withUnit('RETENTION', value('RETENTION') ?? '7d', TIME_UNITS, 60_000, 3650 * DAY),
     workerConcurrency: integer('WORKER_CONCURRENCY', value('WORKER_CONCURRENCY'), 8, 1, 1000),
     retryMaxAttempts: integer('RETRY_MAX_ATTEMPTS', value('RETRY_MAX_ATTEMPTS'), 25, 1, 1000),

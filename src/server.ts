@@ -46,7 +46,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
         token: config.flowApiToken as string,
         timeoutMs: config.flowTimeoutMs,
       });
-  const store = openSqliteStore({ dataDir: config.dataDir });
+  const store = openSqliteStore({ dataDir: config.dataDir, sync: config.storeSync });
   log.info({ dataDir: config.dataDir, ...store.counts() }, 'delivery store open');
   const owner = processOwner();
   const policy = {

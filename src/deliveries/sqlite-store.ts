@@ -17,6 +17,12 @@ import {
 export interface SqliteStoreOptions {
   /** Created (recursively) when missing. */
   readonly dataDir: string;
+  /**
+   * full (default): a commit is on disk before it returns — an acknowledged delivery survives a
+   * power loss. normal: in WAL mode a commit survives a process crash but the last ones may be
+   * lost with the machine; several times the write rate.
+   */
+  readonly sync?: 'full' | 'normal';
   /** File name inside dataDir (or an absolute path); default `flowhook.db`. */
   readonly file?: string;
   /** Clock for updatedAt; default Date.now. */
@@ -95,7 +101,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     db.pragma('journal_mode = WAL');
     // FULL: a commit is fsynced before create() returns, so "acknowledged" survives power loss
     // too, not only a process crash (NORMAL in WAL may lose the last commits on power loss).
-    db.pragma('synchronous = FULL');
+    db.pragma(`synchronous = ${options.sync === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma('foreign_keys = ON');
     // The WAL is reset after each checkpoint; cap what it keeps on disk after a burst.
     db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
