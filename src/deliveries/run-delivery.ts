@@ -2,7 +2,7 @@ import { FlowhookError } from '../errors';
 import type { FlowClient } from '../flows/create-flow-client';
 import { validTraceparent } from '../flows/valid-traceparent';
 import { isRetryable, retryAfterOf, retryDelay, type RetryPolicy } from './retry-policy';
-import type { Attempt, DeliveryRecord, DeliveryState, DeliveryStore } from './types';
+import type { Attempt, DeliveryRecord, DeliveryState, DeliveryStore, StoredAnswer } from './types';
 
 export interface RunDeps {
   readonly store: DeliveryStore;
@@ -42,13 +42,26 @@ export async function runDelivery(
     owner?: string;
     /** How long one attempt may take (the lease of a held retry reaches past holdUntil by this). */
     leaseMs?: number;
+    /**
+     * The answer to store with the outcome (sync), in the same commit; not for a held retry, nor
+     * when it returns undefined (the sender was already told something else).
+     */
+    answerFor?: (record: DeliveryRecord, results: RouteResult[]) => StoredAnswer | undefined;
   } = {},
 ): Promise<{ record: DeliveryRecord; results: RouteResult[] }> {
   const earlier = options.fresh ? [] : record.attempts;
   const pending = record.routes.filter((route) => status(counted(earlier, route)) === 'pending');
+  // A fan-out records each route's attempt as soon as its call returns, so a crash while another
+  // route is still running does not forget a success. A single route's attempt is committed
+  // together with the outcome: one commit instead of two.
+  const eager = pending.length > 1;
   const settled = await Promise.all(
     pending.map(async (route) => {
       const startedAt = deps.now();
+      let input: Omit<Attempt, 'number'>;
+      let result: RouteResult;
+      let retryable = false;
+      let retryAfter: number | undefined;
       try {
         const outcome = await deps.client.execute({
           orgId: route.orgId,
@@ -57,7 +70,7 @@ export async function runDelivery(
           // Stored with the request (validated on the way in), so retries carry it too.
           traceparent: validTraceparent(record.request.headers.traceparent),
         });
-        const attempt = deps.store.addAttempt(record.id, {
+        input = {
           startedAt,
           durationMs: deps.now() - startedAt,
           route: route.route,
@@ -65,14 +78,13 @@ export async function runDelivery(
           outcome: 'succeeded',
           httpStatus: 200,
           sessionId: outcome.sessionId,
-        });
-        const result: RouteResult = { route: route.route, flowId: route.flowId, ...outcome };
-        return { attempt, result, retryable: false, retryAfter: undefined };
+        };
+        result = { route: route.route, flowId: route.flowId, ...outcome };
       } catch (error) {
         const failure =
           error instanceof FlowhookError ? error : new FlowhookError('internal', 'internal error');
         const upstream = failure.details.upstream as { status?: number } | undefined;
-        const attempt = deps.store.addAttempt(record.id, {
+        input = {
           startedAt,
           durationMs: deps.now() - startedAt,
           route: route.route,
@@ -80,58 +92,68 @@ export async function runDelivery(
           outcome: 'failed',
           ...(upstream?.status === undefined ? {} : { httpStatus: upstream.status }),
           error: { code: failure.code, message: failure.message },
-        });
-        const result: RouteResult = { route: route.route, flowId: route.flowId, error: failure };
-        return { attempt, result, retryable: isRetryable(error), retryAfter: retryAfterOf(error) };
+        };
+        result = { route: route.route, flowId: route.flowId, error: failure };
+        retryable = isRetryable(error);
+        retryAfter = retryAfterOf(error);
       }
+      const attempt = eager ? deps.store.addAttempt(record.id, input) : undefined;
+      return { input, attempt, result, retryable, retryAfter };
     }),
   );
-  const attempts = [...earlier, ...settled.map((s) => s.attempt)];
-  const states = record.routes.map((route) => status(counted(attempts, route)));
-  const now = deps.now();
-  let state: DeliveryState;
-  let nextAttemptAt: number | null = null;
-  if (states.every((s) => s === 'succeeded')) state = 'succeeded';
-  else if (!states.includes('pending')) state = 'failed';
-  else {
-    const runs = Math.max(...record.routes.map((r) => counted(attempts, r).length));
-    // Age counts from the first attempt that counts (a replayed old delivery gets its own time).
-    const since = Math.min(
-      now,
-      ...record.routes.flatMap((r) => counted(attempts, r).map((a) => a.startedAt)),
-    );
-    if (
-      runs >= deps.policy.maxAttempts ||
-      now - Math.max(record.receivedAt, since) >= deps.policy.maxAgeMs
-    )
-      state = 'dead';
+  const results = settled.map((x) => x.result);
+  const updated = deps.store.batch(() => {
+    const made = settled.map((x) => x.attempt ?? deps.store.addAttempt(record.id, x.input));
+    const attempts = [...earlier, ...made];
+    const states = record.routes.map((route) => status(counted(attempts, route)));
+    const now = deps.now();
+    let state: DeliveryState;
+    let nextAttemptAt: number | null = null;
+    if (states.every((s) => s === 'succeeded')) state = 'succeeded';
+    else if (!states.includes('pending')) state = 'failed';
     else {
-      state = 'queued';
-      const retryAfter = Math.max(0, ...settled.map((x) => x.retryAfter ?? 0));
-      nextAttemptAt = now + retryDelay(deps.policy, runs, retryAfter || undefined);
+      const runs = Math.max(...record.routes.map((r) => counted(attempts, r).length));
+      // Age counts from the first attempt that counts (a replayed old delivery gets its own time).
+      const since = Math.min(
+        now,
+        ...record.routes.flatMap((r) => counted(attempts, r).map((a) => a.startedAt)),
+      );
+      if (
+        runs >= deps.policy.maxAttempts ||
+        now - Math.max(record.receivedAt, since) >= deps.policy.maxAgeMs
+      )
+        state = 'dead';
+      else {
+        state = 'queued';
+        const retryAfter = Math.max(0, ...settled.map((x) => x.retryAfter ?? 0));
+        nextAttemptAt = now + retryDelay(deps.policy, runs, retryAfter || undefined);
+      }
     }
-  }
-  const lastFailure = [...settled].reverse().find((x) => x.attempt.outcome === 'failed');
-  const hold =
-    state === 'queued' &&
-    nextAttemptAt !== null &&
-    options.holdUntil !== undefined &&
-    options.owner !== undefined &&
-    nextAttemptAt < options.holdUntil;
-  const updated = deps.store.update(record.id, {
-    state: hold ? 'running' : state,
-    nextAttemptAt,
-    // A held retry may still be running when the sender's budget ends: its lease must outlast
-    // the attempt, or the worker would claim it mid-call and run the flow twice.
-    lease: hold
-      ? {
-          owner: options.owner as string,
-          until: (options.holdUntil as number) + (options.leaseMs ?? 0),
-        }
-      : null,
-    lastError: lastFailure?.attempt.error ?? (state === 'succeeded' ? null : record.lastError),
+    const lastFailure = [...made].reverse().find((a) => a.outcome === 'failed');
+    const hold =
+      state === 'queued' &&
+      nextAttemptAt !== null &&
+      options.holdUntil !== undefined &&
+      options.owner !== undefined &&
+      nextAttemptAt < options.holdUntil;
+    let done = deps.store.update(record.id, {
+      state: hold ? 'running' : state,
+      nextAttemptAt,
+      // A held retry may still be running when the sender's budget ends: its lease must outlast
+      // the attempt, or the worker would claim it mid-call and run the flow twice.
+      lease: hold
+        ? {
+            owner: options.owner as string,
+            until: (options.holdUntil as number) + (options.leaseMs ?? 0),
+          }
+        : null,
+      lastError: lastFailure?.error ?? (state === 'succeeded' ? null : record.lastError),
+    });
+    const answer = hold ? undefined : options.answerFor?.(done, results);
+    if (answer) done = deps.store.update(record.id, { answer });
+    return done;
   });
-  return { record: updated, results: settled.map((x) => x.result) };
+  return { record: updated, results };
 }
 
 type RouteStatus = 'succeeded' | 'failed' | 'pending';

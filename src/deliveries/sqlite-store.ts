@@ -307,7 +307,13 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     (before: number, limit: number) => sql.prune.run({ before, limit }).changes,
   );
 
+  // Nested inside this, the store's own transactions become savepoints: one commit in all.
+  const batchTx = db.transaction(<T>(work: () => T): T => work());
+
   return {
+    batch(work) {
+      return batchTx.immediate(work) as ReturnType<typeof work>;
+    },
     create(delivery, windowMs) {
       return createTx.immediate(delivery, windowMs);
     },

@@ -140,6 +140,11 @@ export interface DeliveryStore {
   renewLease(id: string, owner: string, until: number): boolean;
   /** Deletes deliveries received before `before` that are in a final state; returns how many. */
   prune(before: number, limit: number): number;
+  /**
+   * Runs several writes as one transaction: one commit (one fsync) instead of one each. `work`
+   * must not await: the store is synchronous inside it.
+   */
+  batch<T>(work: () => T): T;
   /** Counts by state, for /readyz and metrics. */
   counts(): Record<DeliveryState, number>;
   close(): void;

@@ -134,30 +134,38 @@ export async function handleDelivery(
   const dryRun = deps.flowClient === undefined;
   const initial = initialState(decision, source, deliveryId, dryRun);
   const now = deps.now();
-  const created = deps.store.create(
-    {
-      id: deliveryId,
-      source: source.name,
-      idempotencyKey: key,
-      mode: source.mode,
-      state: initial.state,
-      receivedAt: now,
-      mappingVersion: source.version,
-      request: toStoredRequest(request, source.verifySpec?.secrets ?? []),
-      routes:
-        decision.kind === 'run'
-          ? decision.plan.map((step) => ({
-              route: step.route.name,
-              flowId: step.route.flowId,
-              orgId: step.request.orgId,
-              variables: step.request.variables,
-            }))
-          : [],
-      lease: initial.state === 'running' ? { owner: deps.owner, until: now + deps.leaseMs } : null,
-      nextAttemptAt: null,
-    },
-    deps.idempotencyWindowMs,
-  );
+  // One commit: the delivery, and its answer when it is already known (async, ignored, refused).
+  const created = deps.store.batch(() => {
+    const result = deps.store.create(
+      {
+        id: deliveryId,
+        source: source.name,
+        idempotencyKey: key,
+        mode: source.mode,
+        state: initial.state,
+        receivedAt: now,
+        mappingVersion: source.version,
+        request: toStoredRequest(request, source.verifySpec?.secrets ?? []),
+        routes:
+          decision.kind === 'run'
+            ? decision.plan.map((step) => ({
+                route: step.route.name,
+                flowId: step.route.flowId,
+                orgId: step.request.orgId,
+                variables: step.request.variables,
+              }))
+            : [],
+        lease:
+          initial.state === 'running' ? { owner: deps.owner, until: now + deps.leaseMs } : null,
+        nextAttemptAt: null,
+      },
+      deps.idempotencyWindowMs,
+    );
+    if (result.created && initial.answer !== null) {
+      deps.store.update(deliveryId, { answer: initial.answer });
+    }
+    return result;
+  });
   if (!created.created) {
     trace.replayed = true;
     trace.deliveryId = created.existing.id;
@@ -168,7 +176,6 @@ export async function handleDelivery(
     trace.flow = decision.plan.map((step) => step.route.flowId).join(',');
   }
   if (initial.answer !== null) {
-    deps.store.update(deliveryId, { answer: initial.answer });
     trace.state = initial.state;
     if (initial.state === 'queued') deps.onQueued();
     if (decision.kind === 'refused') throw decision.error;
@@ -176,14 +183,14 @@ export async function handleDelivery(
     return initial.answer;
   }
   // sync: run now while the sender waits, retrying inside replyWithin.
-  const answer = await runWithinBudget(
+  const { answer, stored } = await runWithinBudget(
     created.record,
     source,
     deps,
     trace,
     now + source.replyWithinMs,
   );
-  deps.store.update(deliveryId, { answer });
+  if (!stored) deps.store.update(deliveryId, { answer });
   return answer;
 }
 
@@ -198,7 +205,7 @@ async function runWithinBudget(
   deps: PipelineDeps,
   trace: DeliveryTrace,
   deadline: number,
-): Promise<StoredAnswer> {
+): Promise<{ answer: StoredAnswer; stored: boolean }> {
   const runDeps = {
     store: deps.store,
     client: deps.flowClient as FlowClient,
@@ -206,11 +213,16 @@ async function runWithinBudget(
     now: deps.now,
   };
   let record = first;
+  // Once the sender was told 202 running, a run that ends later must not store its own answer.
+  let told = false;
+  const answerFor = (done: DeliveryRecord, results: RouteResult[]) =>
+    told ? undefined : syncAnswer(done, results, source);
   for (;;) {
     const run = runDelivery(record, runDeps, {
       holdUntil: deadline,
       owner: deps.owner,
       leaseMs: deps.leaseMs,
+      answerFor,
     });
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => {
@@ -219,13 +231,17 @@ async function runWithinBudget(
     const outcome = await Promise.race([run, late]);
     clearTimeout(timer);
     if (outcome === 'late') {
+      told = true;
       trace.state = 'running';
       // The attempt finishes on its own; a retry it schedules is the worker's.
       void run.then(({ record: done }) => {
         if (done.state === 'running') deps.store.update(done.id, { state: 'queued', lease: null });
         deps.onQueued();
       });
-      return { status: 202, body: { deliveryId: record.id, status: 'running' } };
+      return {
+        answer: { status: 202, body: { deliveryId: record.id, status: 'running' } },
+        stored: false,
+      };
     }
     const { record: done, results } = outcome;
     trace.sessionId = results.map((r) => ('sessionId' in r ? r.sessionId : '-')).join(',');
@@ -239,7 +255,11 @@ async function runWithinBudget(
     }
     trace.state = done.state;
     if (done.state === 'queued') deps.onQueued();
-    return syncAnswer(done, results, source);
+    // runDelivery stored this same answer in the commit that recorded the outcome.
+    return {
+      answer: done.answer ?? syncAnswer(done, results, source),
+      stored: done.answer !== null,
+    };
   }
 }
 
