@@ -1,22 +1,7 @@
+import { cli, ROOT } from '../support/cli';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCli } from '../../src/cli/main';
 import { mappingsDir } from '../support/harness';
-
-const ROOT = path.join(__dirname, '..', '..');
-
-/** Runs `flowhook …` in-process; returns the exit code and what it printed. */
-async function cli(args: string[], env: Record<string, string> = {}) {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, {
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-    env,
-    cwd: ROOT,
-  });
-  return { code, out, err };
-}
 
 const fixture = (...parts: string[]) => path.join(ROOT, 'test', 'fixtures', ...parts);
 

@@ -1,8 +1,8 @@
+import { cli, ROOT } from '../support/cli';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { load } from 'js-yaml';
-import { runCli } from '../../src/cli/main';
 
 /**
  * The cookbook of docs/mappings.md: every file of mappings/examples/ runs through
@@ -11,21 +11,8 @@ import { runCli } from '../../src/cli/main';
  * body; and at least one delivery that must not match (or must be refused) per provider.
  */
 
-const ROOT = path.join(__dirname, '..', '..');
 const EXAMPLES = path.join('mappings', 'examples');
 const fixture = (name: string) => path.join(ROOT, 'test', 'fixtures', 'examples', name);
-
-async function cli(args: string[], env: Record<string, string> = {}) {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, {
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-    env,
-    cwd: ROOT,
-  });
-  return { code, out, err };
-}
 
 interface Explained {
   ok: boolean;

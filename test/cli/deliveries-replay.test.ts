@@ -1,12 +1,10 @@
+import { cli } from '../support/cli';
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { runCli } from '../../src/cli/main';
 import { FakeFlowApi, refusingUrl } from '../support/fake-flow-api';
 import { buildApp, githubSignature, type TestApp } from '../support/harness';
 
-const ROOT = path.join(__dirname, '..', '..');
 const ADMIN = 'cli-admin-token-0123456789';
 const SECRET = 'cli-orders-secret-value';
 const FILES = {
@@ -19,19 +17,6 @@ routes:
     variables: { id: { path: $.id, required: true } }
 `,
 };
-
-/** Runs `flowhook …` in-process; returns the exit code and what it printed. */
-async function cli(args: string[], env: Record<string, string> = {}) {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, {
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-    env,
-    cwd: ROOT,
-  });
-  return { code, out, err };
-}
 
 describe('flowhook deliveries / flowhook replay (against a listening flowhook)', () => {
   let api: FakeFlowApi;
