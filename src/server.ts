@@ -5,7 +5,7 @@ import { createApp } from './http/create-app';
 import { createLogger, type Logger } from './logger';
 import { createDeliveryWorker } from './deliveries/delivery-worker';
 import { leaseFor, processOwner } from './deliveries/lease';
-import { DEFAULT_RETRY_POLICY } from './deliveries/retry-policy';
+import { retryPolicyFrom } from './deliveries/retry-policy';
 import { openSqliteStore } from './deliveries/sqlite-store';
 import type { DeliveryStore } from './deliveries/types';
 import { createDryRunClient } from './flows/create-dry-run-client';
@@ -49,11 +49,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
   const store = openSqliteStore({ dataDir: config.dataDir, sync: config.storeSync });
   log.info({ dataDir: config.dataDir, ...store.counts() }, 'delivery store open');
   const owner = processOwner();
-  const policy = {
-    ...DEFAULT_RETRY_POLICY,
-    maxAttempts: config.retryMaxAttempts,
-    maxAgeMs: config.retryMaxAgeMs,
-  };
+  const policy = retryPolicyFrom(config);
   const worker = createDeliveryWorker({
     store,
     client: flowClient ?? createDryRunClient(log),

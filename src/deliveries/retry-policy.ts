@@ -19,6 +19,18 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxDelayMs: 15 * 60 * 1000,
 };
 
+/** The default policy with the configured limits (RETRY_MAX_ATTEMPTS, RETRY_MAX_AGE). */
+export function retryPolicyFrom(config: {
+  readonly retryMaxAttempts?: number;
+  readonly retryMaxAgeMs?: number;
+}): RetryPolicy {
+  return {
+    ...DEFAULT_RETRY_POLICY,
+    maxAttempts: config.retryMaxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
+    maxAgeMs: config.retryMaxAgeMs ?? DEFAULT_RETRY_POLICY.maxAgeMs,
+  };
+}
+
 /**
  * Network errors, timeouts, 429 and 5xx may pass: retry. Any other answer (400, 401, 404, …) will
  * be the same next time: fail at once (CONVENTIONS: never retry 4xx).

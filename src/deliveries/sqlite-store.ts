@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from './migrations';
 import {
+  DELIVERY_STATES,
   FINAL_STATES,
   type Attempt,
   type CreateResult,
@@ -74,15 +75,6 @@ const DELIVERY_COLUMNS = `id, source, idempotency_key, mode, state, received_at,
 
 const ATTEMPT_COLUMNS = `delivery_id, number, started_at, duration_ms, route, flow_id, outcome,
   http_status, session_id, error`;
-
-const STATES: readonly DeliveryState[] = [
-  'queued',
-  'running',
-  'succeeded',
-  'failed',
-  'dead',
-  'ignored',
-];
 
 /**
  * The embedded delivery store: one SQLite file in DATA_DIR (WAL, synchronous=FULL), safe to share
@@ -344,7 +336,10 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       return pruneTx.immediate(before, limit);
     },
     counts() {
-      const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<DeliveryState, number>;
+      const counts = Object.fromEntries(DELIVERY_STATES.map((s) => [s, 0])) as Record<
+        DeliveryState,
+        number
+      >;
       for (const { state, n } of sql.counts.all()) counts[state] = n;
       return counts;
     },

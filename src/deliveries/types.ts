@@ -19,6 +19,15 @@ export type DeliveryState =
   /** Verified, but no route matched. */
   | 'ignored';
 
+export const DELIVERY_STATES: readonly DeliveryState[] = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'dead',
+  'ignored',
+];
+
 export const FINAL_STATES: readonly DeliveryState[] = ['succeeded', 'failed', 'dead', 'ignored'];
 
 export interface StoredRequest {

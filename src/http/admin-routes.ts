@@ -1,14 +1,15 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { checkExact, matchedData, param, query, validationResult } from 'express-validator';
 import { leaseFor, processOwner } from '../deliveries/lease';
-import { DEFAULT_RETRY_POLICY } from '../deliveries/retry-policy';
+import { retryPolicyFrom } from '../deliveries/retry-policy';
 import type { RouteResult } from '../deliveries/run-delivery';
-import type {
-  Attempt,
-  DeliveryFilter,
-  DeliveryRecord,
-  DeliveryState,
-  DeliveryStore,
+import {
+  DELIVERY_STATES,
+  type Attempt,
+  type DeliveryFilter,
+  type DeliveryRecord,
+  type DeliveryState,
+  type DeliveryStore,
 } from '../deliveries/types';
 import { FlowhookError } from '../errors';
 import { createDryRunClient } from '../flows/create-dry-run-client';
@@ -31,14 +32,6 @@ export interface AdminDeps {
   readonly now?: () => number;
 }
 
-const STATES: readonly DeliveryState[] = [
-  'queued',
-  'running',
-  'succeeded',
-  'failed',
-  'dead',
-  'ignored',
-];
 export const MAX_LIMIT = 500;
 export const DEFAULT_LIMIT = 50;
 
@@ -55,11 +48,7 @@ export function adminRouter(deps: AdminDeps): Router {
     mappings: deps.mappings,
     client: deps.flowClient ?? createDryRunClient(deps.logger),
     // The same policy, lease and clock as deliveries received on the hook route.
-    policy: {
-      ...DEFAULT_RETRY_POLICY,
-      maxAttempts: deps.config.retryMaxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
-      maxAgeMs: deps.config.retryMaxAgeMs ?? DEFAULT_RETRY_POLICY.maxAgeMs,
-    },
+    policy: retryPolicyFrom(deps.config),
     defaultOrgId: deps.config.flowOrgId,
     owner: deps.owner ?? processOwner(),
     leaseMs: leaseFor(deps.config.flowTimeoutMs ?? 10_000),
@@ -81,8 +70,8 @@ export function adminRouter(deps: AdminDeps): Router {
           .optional()
           .custom(once)
           .bail()
-          .isIn(STATES)
-          .withMessage(`must be one of ${STATES.join(', ')}`),
+          .isIn(DELIVERY_STATES)
+          .withMessage(`must be one of ${DELIVERY_STATES.join(', ')}`),
         text('route'),
         query('since')
           .optional()

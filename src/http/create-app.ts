@@ -2,7 +2,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Config } from '../config';
 import { leaseFor, processOwner } from '../deliveries/lease';
-import { DEFAULT_RETRY_POLICY } from '../deliveries/retry-policy';
+import { retryPolicyFrom } from '../deliveries/retry-policy';
 import type { DeliveryStore } from '../deliveries/types';
 import type { FlowClient } from '../flows/create-flow-client';
 import type { Logger } from '../logger';
@@ -44,6 +44,7 @@ export interface AppDeps {
 /** Builds the app without listening (server.ts listens; tests use supertest). */
 export function createApp(deps: AppDeps): Express {
   const app = express();
+  const owner = deps.owner ?? processOwner();
   // Answers are per-request JSON: an ETag costs a hash per answer and means nothing to a sender.
   app.set('etag', false);
   app.set('x-powered-by', false);
@@ -77,13 +78,9 @@ export function createApp(deps: AppDeps): Express {
         defaultOrgId: deps.config.flowOrgId,
         now: deps.now ?? Date.now,
         store: deps.store,
-        policy: {
-          ...DEFAULT_RETRY_POLICY,
-          maxAttempts: deps.config.retryMaxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
-          maxAgeMs: deps.config.retryMaxAgeMs ?? DEFAULT_RETRY_POLICY.maxAgeMs,
-        },
+        policy: retryPolicyFrom(deps.config),
         idempotencyWindowMs: deps.config.idempotencyWindowMs ?? 24 * 3_600_000,
-        owner: deps.owner ?? processOwner(),
+        owner,
         // A sync delivery is held for one execution; past that the worker may take it back.
         leaseMs: leaseFor(deps.config.flowTimeoutMs ?? 10_000),
         replayWaitMs: (deps.config.flowTimeoutMs ?? 10_000) + 5000,
@@ -96,7 +93,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(deps.mappings, deps.config.dryRun, deps.store));
   // The admin API exists only when ADMIN_TOKEN is set; without it /api/* is a 404 like any path.
   if (deps.config.adminToken !== undefined) {
-    app.use('/api', requireAdminToken(deps.config.adminToken), adminRouter(deps));
+    // The same owner as the hook route: one process holds its leases under one name.
+    app.use('/api', requireAdminToken(deps.config.adminToken), adminRouter({ ...deps, owner }));
   }
   app.use(notFound);
   app.use(errorHandler(deps.logger));
