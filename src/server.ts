@@ -47,7 +47,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
         timeoutMs: config.flowTimeoutMs,
       });
   const store = openSqliteStore({ dataDir: config.dataDir, sync: config.storeSync });
-  log.info({ dataDir: config.dataDir, ...store.counts() }, 'delivery store open');
+  log.info({ dataDir: config.dataDir, ...(await store.counts()) }, 'delivery store open');
   const owner = processOwner();
   const policy = retryPolicyFrom(config);
   const worker = createDeliveryWorker({
@@ -105,7 +105,12 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
             .then(() => registry.close())
             .then(() => {
               flowClient?.close();
-              store.close();
+              return store.close();
+            })
+            .catch((error: unknown) =>
+              log.error({ err: error }, 'closing the delivery store failed'),
+            )
+            .finally(() => {
               resolve();
             });
         });
@@ -119,21 +124,26 @@ const SHUTDOWN_WORKER_GRACE_MS = 8000;
 
 /** Deletes finished deliveries past the retention, a batch at a time, so requests never wait on it. */
 function startPruning(store: DeliveryStore, retentionMs: number, log: Logger): NodeJS.Timeout {
-  const prune = () => {
+  let pruning = false;
+  const prune = async () => {
+    if (pruning) return;
+    pruning = true;
     try {
       let removed = 0;
       for (let batch = 0; batch < 20; batch++) {
-        const count = store.prune(Date.now() - retentionMs, 500);
+        const count = await store.prune(Date.now() - retentionMs, 500);
         removed += count;
         if (count < 500) break;
       }
       if (removed > 0) log.info({ removed }, 'old deliveries pruned');
     } catch (error) {
       log.error({ err: error }, 'pruning deliveries failed');
+    } finally {
+      pruning = false;
     }
   };
-  prune();
-  return setInterval(prune, 60_000).unref();
+  void prune();
+  return setInterval(() => void prune(), 60_000).unref();
 }
 
 function reportStart(log: Logger, config: Config, mappings: MappingSet): void {

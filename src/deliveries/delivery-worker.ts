@@ -2,7 +2,7 @@ import type { FlowClient } from '../flows/create-flow-client';
 import type { Logger } from '../logger';
 import type { RetryPolicy } from './retry-policy';
 import { runDelivery } from './run-delivery';
-import type { DeliveryStore } from './types';
+import type { DeliveryRecord, DeliveryStore } from './types';
 
 export interface WorkerOptions {
   readonly store: DeliveryStore;
@@ -39,54 +39,65 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
   const active = new Set<Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
   let stopped = true;
-  let ticking = false;
+  /** A claim in progress (stop waits for it: what it claims runs, within the grace). */
+  let ticking: Promise<void> | undefined;
 
   const schedule = (ms: number) => {
     clearTimeout(timer);
-    if (!stopped) timer = setTimeout(tick, ms).unref();
+    if (!stopped) timer = setTimeout(() => void tick(), ms).unref();
   };
 
-  const tick = () => {
+  const run = (record: DeliveryRecord) => {
+    const running = runDelivery(record, {
+      store: options.store,
+      client: options.client,
+      policy: options.policy,
+      now,
+    })
+      .then(({ record: done, lost }) => {
+        const line = {
+          deliveryId: done.id,
+          source: done.source,
+          state: done.state,
+          attempts: done.attempts.length,
+        };
+        if (lost)
+          options.logger.warn(
+            line,
+            'delivery lease lost during the attempt: its attempts are recorded, the new holder decides its state',
+          );
+        else if (done.state === 'dead')
+          options.logger.error(line, 'delivery dead: retries exhausted');
+        else options.logger.info(line, 'delivery attempt finished');
+      })
+      .catch((error: unknown) =>
+        options.logger.error({ err: error, deliveryId: record.id }, 'delivery run failed'),
+      )
+      .finally(() => {
+        active.delete(running);
+        schedule(0);
+      });
+    active.add(running);
+  };
+
+  const tick = async () => {
     if (stopped || ticking) return;
-    ticking = true;
+    let done!: () => void;
+    ticking = new Promise<void>((resolve) => (done = resolve));
     try {
       const free = options.concurrency - active.size;
       const claimed =
-        free > 0 ? options.store.claimDue(now(), free, options.owner, options.leaseMs) : [];
-      for (const record of claimed) {
-        const run = runDelivery(record, {
-          store: options.store,
-          client: options.client,
-          policy: options.policy,
-          now,
-        })
-          .then(({ record: done }) => {
-            const line = {
-              deliveryId: done.id,
-              source: done.source,
-              state: done.state,
-              attempts: done.attempts.length,
-            };
-            if (done.state === 'dead')
-              options.logger.error(line, 'delivery dead: retries exhausted');
-            else options.logger.info(line, 'delivery attempt finished');
-          })
-          .catch((error: unknown) =>
-            options.logger.error({ err: error, deliveryId: record.id }, 'delivery run failed'),
-          )
-          .finally(() => {
-            active.delete(run);
-            schedule(0);
-          });
-        active.add(run);
-      }
+        free > 0 ? await options.store.claimDue(now(), free, options.owner, options.leaseMs) : [];
+      // Claimed just before a stop: run them anyway (the stop waits for them within its grace).
+      for (const record of claimed) run(record);
       // A full batch may mean more are due; otherwise wait for the next poll or notify().
       schedule(claimed.length > 0 && claimed.length === free ? 0 : options.pollMs);
     } catch (error) {
       options.logger.error({ err: error }, 'claiming deliveries failed; trying again');
       schedule(options.pollMs);
     } finally {
-      ticking = false;
+      ticking = undefined;
+      done();
     }
   };
 
@@ -101,6 +112,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     async stop(graceMs) {
       stopped = true;
       clearTimeout(timer);
+      await ticking;
       let expired: NodeJS.Timeout | undefined;
       await Promise.race([
         Promise.allSettled([...active]),

@@ -2,7 +2,14 @@ import { FlowhookError } from '../errors';
 import type { FlowClient } from '../flows/create-flow-client';
 import { validTraceparent } from '../flows/valid-traceparent';
 import { isRetryable, retryAfterOf, retryDelay, type RetryPolicy } from './retry-policy';
-import type { Attempt, DeliveryRecord, DeliveryState, DeliveryStore, StoredAnswer } from './types';
+import type {
+  Attempt,
+  DeliveryPatch,
+  DeliveryRecord,
+  DeliveryState,
+  DeliveryStore,
+  StoredAnswer,
+} from './types';
 
 export interface RunDeps {
   readonly store: DeliveryStore;
@@ -20,6 +27,17 @@ export type RouteResult =
       readonly result: string;
     }
   | { readonly route: string; readonly flowId: string; readonly error: FlowhookError };
+
+export interface RunOutcome {
+  /** The delivery after this run. */
+  readonly record: DeliveryRecord;
+  readonly results: RouteResult[];
+  /**
+   * The lease was lost mid-run (it expired and another process took the delivery): this run's
+   * attempts were recorded, its outcome was not; `record` is the delivery as stored now.
+   */
+  readonly lost: boolean;
+}
 
 /**
  * One attempt at a delivery: executes every chosen route that has neither succeeded nor failed
@@ -48,7 +66,7 @@ export async function runDelivery(
      */
     answerFor?: (record: DeliveryRecord, results: RouteResult[]) => StoredAnswer | undefined;
   } = {},
-): Promise<{ record: DeliveryRecord; results: RouteResult[] }> {
+): Promise<RunOutcome> {
   const earlier = options.fresh ? [] : record.attempts;
   const pending = record.routes.filter((route) => status(counted(earlier, route)) === 'pending');
   // A fan-out records each route's attempt as soon as its call returns, so a crash while another
@@ -97,63 +115,96 @@ export async function runDelivery(
         retryable = isRetryable(error);
         retryAfter = retryAfterOf(error);
       }
-      const attempt = eager ? deps.store.addAttempt(record.id, input) : undefined;
+      const attempt = eager
+        ? (await deps.store.update(record.id, {}, { attempts: [input] })).attempts[0]
+        : undefined;
       return { input, attempt, result, retryable, retryAfter };
     }),
   );
   const results = settled.map((x) => x.result);
-  const updated = deps.store.batch(() => {
-    const made = settled.map((x) => x.attempt ?? deps.store.addAttempt(record.id, x.input));
-    const attempts = [...earlier, ...made];
-    const states = record.routes.map((route) => status(counted(attempts, route)));
-    const now = deps.now();
-    let state: DeliveryState;
-    let nextAttemptAt: number | null = null;
-    if (states.every((s) => s === 'succeeded')) state = 'succeeded';
-    else if (!states.includes('pending')) state = 'failed';
+  // New attempts count for every route whatever its fromAttempt (they are numbered after it);
+  // the store numbers the ones not yet written when it writes them below.
+  const made = settled.map((x) => x.attempt ?? { ...x.input, number: Infinity });
+  const states = record.routes.map((route) =>
+    status([...counted(earlier, route), ...ofRoute(made, route)]),
+  );
+  const now = deps.now();
+  let state: DeliveryState;
+  let nextAttemptAt: number | null = null;
+  if (states.every((s) => s === 'succeeded')) state = 'succeeded';
+  else if (!states.includes('pending')) state = 'failed';
+  else {
+    const all = (r: DeliveryRecord['routes'][number]) => [
+      ...counted(earlier, r),
+      ...ofRoute(made, r),
+    ];
+    const runs = Math.max(...record.routes.map((r) => all(r).length));
+    // Age counts from the first attempt that counts (a replayed old delivery gets its own time).
+    const since = Math.min(now, ...record.routes.flatMap((r) => all(r).map((a) => a.startedAt)));
+    if (
+      runs >= deps.policy.maxAttempts ||
+      now - Math.max(record.receivedAt, since) >= deps.policy.maxAgeMs
+    )
+      state = 'dead';
     else {
-      const runs = Math.max(...record.routes.map((r) => counted(attempts, r).length));
-      // Age counts from the first attempt that counts (a replayed old delivery gets its own time).
-      const since = Math.min(
-        now,
-        ...record.routes.flatMap((r) => counted(attempts, r).map((a) => a.startedAt)),
-      );
-      if (
-        runs >= deps.policy.maxAttempts ||
-        now - Math.max(record.receivedAt, since) >= deps.policy.maxAgeMs
-      )
-        state = 'dead';
-      else {
-        state = 'queued';
-        const retryAfter = Math.max(0, ...settled.map((x) => x.retryAfter ?? 0));
-        nextAttemptAt = now + retryDelay(deps.policy, runs, retryAfter || undefined);
-      }
+      state = 'queued';
+      const retryAfter = Math.max(0, ...settled.map((x) => x.retryAfter ?? 0));
+      nextAttemptAt = now + retryDelay(deps.policy, runs, retryAfter || undefined);
     }
-    const lastFailure = [...made].reverse().find((a) => a.outcome === 'failed');
-    const hold =
-      state === 'queued' &&
-      nextAttemptAt !== null &&
-      options.holdUntil !== undefined &&
-      options.owner !== undefined &&
-      nextAttemptAt < options.holdUntil;
-    let done = deps.store.update(record.id, {
-      state: hold ? 'running' : state,
-      nextAttemptAt,
-      // A held retry may still be running when the sender's budget ends: its lease must outlast
-      // the attempt, or the worker would claim it mid-call and run the flow twice.
-      lease: hold
-        ? {
-            owner: options.owner as string,
-            until: (options.holdUntil as number) + (options.leaseMs ?? 0),
-          }
-        : null,
-      lastError: lastFailure?.error ?? (state === 'succeeded' ? null : record.lastError),
-    });
-    const answer = hold ? undefined : options.answerFor?.(done, results);
-    if (answer) done = deps.store.update(record.id, { answer });
-    return done;
+  }
+  const lastFailure = [...made].reverse().find((a) => a.outcome === 'failed');
+  const hold =
+    state === 'queued' &&
+    nextAttemptAt !== null &&
+    options.holdUntil !== undefined &&
+    options.owner !== undefined &&
+    nextAttemptAt < options.holdUntil;
+  const patch: DeliveryPatch = {
+    state: hold ? 'running' : state,
+    nextAttemptAt,
+    // A held retry may still be running when the sender's budget ends: its lease must outlast
+    // the attempt, or the worker would claim it mid-call and run the flow twice.
+    lease: hold
+      ? {
+          owner: options.owner as string,
+          until: (options.holdUntil as number) + (options.leaseMs ?? 0),
+        }
+      : null,
+    lastError: lastFailure?.error ?? (state === 'succeeded' ? null : record.lastError),
+  };
+  const outcome: DeliveryRecord = {
+    ...record,
+    ...patch,
+    attempts: record.attempts,
+    updatedAt: now,
+  };
+  const answer = hold ? undefined : options.answerFor?.(outcome, results);
+  // The attempts not yet written, the outcome and the sync answer: one write. Only while this
+  // process still holds the delivery: after its lease expired mid-call and another took it over,
+  // the attempts are recorded (they happened) but the state is the new holder's.
+  const written = await deps.store.update(record.id, answer ? { ...patch, answer } : patch, {
+    attempts: settled.filter((x) => x.attempt === undefined).map((x) => x.input),
+    owner: record.lease?.owner,
   });
-  return { record: updated, results };
+  const numbered = [...settled.flatMap((x) => (x.attempt ? [x.attempt] : [])), ...written.attempts];
+  numbered.sort((x, y) => x.number - y.number);
+  if (!written.applied) {
+    const current = await deps.store.get(record.id);
+    return {
+      record: current ?? { ...record, attempts: [...record.attempts, ...numbered] },
+      results,
+      lost: true,
+    };
+  }
+  return {
+    record: {
+      ...outcome,
+      ...(answer ? { answer } : {}),
+      attempts: [...record.attempts, ...numbered],
+    },
+    results,
+    lost: false,
+  };
 }
 
 type RouteStatus = 'succeeded' | 'failed' | 'pending';
@@ -161,6 +212,11 @@ type RouteStatus = 'succeeded' | 'failed' | 'pending';
 /** A route's attempts that count: its own, from its replay on (see `fromAttempt`). */
 function counted(attempts: readonly Attempt[], route: DeliveryRecord['routes'][number]): Attempt[] {
   return attempts.filter((a) => a.route === route.route && a.number >= (route.fromAttempt ?? 0));
+}
+
+/** This run's attempts of a route (all count). */
+function ofRoute(made: readonly Attempt[], route: DeliveryRecord['routes'][number]): Attempt[] {
+  return made.filter((a) => a.route === route.route);
 }
 
 /**

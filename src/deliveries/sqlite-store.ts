@@ -6,6 +6,7 @@ import {
   DELIVERY_STATES,
   FINAL_STATES,
   type Attempt,
+  type ClaimRequest,
   type CreateResult,
   type DeliveryFilter,
   type DeliveryPatch,
@@ -13,6 +14,8 @@ import {
   type DeliveryState,
   type DeliveryStore,
   type NewDelivery,
+  type UpdateOptions,
+  type UpdateResult,
 } from './types';
 
 export interface SqliteStoreOptions {
@@ -78,8 +81,9 @@ const ATTEMPT_COLUMNS = `delivery_id, number, started_at, duration_ms, route, fl
 
 /**
  * The embedded delivery store: one SQLite file in DATA_DIR (WAL, synchronous=FULL), safe to share
- * between processes on one machine. Every write is one IMMEDIATE transaction, so `create` (the
- * idempotency check and insert) and `claimDue` (select and lease) are atomic across processes.
+ * between processes on one machine. Writes run in IMMEDIATE transactions (grouped: see `write`),
+ * so `create` (the idempotency check and insert), `claimDue` (select and lease) and the
+ * conditional `update` and `claim` are atomic across processes.
  * It stores what it is given: redacting secrets is the caller's job.
  */
 export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
@@ -130,13 +134,8 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
        ON CONFLICT (source, key)
        DO UPDATE SET delivery_id = excluded.delivery_id, received_at = excluded.received_at`,
     ),
-    updateDelivery: db.prepare(
-      `UPDATE deliveries SET state = @state, answer = @answer, next_attempt_at = @next_attempt_at,
-         lease_owner = @lease_owner, lease_until = @lease_until, last_error = @last_error,
-         routes = @routes, mapping_version = @mapping_version, updated_at = @updated_at
-       WHERE id = @id`,
-    ),
-    touchDelivery: db.prepare(`UPDATE deliveries SET updated_at = @updated_at WHERE id = @id`),
+    exists: db.prepare<[string], { 1: number }>(`SELECT 1 FROM deliveries WHERE id = ?`),
+    touch: db.prepare(`UPDATE deliveries SET updated_at = @updated_at WHERE id = @id`),
     insertAttempt: db.prepare<Omit<AttemptRow, 'number'>, { number: number }>(
       `INSERT INTO attempts (${ATTEMPT_COLUMNS})
        SELECT @delivery_id, coalesce(max(number), 0) + 1, @started_at, @duration_ms, @route,
@@ -151,6 +150,13 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       `UPDATE deliveries SET state = 'running', lease_owner = @owner, lease_until = @until,
          next_attempt_at = NULL, updated_at = @updated_at
        WHERE id = @id`,
+    ),
+    // A replay's claim: only if nobody moved the delivery since the caller read it.
+    claimOne: db.prepare(
+      `UPDATE deliveries SET state = 'running', lease_owner = @owner, lease_until = @until,
+         next_attempt_at = NULL, routes = coalesce(@routes, routes),
+         mapping_version = coalesce(@mapping_version, mapping_version), updated_at = @updated_at
+       WHERE id = @id AND state = @from_state AND state <> 'running'`,
     ),
     renewLease: db.prepare(
       `UPDATE deliveries SET lease_until = @until, updated_at = @updated_at
@@ -169,6 +175,8 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     ),
   };
   const listStatements = new Map<string, Database.Statement<ListParams, DeliveryRow>>();
+
+  const updateStatements = new Map<string, Database.Statement>();
 
   function withAttempts(rows: readonly DeliveryRow[]): DeliveryRecord[] {
     if (rows.length === 0) return [];
@@ -192,7 +200,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     return record;
   }
 
-  const createTx = db.transaction((delivery: NewDelivery, windowMs: number): CreateResult => {
+  function create(delivery: NewDelivery, windowMs: number): CreateResult {
     const key = delivery.idempotencyKey;
     if (key !== null) {
       const seen = sql.selectKey.get(delivery.source, key);
@@ -201,7 +209,8 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
         if (existing) return { created: false, existing };
       }
     }
-    sql.insertDelivery.run(rowFromNew(delivery, now()));
+    const updatedAt = now();
+    sql.insertDelivery.run(rowFromNew(delivery, updatedAt));
     if (key !== null) {
       sql.upsertKey.run({
         source: delivery.source,
@@ -210,55 +219,87 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
         received_at: delivery.receivedAt,
       });
     }
-    return { created: true, record: mustRead(delivery.id) };
-  });
+    // Built from what was written rather than read back: the body is not decoded again.
+    return {
+      created: true,
+      record: {
+        ...delivery,
+        updatedAt,
+        answer: delivery.answer ?? null,
+        attempts: [],
+        nextAttemptAt: delivery.nextAttemptAt ?? null,
+        lease: delivery.lease ?? null,
+        lastError: null,
+      },
+    };
+  }
 
-  const updateTx = db.transaction((id: string, patch: DeliveryPatch): DeliveryRecord => {
-    const row = sql.selectDelivery.get(id);
-    if (!row) throw new Error(`delivery ${id} not found`);
-    const lease = patch.lease !== undefined ? patch.lease : leaseOf(row);
-    sql.updateDelivery.run({
+  /** One UPDATE per patch shape (the columns it sets, and whether it is conditional), prepared once. */
+  function updateStatement(columns: readonly string[], conditional: boolean): Database.Statement {
+    const name = `${columns.join(',')}|${conditional}`;
+    let statement = updateStatements.get(name);
+    if (!statement) {
+      const sets = [...columns, 'updated_at'].map((c) => `${c} = @${c}`).join(', ');
+      statement = db.prepare(
+        `UPDATE deliveries SET ${sets} WHERE id = @id${
+          conditional ? ` AND state = 'running' AND lease_owner = @owner` : ''
+        }`,
+      );
+      updateStatements.set(name, statement);
+    }
+    return statement;
+  }
+
+  function update(id: string, patch: DeliveryPatch, options: UpdateOptions): UpdateResult {
+    const values = columnsOf(patch);
+    const columns = Object.keys(values).sort();
+    const conditional = options.owner !== undefined;
+    const changes = updateStatement(columns, conditional).run({
+      ...values,
       id,
-      state: patch.state ?? row.state,
-      answer: patch.answer !== undefined ? jsonOrNull(patch.answer) : row.answer,
-      next_attempt_at:
-        patch.nextAttemptAt !== undefined ? patch.nextAttemptAt : row.next_attempt_at,
-      lease_owner: lease?.owner ?? null,
-      lease_until: lease?.until ?? null,
-      last_error: patch.lastError !== undefined ? jsonOrNull(patch.lastError) : row.last_error,
-      routes: patch.routes !== undefined ? JSON.stringify(patch.routes) : row.routes,
-      mapping_version: patch.mappingVersion ?? row.mapping_version,
       updated_at: now(),
+      ...(conditional ? { owner: options.owner } : {}),
+    }).changes;
+    if (changes === 0 && !sql.exists.get(id)) throw new Error(`delivery ${id} not found`);
+    const attempts = (options.attempts ?? []).map((attempt) => {
+      const inserted = sql.insertAttempt.get({
+        delivery_id: id,
+        started_at: attempt.startedAt,
+        duration_ms: attempt.durationMs,
+        route: attempt.route,
+        flow_id: attempt.flowId,
+        outcome: attempt.outcome,
+        http_status: attempt.httpStatus ?? null,
+        session_id: attempt.sessionId ?? null,
+        error: attempt.error ? JSON.stringify(attempt.error) : null,
+      });
+      return { ...attempt, number: inserted!.number };
     });
-    return mustRead(id);
-  });
+    // The attempts are part of the record: it changed even when the patch did not apply.
+    if (changes === 0 && attempts.length > 0) sql.touch.run({ id, updated_at: now() });
+    return { applied: changes === 1, attempts };
+  }
 
-  const addAttemptTx = db.transaction((id: string, attempt: Omit<Attempt, 'number'>): Attempt => {
-    if (!sql.selectDelivery.get(id)) throw new Error(`delivery ${id} not found`);
-    const inserted = sql.insertAttempt.get({
-      delivery_id: id,
-      started_at: attempt.startedAt,
-      duration_ms: attempt.durationMs,
-      route: attempt.route,
-      flow_id: attempt.flowId,
-      outcome: attempt.outcome,
-      http_status: attempt.httpStatus ?? null,
-      session_id: attempt.sessionId ?? null,
-      error: attempt.error ? JSON.stringify(attempt.error) : null,
-    });
-    sql.touchDelivery.run({ id, updated_at: now() });
-    return { ...attempt, number: inserted!.number };
-  });
+  function claimDue(at: number, limit: number, owner: string, leaseMs: number): DeliveryRecord[] {
+    const ids = sql.selectDue.all({ now: at, limit }).map((r) => r.id);
+    const updatedAt = now();
+    for (const id of ids) sql.claim.run({ id, owner, until: at + leaseMs, updated_at: updatedAt });
+    return ids.map(mustRead);
+  }
 
-  const claimTx = db.transaction(
-    (at: number, limit: number, owner: string, leaseMs: number): DeliveryRecord[] => {
-      const ids = sql.selectDue.all({ now: at, limit }).map((r) => r.id);
-      const updatedAt = now();
-      for (const id of ids)
-        sql.claim.run({ id, owner, until: at + leaseMs, updated_at: updatedAt });
-      return ids.map(mustRead);
-    },
-  );
+  function claim(id: string, request: ClaimRequest): 'claimed' | 'changed' | 'missing' {
+    const changes = sql.claimOne.run({
+      id,
+      owner: request.owner,
+      until: request.until,
+      from_state: request.fromState,
+      routes: request.patch?.routes !== undefined ? JSON.stringify(request.patch.routes) : null,
+      mapping_version: request.patch?.mappingVersion ?? null,
+      updated_at: now(),
+    }).changes;
+    if (changes === 1) return 'claimed';
+    return sql.exists.get(id) ? 'changed' : 'missing';
+  }
 
   const readTx = db.transaction((id: string) => read(id));
 
@@ -295,60 +336,166 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     };
   });
 
-  const pruneTx = db.transaction(
-    (before: number, limit: number) => sql.prune.run({ before, limit }).changes,
+  // Group commit. Writes are queued and run together at the next turn of the event loop, each in
+  // its own savepoint (one that throws rolls back alone), all in one IMMEDIATE transaction: one
+  // commit, one fsync, for every request that wrote in the same turn instead of one each. A
+  // write's promise settles after that commit, so "resolved" still means "on disk".
+  const queue: PendingWrite[] = [];
+  let flushing: NodeJS.Immediate | undefined;
+  const savepoint = db.transaction((work: () => unknown) => work());
+  const group = db.transaction((writes: readonly PendingWrite[]) =>
+    writes.map((write, index): Settled => {
+      try {
+        return { ok: true, value: savepoint(write.work) };
+      } catch (error) {
+        // Some errors (disk full, I/O, out of memory) make SQLite roll back the whole
+        // transaction, not just the savepoint. Stop here: the writes after this one must not run
+        // outside a transaction, and the ones before it were undone.
+        if (!db.inTransaction) throw new GroupAborted(index, error);
+        return { ok: false, error };
+      }
+    }),
   );
 
-  // Nested inside this, the store's own transactions become savepoints: one commit in all.
-  const batchTx = db.transaction(<T>(work: () => T): T => work());
+  function flush(): void {
+    flushing = undefined;
+    while (queue.length > 0) {
+      const writes = queue.splice(0, MAX_GROUP);
+      let settled: Settled[];
+      try {
+        settled = group.immediate(writes);
+      } catch (error) {
+        if (error instanceof GroupAborted) {
+          // That write fails with its own error; the others were not written and go again.
+          writes[error.index].reject(error.cause);
+          queue.unshift(...writes.filter((_, i) => i !== error.index));
+          continue;
+        }
+        // The commit itself failed (SQLITE_BUSY past the timeout, disk full): nothing was written.
+        for (const write of writes) write.reject(error);
+        continue;
+      }
+      settled.forEach((outcome, i) => {
+        if (outcome.ok) writes[i].resolve(outcome.value);
+        else writes[i].reject(outcome.error);
+      });
+    }
+  }
+
+  function write<T>(work: () => T): Promise<T> {
+    if (!db.open) return closedError();
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      flushing ??= setImmediate(flush);
+    });
+  }
+
+  /** A read, as a promise; a synchronous throw becomes a rejection. */
+  function readAsync<T>(work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
 
   return {
-    batch(work) {
-      return batchTx.immediate(work) as ReturnType<typeof work>;
-    },
     create(delivery, windowMs) {
-      return createTx.immediate(delivery, windowMs);
+      return write(() => create(delivery, windowMs));
     },
-    update(id, patch) {
-      return updateTx.immediate(id, patch);
-    },
-    addAttempt(id, attempt) {
-      return addAttemptTx.immediate(id, attempt);
+    update(id, patch, options = {}) {
+      return write(() => update(id, patch, options));
     },
     get(id) {
-      return readTx(id);
+      return readAsync(() => readTx(id));
     },
     list(filter) {
-      if (!Number.isInteger(filter.limit) || filter.limit < 1) {
-        throw new RangeError(`list limit must be a positive integer, got ${filter.limit}`);
-      }
-      return listTx(filter);
+      return readAsync(() => {
+        if (!Number.isInteger(filter.limit) || filter.limit < 1) {
+          throw new RangeError(`list limit must be a positive integer, got ${filter.limit}`);
+        }
+        return listTx(filter);
+      });
     },
     claimDue(at, limit, owner, leaseMs) {
-      if (limit < 1) return [];
-      return claimTx.immediate(at, limit, owner, leaseMs);
+      if (limit < 1) return db.open ? Promise.resolve([]) : closedError();
+      return write(() => claimDue(at, limit, owner, leaseMs));
+    },
+    claim(id, request) {
+      return write(() => claim(id, request));
     },
     renewLease(id, owner, until) {
-      return sql.renewLease.run({ id, owner, until, updated_at: now() }).changes === 1;
+      return write(() => sql.renewLease.run({ id, owner, until, updated_at: now() }).changes === 1);
     },
     prune(before, limit) {
-      if (limit < 1) return 0;
-      return pruneTx.immediate(before, limit);
+      if (limit < 1) return db.open ? Promise.resolve(0) : closedError();
+      return write(() => sql.prune.run({ before, limit }).changes);
     },
     counts() {
-      const counts = Object.fromEntries(DELIVERY_STATES.map((s) => [s, 0])) as Record<
-        DeliveryState,
-        number
-      >;
-      for (const { state, n } of sql.counts.all()) counts[state] = n;
-      return counts;
+      return readAsync(() => {
+        const counts = Object.fromEntries(DELIVERY_STATES.map((s) => [s, 0])) as Record<
+          DeliveryState,
+          number
+        >;
+        for (const { state, n } of sql.counts.all()) counts[state] = n;
+        return counts;
+      });
     },
     close() {
-      if (!db.open) return;
-      db.pragma('optimize');
-      db.close();
+      return readAsync(() => {
+        if (!db.open) return;
+        // Pending writes are committed first: a caller may be awaiting one.
+        clearImmediate(flushing);
+        flush();
+        try {
+          db.pragma('optimize');
+        } finally {
+          db.close();
+        }
+      });
     },
   };
+}
+
+function closedError(): Promise<never> {
+  return Promise.reject(new Error('the delivery store is closed'));
+}
+
+/** At most this many writes share one commit (a long transaction holds the write lock). */
+const MAX_GROUP = 256;
+
+interface PendingWrite {
+  readonly work: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** One write of a group made SQLite roll back the whole transaction. */
+class GroupAborted extends Error {
+  constructor(
+    readonly index: number,
+    cause: unknown,
+  ) {
+    super('a write rolled back the whole group', { cause });
+  }
+}
+
+/** The columns a patch sets, encoded; a key left undefined is not changed, null clears. */
+function columnsOf(patch: DeliveryPatch): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  if (patch.state !== undefined) values.state = patch.state;
+  if (patch.answer !== undefined) values.answer = jsonOrNull(patch.answer);
+  if (patch.nextAttemptAt !== undefined) values.next_attempt_at = patch.nextAttemptAt;
+  if (patch.lease !== undefined) {
+    values.lease_owner = patch.lease?.owner ?? null;
+    values.lease_until = patch.lease?.until ?? null;
+  }
+  if (patch.lastError !== undefined) values.last_error = jsonOrNull(patch.lastError);
+  if (patch.routes !== undefined) values.routes = JSON.stringify(patch.routes);
+  if (patch.mappingVersion !== undefined) values.mapping_version = patch.mappingVersion;
+  return values;
 }
 
 interface ListParams {
@@ -424,7 +571,7 @@ function rowFromNew(d: NewDelivery, updatedAt: number) {
     body_bytes: d.request.bodyBytes,
     body_truncated: d.request.bodyTruncated ? 1 : 0,
     routes: JSON.stringify(d.routes),
-    answer: null,
+    answer: d.answer ? JSON.stringify(d.answer) : null,
     next_attempt_at: d.nextAttemptAt ?? null,
     lease_owner: d.lease?.owner ?? null,
     lease_until: d.lease?.until ?? null,

@@ -99,6 +99,8 @@ export type NewDelivery = Omit<
 > & {
   readonly lease?: DeliveryRecord['lease'];
   readonly nextAttemptAt?: number | null;
+  /** The answer, when it is known before anything runs (async, ignored, refused): same write. */
+  readonly answer?: StoredAnswer | null;
 };
 
 export type DeliveryPatch = Partial<
@@ -107,6 +109,33 @@ export type DeliveryPatch = Partial<
     'state' | 'answer' | 'nextAttemptAt' | 'lease' | 'lastError' | 'routes' | 'mappingVersion'
   >
 >;
+
+export interface UpdateOptions {
+  /** Attempts to append (numbered by the store) in the same atomic write as the patch. */
+  readonly attempts?: readonly Omit<Attempt, 'number'>[];
+  /**
+   * Apply the patch only while this owner holds the delivery (state running, lease theirs). A
+   * holder whose lease expired mid-call and was taken over must not overwrite the new holder's
+   * state. The attempts are recorded either way: they happened.
+   */
+  readonly owner?: string;
+}
+
+export interface UpdateResult {
+  /** False when `owner` was given and no longer held the delivery: the patch was not applied. */
+  readonly applied: boolean;
+  /** The appended attempts, numbered. */
+  readonly attempts: readonly Attempt[];
+}
+
+export interface ClaimRequest {
+  readonly owner: string;
+  readonly until: number;
+  /** The state the caller read; the claim fails if it changed since (a worker took it). */
+  readonly fromState: DeliveryState;
+  /** Other fields to set with the claim (a replay's new routes and mapping version). */
+  readonly patch?: Pick<DeliveryPatch, 'routes' | 'mappingVersion'>;
+}
 
 export interface DeliveryFilter {
   readonly source?: string;
@@ -124,6 +153,11 @@ export type CreateResult =
   /** A delivery with the same (source, idempotencyKey) was received within the window. */
   | { readonly created: false; readonly existing: DeliveryRecord };
 
+/**
+ * Every method is asynchronous and every write is one atomic operation with its condition inside
+ * it (no transaction spans calls), so a networked store (Redis: MULTI/Lua) can implement it as
+ * well as the embedded SQLite one. A write's promise resolves once it is durable.
+ */
 export interface DeliveryStore {
   /**
    * Stores a new delivery, durably, before anything is answered. When `idempotencyKey` is set and
@@ -131,30 +165,32 @@ export interface DeliveryStore {
    * stored and that delivery is returned instead. Atomic: of two concurrent calls with one key,
    * exactly one creates.
    */
-  create(delivery: NewDelivery, windowMs: number): CreateResult;
-  /** Changes state and the other mutable fields; returns the updated record. */
-  update(id: string, patch: DeliveryPatch): DeliveryRecord;
-  /** Appends an attempt (its `number` is assigned by the store) and returns it. */
-  addAttempt(id: string, attempt: Omit<Attempt, 'number'>): Attempt;
-  get(id: string): DeliveryRecord | undefined;
+  create(delivery: NewDelivery, windowMs: number): Promise<CreateResult>;
+  /**
+   * Changes state and the other mutable fields, and appends attempts, in one atomic write.
+   * Rejects for an unknown id.
+   */
+  update(id: string, patch: DeliveryPatch, options?: UpdateOptions): Promise<UpdateResult>;
+  get(id: string): Promise<DeliveryRecord | undefined>;
   /** Newest first. */
-  list(filter: DeliveryFilter): { items: DeliveryRecord[]; nextCursor: string | null };
+  list(filter: DeliveryFilter): Promise<{ items: DeliveryRecord[]; nextCursor: string | null }>;
   /**
    * Takes up to `limit` deliveries that are due: queued with nextAttemptAt <= now (or null), and
    * running ones whose lease expired (their holder crashed). Sets them running under `owner`
    * until now + leaseMs. Atomic: two workers never claim the same delivery.
    */
-  claimDue(now: number, limit: number, owner: string, leaseMs: number): DeliveryRecord[];
-  /** Extends a held lease (a long execution); false when the lease was lost. */
-  renewLease(id: string, owner: string, until: number): boolean;
-  /** Deletes deliveries received before `before` that are in a final state; returns how many. */
-  prune(before: number, limit: number): number;
+  claimDue(now: number, limit: number, owner: string, leaseMs: number): Promise<DeliveryRecord[]>;
   /**
-   * Runs several writes as one transaction: one commit (one fsync) instead of one each. `work`
-   * must not await: the store is synchronous inside it.
+   * Takes one delivery (a replay): sets it running under `owner` if it is still in `fromState`
+   * and not running. 'claimed', 'changed' (someone else moved it on) or 'missing'.
    */
-  batch<T>(work: () => T): T;
+  claim(id: string, request: ClaimRequest): Promise<'claimed' | 'changed' | 'missing'>;
+  /** Extends a held lease (a long execution); false when the lease was lost. */
+  renewLease(id: string, owner: string, until: number): Promise<boolean>;
+  /** Deletes deliveries received before `before` that are in a final state; returns how many. */
+  prune(before: number, limit: number): Promise<number>;
   /** Counts by state, for /readyz and metrics. */
-  counts(): Record<DeliveryState, number>;
-  close(): void;
+  counts(): Promise<Record<DeliveryState, number>>;
+  /** Finishes pending writes, then closes. */
+  close(): Promise<void>;
 }

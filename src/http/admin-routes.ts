@@ -99,7 +99,7 @@ export function adminRouter(deps: AdminDeps): Router {
       { locations: ['query'], message: 'is not a parameter of this endpoint' },
     ),
     rejectInvalid,
-    (req: Request, res: Response) => {
+    async (req: Request, res: Response) => {
       const input = matchedData<{
         source?: string;
         status?: DeliveryState;
@@ -116,9 +116,9 @@ export function adminRouter(deps: AdminDeps): Router {
         limit: input.limit ?? DEFAULT_LIMIT,
         cursor: input.cursor,
       };
-      let page: ReturnType<DeliveryStore['list']>;
+      let page: Awaited<ReturnType<DeliveryStore['list']>>;
       try {
-        page = deps.store.list(filter);
+        page = await deps.store.list(filter);
       } catch (error) {
         // The store reads the cursor; one it did not write is a RangeError.
         if (error instanceof RangeError && filter.cursor !== undefined) {
@@ -134,9 +134,9 @@ export function adminRouter(deps: AdminDeps): Router {
 
   const deliveryId = param('id').isUUID().withMessage('must be a delivery id (a UUID)');
 
-  router.get('/deliveries/:id', deliveryId, rejectInvalid, (req: Request, res: Response) => {
+  router.get('/deliveries/:id', deliveryId, rejectInvalid, async (req: Request, res: Response) => {
     const id = String(req.params.id);
-    const record = deps.store.get(id);
+    const record = await deps.store.get(id);
     if (record === undefined) {
       throw new FlowhookError('delivery_not_found', `no delivery with id ${id}`);
     }

@@ -85,6 +85,11 @@ export function createApp(deps: AppDeps): Express {
         leaseMs: leaseFor(deps.config.flowTimeoutMs ?? 10_000),
         replayWaitMs: (deps.config.flowTimeoutMs ?? 10_000) + 5000,
         onQueued: deps.onQueued ?? (() => {}),
+        onLateFailure: (deliveryId, error) =>
+          deps.logger.error(
+            { err: error, deliveryId },
+            'recording a sync delivery that outlived its answer failed; the worker resumes it when its lease expires',
+          ),
       },
       deps.logger,
       deps.config.bodyLimit,

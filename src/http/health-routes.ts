@@ -16,11 +16,11 @@ export function healthRouter(
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', (_req, res) => {
+  router.get('/readyz', async (_req, res) => {
     const set = mappings();
     let deliveries: Record<string, number>;
     try {
-      deliveries = store.counts();
+      deliveries = await store.counts();
     } catch (error) {
       // Without its store flowhook cannot accept a delivery durably: not ready.
       res.status(503).json({

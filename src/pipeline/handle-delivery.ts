@@ -47,6 +47,11 @@ export interface PipelineDeps {
   readonly replayWaitMs: number;
   /** A delivery was queued: wake the worker. */
   readonly onQueued: () => void;
+  /**
+   * A sync run that went on after its sender was answered failed to record its outcome (the
+   * store refused the write): logged; the delivery's lease expires and the worker resumes it.
+   */
+  readonly onLateFailure: (deliveryId: string, error: unknown) => void;
 }
 
 /** What the request log line says; filled in as the request moves through the stages. */
@@ -134,38 +139,32 @@ export async function handleDelivery(
   const dryRun = deps.flowClient === undefined;
   const initial = initialState(decision, source, deliveryId, dryRun);
   const now = deps.now();
-  // One commit: the delivery, and its answer when it is already known (async, ignored, refused).
-  const created = deps.store.batch(() => {
-    const result = deps.store.create(
-      {
-        id: deliveryId,
-        source: source.name,
-        idempotencyKey: key,
-        mode: source.mode,
-        state: initial.state,
-        receivedAt: now,
-        mappingVersion: source.version,
-        request: toStoredRequest(request, source.verifySpec?.secrets ?? []),
-        routes:
-          decision.kind === 'run'
-            ? decision.plan.map((step) => ({
-                route: step.route.name,
-                flowId: step.route.flowId,
-                orgId: step.request.orgId,
-                variables: step.request.variables,
-              }))
-            : [],
-        lease:
-          initial.state === 'running' ? { owner: deps.owner, until: now + deps.leaseMs } : null,
-        nextAttemptAt: null,
-      },
-      deps.idempotencyWindowMs,
-    );
-    if (result.created && initial.answer !== null) {
-      deps.store.update(deliveryId, { answer: initial.answer });
-    }
-    return result;
-  });
+  // One write: the delivery, and its answer when it is already known (async, ignored, refused).
+  const created = await deps.store.create(
+    {
+      id: deliveryId,
+      source: source.name,
+      idempotencyKey: key,
+      mode: source.mode,
+      state: initial.state,
+      receivedAt: now,
+      mappingVersion: source.version,
+      request: toStoredRequest(request, source.verifySpec?.secrets ?? []),
+      routes:
+        decision.kind === 'run'
+          ? decision.plan.map((step) => ({
+              route: step.route.name,
+              flowId: step.route.flowId,
+              orgId: step.request.orgId,
+              variables: step.request.variables,
+            }))
+          : [],
+      lease: initial.state === 'running' ? { owner: deps.owner, until: now + deps.leaseMs } : null,
+      nextAttemptAt: null,
+      answer: initial.answer,
+    },
+    deps.idempotencyWindowMs,
+  );
   if (!created.created) {
     trace.replayed = true;
     trace.deliveryId = created.existing.id;
@@ -190,7 +189,7 @@ export async function handleDelivery(
     trace,
     now + source.replyWithinMs,
   );
-  if (!stored) deps.store.update(deliveryId, { answer });
+  if (!stored) await deps.store.update(deliveryId, { answer });
   return answer;
 }
 
@@ -234,16 +233,35 @@ async function runWithinBudget(
       told = true;
       trace.state = 'running';
       // The attempt finishes on its own; a retry it schedules is the worker's.
-      void run.then(({ record: done }) => {
-        if (done.state === 'running') deps.store.update(done.id, { state: 'queued', lease: null });
-        deps.onQueued();
-      });
+      void run
+        .then(async ({ record: done, lost }) => {
+          // Held for a retry nobody will wait for here: hand it to the worker (unless another
+          // process holds it now).
+          if (!lost && done.state === 'running') {
+            await deps.store.update(
+              done.id,
+              { state: 'queued', lease: null },
+              { owner: deps.owner },
+            );
+          }
+          deps.onQueued();
+        })
+        .catch((error: unknown) => deps.onLateFailure(record.id, error));
       return {
         answer: { status: 202, body: { deliveryId: record.id, status: 'running' } },
         stored: false,
       };
     }
-    const { record: done, results } = outcome;
+    const { record: done, results, lost } = outcome;
+    if (lost) {
+      // This process's lease ran out during the call and another took the delivery over: the
+      // attempt is recorded, but what happens next is the new holder's. Tell the sender that.
+      trace.state = done.state;
+      return {
+        answer: { status: 202, body: { deliveryId: record.id, status: done.state } },
+        stored: false,
+      };
+    }
     trace.sessionId = results.map((r) => ('sessionId' in r ? r.sessionId : '-')).join(',');
     if (done.state === 'running' && done.nextAttemptAt !== null) {
       // Held for a retry inside the budget: wait for it, then run again.
@@ -380,7 +398,7 @@ async function replay(existing: DeliveryRecord, deps: PipelineDeps): Promise<Del
   let current: DeliveryRecord | undefined = existing;
   while (current && current.answer === null && deps.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 25));
-    current = deps.store.get(existing.id);
+    current = await deps.store.get(existing.id);
   }
   if (current?.answer) return { status: current.answer.status, body: current.answer.body, headers };
   return {

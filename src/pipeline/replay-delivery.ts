@@ -47,9 +47,7 @@ export interface ReplayOutcome {
  * told, and what an idempotent repeat gets) is not changed by a replay.
  */
 export async function replayDelivery(id: string, deps: ReplayDeps): Promise<ReplayOutcome> {
-  // Everything from the read to the update below is synchronous (the store is too), so within
-  // this process no worker claim or second replay can slip in between the check and the lease.
-  const record = deps.store.get(id);
+  const record = await deps.store.get(id);
   if (record === undefined) {
     throw new FlowhookError('delivery_not_found', `no delivery with id ${id}`);
   }
@@ -79,22 +77,41 @@ export async function replayDelivery(id: string, deps: ReplayDeps): Promise<Repl
       `no route of source "${source.name}" (version ${source.version}) matches delivery ${id}; nothing was run`,
     );
   }
-  const now = deps.now();
-  const held = deps.store.update(id, {
-    state: 'running',
-    // Attempts before this replay no longer count for these routes, in this run and in retries.
-    routes: plan.map((step) => ({
-      route: step.route.name,
-      flowId: step.route.flowId,
-      orgId: step.request.orgId,
-      variables: step.request.variables,
-      fromAttempt: Math.max(0, ...record.attempts.map((a) => a.number)) + 1,
-    })),
-    mappingVersion: source.version,
-    lease: { owner: deps.owner, until: now + deps.leaseMs },
-    nextAttemptAt: null,
-  });
   const before = Math.max(0, ...record.attempts.map((a) => a.number));
+  // Attempts before this replay no longer count for these routes, in this run and in retries.
+  const routes = plan.map((step) => ({
+    route: step.route.name,
+    flowId: step.route.flowId,
+    orgId: step.request.orgId,
+    variables: step.request.variables,
+    fromAttempt: before + 1,
+  }));
+  const lease = { owner: deps.owner, until: deps.now() + deps.leaseMs };
+  // Conditional: a worker (of any process) or another replay that took the delivery since it was
+  // read above wins, and this replay is refused rather than run beside it.
+  const claimed = await deps.store.claim(id, {
+    owner: lease.owner,
+    until: lease.until,
+    fromState: record.state,
+    patch: { routes, mappingVersion: source.version },
+  });
+  if (claimed === 'missing') {
+    throw new FlowhookError('delivery_not_found', `no delivery with id ${id}`);
+  }
+  if (claimed === 'changed') {
+    throw new FlowhookError(
+      'delivery_running',
+      `delivery ${id} was taken by a worker or another replay just now; replay it once it has finished`,
+    );
+  }
+  const held: DeliveryRecord = {
+    ...record,
+    state: 'running',
+    routes,
+    mappingVersion: source.version,
+    lease,
+    nextAttemptAt: null,
+  };
   const { record: after, results } = await runDelivery(
     held,
     { store: deps.store, client: deps.client, policy: deps.policy, now: deps.now },

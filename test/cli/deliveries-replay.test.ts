@@ -190,7 +190,7 @@ describe('flowhook deliveries / flowhook replay (against a listening flowhook)',
       );
       expect(api.requests.length).toBe(before + 1);
       expect(api.requests[api.requests.length - 1].body).toEqual({ id: 'o-2' });
-      expect(t.store.get(failed)?.state).toBe('succeeded');
+      expect((await t.store.get(failed))?.state).toBe('succeeded');
     });
 
     it('--json prints the API answer', async () => {

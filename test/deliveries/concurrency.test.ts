@@ -28,10 +28,10 @@ function overlapped(perProcess: Outcome[][]): boolean {
 
 let dir: string;
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = tempDir();
   // The file exists and is migrated before the children race on it (they would cope anyway).
-  openSqliteStore({ dataDir: dir }).close();
+  await openSqliteStore({ dataDir: dir }).close();
 });
 
 afterEach(() => cleanup(dir));
@@ -81,8 +81,8 @@ describe('across processes', () => {
     expect(new Set(results.map((r) => r.id))).toEqual(new Set([winners[0].id]));
 
     const store = openSqliteStore({ dataDir: dir });
-    expect(store.counts().queued).toBe(1);
-    store.close();
+    expect((await store.counts()).queued).toBe(1);
+    await store.close();
   });
 
   it('racing on 50 keys, each key is created once', async () => {
@@ -102,15 +102,69 @@ describe('across processes', () => {
     }
   });
 
+  it('creates issued in bursts (one commit each) race across processes: one per key', async () => {
+    const perProcess = await race<Outcome[]>({ command: 'burstKeys', rounds: 5, perRound: 10 });
+    expect(overlapped(perProcess)).toBe(true);
+    const results = perProcess.flat();
+    expect(results).toHaveLength(PROCESSES * 5 * 10 * 2);
+    const byKey = new Map<string, Outcome[]>();
+    for (const r of results) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r]);
+    expect(byKey.size).toBe(50);
+    for (const [key, answers] of byKey) {
+      expect(answers).toHaveLength(PROCESSES * 2);
+      const winners = answers.filter((r) => r.created);
+      expect(winners).toHaveLength(1);
+      expect(winners[0].id).toMatch(new RegExp(`^p\\d+-${key}-[xy]$`));
+      expect(new Set(answers.map((r) => r.id))).toEqual(new Set([winners[0].id]));
+    }
+
+    const store = openSqliteStore({ dataDir: dir });
+    expect((await store.counts()).queued).toBe(50);
+    await store.close();
+  });
+
+  it('claim (replay) from 4 processes: each delivery claimed by exactly one', async () => {
+    const store = openSqliteStore({ dataDir: dir });
+    const deliveries = Array.from({ length: 60 }, () => newDelivery({ state: 'dead' }));
+    await Promise.all(deliveries.map((d) => store.create(d, 0)));
+    await store.close();
+    const ids = deliveries.map((d) => d.id);
+
+    const perProcess = await race<{ id: string; outcome: string }[]>({
+      command: 'claimEach',
+      ids,
+      perTurn: 5,
+    });
+    const results = perProcess.flat();
+    expect(results).toHaveLength(PROCESSES * ids.length);
+    const claimedBy = new Map<string, number[]>();
+    perProcess.forEach((mine, p) => {
+      for (const r of mine) {
+        expect(['claimed', 'changed']).toContain(r.outcome);
+        if (r.outcome === 'claimed') claimedBy.set(r.id, [...(claimedBy.get(r.id) ?? []), p]);
+      }
+    });
+    expect([...claimedBy.keys()].sort()).toEqual([...ids].sort());
+    for (const owners of claimedBy.values()) expect(owners).toHaveLength(1);
+    // They did race: more than one process won some.
+    expect(new Set([...claimedBy.values()].flat()).size).toBeGreaterThan(1);
+
+    const after = openSqliteStore({ dataDir: dir });
+    expect(await after.counts()).toMatchObject({ dead: 0, running: ids.length });
+    // The lease is the claimant's.
+    for (const [id, [p]] of claimedBy) expect((await after.get(id))?.lease?.owner).toBe(`p${p}`);
+    await after.close();
+  });
+
   it('claimDue from 4 processes: every due delivery claimed once, none twice', async () => {
     const store = openSqliteStore({ dataDir: dir });
-    const ids: string[] = [];
-    for (let i = 0; i < 400; i++) {
-      const d = newDelivery({ receivedAt: Date.now() - 1000 });
-      store.create(d, 0);
-      ids.push(d.id);
-    }
-    store.close();
+    const deliveries = Array.from({ length: 400 }, () =>
+      newDelivery({ receivedAt: Date.now() - 1000 }),
+    );
+    // Issued together: they commit in groups (at most 256 a commit).
+    await Promise.all(deliveries.map((d) => store.create(d, 0)));
+    await store.close();
+    const ids = deliveries.map((d) => d.id);
 
     const claimed = (await race<string[]>({ command: 'claim', batch: 3 })).map((c) => c.sort());
     const all = claimed.flat();
@@ -121,7 +175,7 @@ describe('across processes', () => {
     expect(claimed.filter((c) => c.length > 0).length).toBeGreaterThan(1);
 
     const after = openSqliteStore({ dataDir: dir });
-    expect(after.counts()).toMatchObject({ queued: 0, running: 400 });
-    after.close();
+    expect(await after.counts()).toMatchObject({ queued: 0, running: 400 });
+    await after.close();
   });
 });

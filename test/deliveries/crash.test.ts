@@ -5,6 +5,7 @@ import path from 'node:path';
 import { openSqliteStore } from '../../src/deliveries/sqlite-store';
 import { FakeFlowApi } from '../support/fake-flow-api';
 import { mappingsDir } from '../support/harness';
+import { until } from '../support/until';
 
 const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'flowhook.js');
@@ -32,14 +33,6 @@ function serve(env: Record<string, string>): Promise<{ child: ChildProcess; port
     child.stderr?.on('data', (chunk) => (out += chunk));
   });
 }
-
-const until = async (check: () => boolean, ms: number, what: string) => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 describe('crash safety (real processes)', () => {
   beforeAll(() => {
@@ -83,7 +76,7 @@ describe('crash safety (real processes)', () => {
       await Promise.all(Array.from({ length: 25 }, (_, i) => send(n + i)));
     expect(acknowledged).toHaveLength(500);
 
-    await until(() => api.requests.length >= 150, 30_000, '150 executions before the kill');
+    await until(async () => api.requests.length >= 150, 30_000, '150 executions before the kill');
     first.child.kill('SIGKILL');
     await new Promise((resolve) => first.child.once('exit', resolve));
     const atKill = api.requests.length;
@@ -93,8 +86,12 @@ describe('crash safety (real processes)', () => {
     // The restarted process resumes what was queued at once, and what was running at the kill
     // once its lease expires. Watch the shared database until every delivery has finished.
     const store = openSqliteStore({ dataDir: env.DATA_DIR });
-    await until(() => store.counts().succeeded === 500, 60_000, 'all 500 deliveries to succeed');
-    store.close();
+    await until(
+      async () => (await store.counts()).succeeded === 500,
+      60_000,
+      'all 500 deliveries to succeed',
+    );
+    await store.close();
     // Every call the fake flow API received is a run of the flow.
     const runs = new Map<number, number>();
     for (const call of api.requests) {

@@ -31,16 +31,16 @@ describe('migrations', () => {
     expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
   });
 
-  it('a fresh file gets every migration', () => {
-    openSqliteStore({ dataDir: dir }).close();
+  it('a fresh file gets every migration', async () => {
+    await openSqliteStore({ dataDir: dir }).close();
     expect(userVersion()).toBe(LATEST);
   });
 
-  it('reopening does not migrate again, and keeps the data', () => {
+  it('reopening does not migrate again, and keeps the data', async () => {
     const store = openSqliteStore({ dataDir: dir });
     const d = newDelivery();
-    store.create(d, DAY);
-    store.close();
+    await store.create(d, DAY);
+    await store.close();
 
     const db = new Database(file);
     expect(migrate(db)).toEqual({ from: LATEST, to: LATEST });
@@ -50,13 +50,13 @@ describe('migrations', () => {
     const again = openSqliteStore({ dataDir: dir });
     expect(exec).not.toHaveBeenCalled();
     exec.mockRestore();
-    expect(again.get(d.id)?.id).toBe(d.id);
-    expect(again.counts().queued).toBe(1);
-    again.close();
+    expect((await again.get(d.id))?.id).toBe(d.id);
+    expect((await again.counts()).queued).toBe(1);
+    await again.close();
     expect(userVersion()).toBe(LATEST);
   });
 
-  it(`a database at version ${LATEST - 1} is upgraded, its rows carried over`, () => {
+  it(`a database at version ${LATEST - 1} is upgraded, its rows carried over`, async () => {
     // Build the previous schema by hand and write into it as that version's code would have.
     const db = new Database(file);
     expect(migrate(db, MIGRATIONS.slice(0, LATEST - 1))).toEqual({ from: 0, to: LATEST - 1 });
@@ -66,16 +66,16 @@ describe('migrations', () => {
 
     const store = openSqliteStore({ dataDir: dir });
     expect(userVersion()).toBe(LATEST);
-    expect(store.get(old.id)?.state).toBe('dead');
+    expect((await store.get(old.id))?.state).toBe('dead');
     // counts() (migration 2) counted the rows that were already there.
-    expect(store.counts()).toMatchObject({ queued: 1, dead: 1 });
-    expect(store.create(newDelivery(), DAY).created).toBe(true);
-    expect(store.counts()).toMatchObject({ queued: 2, dead: 1 });
-    store.close();
+    expect(await store.counts()).toMatchObject({ queued: 1, dead: 1 });
+    expect((await store.create(newDelivery(), DAY)).created).toBe(true);
+    expect(await store.counts()).toMatchObject({ queued: 2, dead: 1 });
+    await store.close();
   });
 
-  it('a database newer than the code is refused with a clear error, and left alone', () => {
-    openSqliteStore({ dataDir: dir }).close();
+  it('a database newer than the code is refused with a clear error, and left alone', async () => {
+    await openSqliteStore({ dataDir: dir }).close();
     const db = new Database(file);
     db.pragma(`user_version = ${LATEST + 1}`);
     db.close();

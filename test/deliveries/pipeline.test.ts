@@ -4,6 +4,7 @@ import type { RetryPolicy } from '../../src/deliveries/retry-policy';
 import { createFlowClient } from '../../src/flows/create-flow-client';
 import { FakeFlowApi, refusingUrl } from '../support/fake-flow-api';
 import { buildApp, memoryLogger, testStore, type TestApp } from '../support/harness';
+import { until } from '../support/until';
 
 const FILES = {
   'sync.yaml': `
@@ -30,14 +31,6 @@ const post = (t: TestApp, source: string, body: unknown, key?: string) => {
   const req = request(t.app).post(`/hooks/${source}`).set('X-Token', 'tok').type('json');
   if (key) req.set('Idempotency-Key', key);
   return req.send(JSON.stringify(body));
-};
-
-const until = async (check: () => boolean, ms: number) => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 };
 
 describe('idempotency (sync)', () => {
@@ -114,7 +107,7 @@ routes: [{ name: r, flow: f, variables: { n: { path: $.n, required: true } } }]
       .set('Authorization', 'Bearer abc')
       .type('json')
       .send('{"n":5}');
-    const stored = t.store.get(res.body.deliveryId);
+    const stored = await t.store.get(res.body.deliveryId);
     expect(stored).toMatchObject({
       state: 'succeeded',
       mode: 'sync',
@@ -161,11 +154,11 @@ describe('mode: async', () => {
     const res = await post(t, 'async', { n: 1 });
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ deliveryId: expect.any(String), status: 'queued' });
-    expect(store.get(res.body.deliveryId)?.state).toBe('queued'); // durable before the answer
+    expect((await store.get(res.body.deliveryId))?.state).toBe('queued'); // durable before the answer
     expect(queuedSeen).toBe(1);
     expect(api.requests).toHaveLength(0);
     startWorker(t, api.url);
-    await until(() => store.get(res.body.deliveryId)?.state === 'succeeded', 5000);
+    await until(async () => (await store.get(res.body.deliveryId))?.state === 'succeeded', 5000);
     expect(api.requests.map((r) => r.body)).toEqual([{ n: 1 }]);
     await api.stop();
   });
@@ -189,7 +182,7 @@ describe('mode: async', () => {
     await api.start(port);
     await new Promise((r) => setTimeout(r, 300)); // then 503 for a while
     api.answer(200);
-    await until(() => t.store.counts().succeeded === 500, 60_000);
+    await until(async () => (await t.store.counts()).succeeded === 500, 60_000);
     // At the fake flow API: every delivery's variables were answered 200 exactly once.
     const executions = new Map<number, number>();
     for (const call of api.requests.filter((r) => r.status === 200)) {
@@ -199,7 +192,7 @@ describe('mode: async', () => {
     expect(executions.size).toBe(500);
     expect([...executions.values()].filter((count) => count !== 1)).toEqual([]);
     for (const id of ids) {
-      const wins = t.store.get(id)?.attempts.filter((a) => a.outcome === 'succeeded') ?? [];
+      const wins = (await t.store.get(id))?.attempts.filter((a) => a.outcome === 'succeeded') ?? [];
       expect(wins).toHaveLength(1);
     }
     await api.stop();
@@ -211,10 +204,10 @@ describe('mode: async', () => {
     const t = buildApp({ files: FILES, flowBaseUrl: api.url });
     const res = await post(t, 'async', { n: 1 });
     startWorker(t, api.url);
-    await until(() => t.store.get(res.body.deliveryId)?.state === 'failed', 5000);
+    await until(async () => (await t.store.get(res.body.deliveryId))?.state === 'failed', 5000);
     await new Promise((r) => setTimeout(r, 200));
     expect(api.requests).toHaveLength(1);
-    expect(t.store.get(res.body.deliveryId)?.lastError).toEqual({
+    expect((await t.store.get(res.body.deliveryId))?.lastError).toEqual({
       code: 'upstream_error',
       message: 'the flow API answered 404',
     });
@@ -227,9 +220,9 @@ describe('mode: async', () => {
     const t = buildApp({ files: FILES, flowBaseUrl: api.url });
     const res = await post(t, 'async', { n: 1 });
     startWorker(t, api.url, { ...fast, maxAttempts: 3 });
-    await until(() => t.store.get(res.body.deliveryId)?.state === 'dead', 5000);
+    await until(async () => (await t.store.get(res.body.deliveryId))?.state === 'dead', 5000);
     expect(api.requests).toHaveLength(3);
-    expect(t.store.get(res.body.deliveryId)?.attempts.map((a) => a.httpStatus)).toEqual([
+    expect((await t.store.get(res.body.deliveryId))?.attempts.map((a) => a.httpStatus)).toEqual([
       500, 500, 500,
     ]);
     await api.stop();
@@ -241,13 +234,11 @@ describe('mode: async', () => {
     const t = buildApp({ files: FILES, flowBaseUrl: api.url });
     const res = await post(t, 'async', { n: 1 });
     startWorker(t, api.url);
-    await until(
-      () =>
-        t.store.get(res.body.deliveryId)?.state === 'queued' &&
-        (t.store.get(res.body.deliveryId)?.attempts.length ?? 0) === 1,
-      5000,
-    );
-    const record = t.store.get(res.body.deliveryId);
+    await until(async () => {
+      const current = await t.store.get(res.body.deliveryId);
+      return current?.state === 'queued' && current.attempts.length === 1;
+    }, 5000);
+    const record = await t.store.get(res.body.deliveryId);
     const attempt = record?.attempts[0];
     // The policy alone would retry within 20 ms; the flow API asked for 3 s.
     expect(record?.nextAttemptAt).toBeGreaterThanOrEqual((attempt?.startedAt ?? 0) + 3000);

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { FakeFlowApi } from '../support/fake-flow-api';
 import { buildApp } from '../support/harness';
+import { until } from '../support/until';
 
 const files = (replyWithin: string) => ({
   'slow.yaml': `
@@ -9,14 +10,6 @@ verify: { provider: token, header: X-Token, secret: tok }
 routes: [{ name: r, flow: f, variables: { n: $.n } }]
 `,
 });
-
-const until = async (check: () => boolean, ms: number) => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe('sync with replyWithin', () => {
   let api: FakeFlowApi;
@@ -37,8 +30,8 @@ describe('sync with replyWithin', () => {
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ deliveryId: expect.any(String), status: 'running' });
     expect(Date.now() - started).toBeLessThan(700); // answered before the flow finished
-    await until(() => t.store.get(res.body.deliveryId)?.state === 'succeeded', 5000);
-    const record = t.store.get(res.body.deliveryId);
+    await until(async () => (await t.store.get(res.body.deliveryId))?.state === 'succeeded', 5000);
+    const record = await t.store.get(res.body.deliveryId);
     expect(record?.attempts).toMatchObject([{ outcome: 'succeeded', sessionId: 'session-1' }]);
     expect(record?.answer).toEqual({ status: 202, body: res.body }); // a repeat gets this answer
     expect(api.requests).toHaveLength(1);
@@ -53,12 +46,14 @@ describe('sync with replyWithin', () => {
       .type('json')
       .send('{"n":2}');
     const sent = pending.then((res) => res);
-    await until(() => api.requests.length === 1, 3000);
+    await until(async () => api.requests.length === 1, 3000);
     api.answer(200);
     const res = await sent;
     expect(res.status).toBe(200);
     expect(res.body.sessionId).toEqual(expect.any(String));
-    expect(t.store.get(res.body.deliveryId)?.attempts.map((a) => a.httpStatus)).toEqual([503, 200]);
+    expect((await t.store.get(res.body.deliveryId))?.attempts.map((a) => a.httpStatus)).toEqual([
+      503, 200,
+    ]);
   });
 
   it('the budget ends between retries: 202 queued, and the retry is left to the worker', async () => {
@@ -72,7 +67,7 @@ describe('sync with replyWithin', () => {
       .send('{"n":3}');
     expect(res.status).toBe(202);
     expect(res.body.status).toBe('queued');
-    expect(t.store.get(res.body.deliveryId)).toMatchObject({ state: 'queued', lease: null });
+    expect(await t.store.get(res.body.deliveryId)).toMatchObject({ state: 'queued', lease: null });
     expect(queued).toBe(1);
   });
 });

@@ -14,8 +14,8 @@ const failing: FlowClient = {
   close: () => {},
 };
 
-function newDelivery(store: ReturnType<typeof testStore>) {
-  const created = store.create(
+async function newDelivery(store: ReturnType<typeof testStore>) {
+  const created = await store.create(
     {
       id: '00000000-0000-4000-8000-000000000001',
       source: 's',
@@ -43,28 +43,27 @@ describe('runDelivery', () => {
     const store = testStore();
     const deadline = Date.now() + 60_000;
     const { record } = await runDelivery(
-      newDelivery(store),
+      await newDelivery(store),
       { store, client: failing, policy: DEFAULT_RETRY_POLICY, now: Date.now },
       { holdUntil: deadline, owner: 'me', leaseMs: 25_000 },
     );
     expect(record.state).toBe('running');
     expect(record.lease).toEqual({ owner: 'me', until: deadline + 25_000 });
-    expect(store.claimDue(deadline + 1, 10, 'worker', 1000)).toEqual([]);
+    expect(await store.claimDue(deadline + 1, 10, 'worker', 1000)).toEqual([]);
   });
 
   it('attempts before a replay do not count for its routes (fromAttempt)', async () => {
     const store = testStore();
-    const first = newDelivery(store);
+    const first = await newDelivery(store);
     await runDelivery(first, {
       store,
       client: failing,
       policy: { ...DEFAULT_RETRY_POLICY, maxAttempts: 2 },
       now: Date.now,
     });
-    const replayed = store.update(first.id, {
-      state: 'running',
-      routes: [{ route: 'r', flowId: 'f', orgId: 'o', variables: {}, fromAttempt: 2 }],
-    });
+    const routes = [{ route: 'r', flowId: 'f', orgId: 'o', variables: {}, fromAttempt: 2 }];
+    await store.update(first.id, { state: 'running', routes });
+    const replayed = (await store.get(first.id))!;
     const { record } = await runDelivery(replayed, {
       store,
       client: failing,
@@ -100,5 +99,69 @@ describe('toStoredRequest', () => {
       authorization: '[redacted]',
       'x-s': '[redacted]',
     });
+  });
+});
+
+describe('runDelivery: a lease lost mid-call', () => {
+  it('records the attempt but leaves the state to the process that took the delivery over', async () => {
+    const store = testStore();
+    const record = await newDelivery(store); // running, lease { owner: 'me' }
+    let release!: () => void;
+    const slow: FlowClient = {
+      execute: () =>
+        new Promise((resolve) => {
+          release = () => resolve({ sessionId: 'late-session', result: 'done' });
+        }),
+      close: () => {},
+    };
+    const run = runDelivery(record, {
+      store,
+      client: slow,
+      policy: DEFAULT_RETRY_POLICY,
+      now: Date.now,
+    });
+    // The lease expires while the call hangs, and another process claims the delivery.
+    const claimed = await store.claimDue(Date.now() + 5000, 10, 'other', 60_000);
+    expect(claimed.map((d) => d.id)).toEqual([record.id]);
+    release();
+    const outcome = await run;
+    expect(outcome.lost).toBe(true);
+    const stored = await store.get(record.id);
+    // The flow ran: its attempt is on record…
+    expect(stored?.attempts).toMatchObject([
+      { number: 1, outcome: 'succeeded', sessionId: 'late-session' },
+    ]);
+    // …but the state and lease are still the new holder's.
+    expect(stored?.state).toBe('running');
+    expect(stored?.lease?.owner).toBe('other');
+    expect(outcome.record.lease?.owner).toBe('other');
+    await store.close();
+  });
+
+  it('applies its outcome while it still holds the lease', async () => {
+    const store = testStore();
+    const record = await newDelivery(store);
+    const ok: FlowClient = {
+      execute: async () => ({ sessionId: 's-1', result: 'done' }),
+      close: () => {},
+    };
+    const outcome = await runDelivery(record, {
+      store,
+      client: ok,
+      policy: DEFAULT_RETRY_POLICY,
+      now: Date.now,
+    });
+    expect(outcome.lost).toBe(false);
+    const stored = await store.get(record.id);
+    expect(stored).toMatchObject({ state: 'succeeded', lease: null });
+    // What runDelivery returns is what was stored (it is built in memory, not read back).
+    expect(outcome.record).toMatchObject({
+      state: stored?.state,
+      lease: stored?.lease,
+      lastError: stored?.lastError,
+      nextAttemptAt: stored?.nextAttemptAt,
+      attempts: stored?.attempts,
+    });
+    await store.close();
   });
 });

@@ -52,9 +52,10 @@ function delivery(id, key) {
 /** Lets the other processes in between calls (requests arrive spread out, not in one burst). */
 const tick = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 2));
 
-function timed(key, create) {
+/** Runs one create and notes when it started and when its promise settled (committed). */
+async function timed(key, create) {
   const start = performance.timeOrigin + performance.now();
-  const result = create();
+  const result = await create();
   const end = performance.timeOrigin + performance.now();
   return { key, created: result.created, id: (result.record ?? result.existing).id, start, end };
 }
@@ -66,7 +67,7 @@ const commands = {
     for (let i = 0; i < count; i++) {
       await tick();
       results.push(
-        timed('same-key', () => store.create(delivery(`${tag}-same-${i}`, 'same-key'), DAY)),
+        await timed('same-key', () => store.create(delivery(`${tag}-same-${i}`, 'same-key'), DAY)),
       );
     }
     return results;
@@ -76,7 +77,51 @@ const commands = {
     const results = [];
     for (let i = 0; i < count; i++) {
       await tick();
-      results.push(timed(`k-${i}`, () => store.create(delivery(`${tag}-k-${i}`, `k-${i}`), DAY)));
+      results.push(
+        await timed(`k-${i}`, () => store.create(delivery(`${tag}-k-${i}`, `k-${i}`), DAY)),
+      );
+    }
+    return results;
+  },
+  /**
+   * `rounds` bursts of creates issued in one turn (so they share one commit), each key twice in
+   * its burst: keys b-0 … b-(rounds × perRound - 1), the keys every process races on.
+   */
+  async burstKeys({ rounds, perRound }) {
+    const results = [];
+    for (let r = 0; r < rounds; r++) {
+      await tick();
+      const burst = [];
+      for (let j = 0; j < perRound; j++) {
+        const key = `b-${r * perRound + j}`;
+        for (const copy of ['x', 'y']) {
+          burst.push(timed(key, () => store.create(delivery(`${tag}-${key}-${copy}`, key), DAY)));
+        }
+      }
+      results.push(...(await Promise.all(burst)));
+    }
+    return results;
+  },
+  /**
+   * Replays: claims each of `ids` from 'dead', `perTurn` at a time, in an order of its own (in one
+   * shared order the first process would stay ahead and win them all); each id and its outcome.
+   */
+  async claimEach({ ids: given, perTurn }) {
+    const ids = [...given];
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [ids[i], ids[j]] = [ids[j], ids[i]];
+    }
+    const results = [];
+    for (let i = 0; i < ids.length; i += perTurn) {
+      await tick();
+      const chunk = ids.slice(i, i + perTurn);
+      const outcomes = await Promise.all(
+        chunk.map((id) =>
+          store.claim(id, { owner: tag, until: Date.now() + 60_000, fromState: 'dead' }),
+        ),
+      );
+      chunk.forEach((id, j) => results.push({ id, outcome: outcomes[j] }));
     }
     return results;
   },
@@ -85,7 +130,7 @@ const commands = {
     const claimed = [];
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 1));
-      const got = store.claimDue(Date.now(), batch, tag, 60_000);
+      const got = await store.claimDue(Date.now(), batch, tag, 60_000);
       if (got.length === 0) return claimed;
       for (const d of got) claimed.push(d.id);
     }
@@ -96,7 +141,7 @@ process.on('message', async (message) => {
   // Every process starts at the same moment (a start line rather than "when the message came").
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, message.startAt - Date.now())));
   const result = await commands[message.command](message);
-  store.close();
+  await store.close();
   process.send({ result }, () => process.exit(0));
 });
 process.send({ ready: true });

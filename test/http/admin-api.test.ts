@@ -435,7 +435,7 @@ describe('admin API (/api/*)', () => {
       const first = await postOrder(t.app, 'created', { id: 'o-9' });
       expect(first.status).toBe(502);
       const id = first.body.deliveryId as string;
-      expect(t.store.get(id)?.state).toBe('failed');
+      expect((await t.store.get(id))?.state).toBe('failed');
 
       api.answer(200);
       const res = await auth(request(t.app).post(`/api/deliveries/${id}/replay`));
@@ -473,7 +473,7 @@ describe('admin API (/api/*)', () => {
       expect(api.requests[1].body).toEqual({ id: 'o-9' });
       expect(api.requests[1].headers.authorization).toBe(`Bearer ${TOKEN}`);
 
-      const record = t.store.get(id);
+      const record = await t.store.get(id);
       expect(record).toMatchObject({ state: 'succeeded', lastError: null, lease: null });
       expect(record?.attempts.map((a) => a.outcome)).toEqual(['failed', 'succeeded']);
       // What the sender was told stays what it was (an idempotent repeat still gets it).
@@ -504,7 +504,10 @@ describe('admin API (/api/*)', () => {
         ],
       });
       expect(woken).toBe(1);
-      expect(t.store.get(first.body.deliveryId)).toMatchObject({ state: 'queued', lease: null });
+      expect(await t.store.get(first.body.deliveryId)).toMatchObject({
+        state: 'queued',
+        lease: null,
+      });
     });
 
     it('a replay refused by the flow API again → 200 with state failed', async () => {
@@ -545,7 +548,23 @@ describe('admin API (/api/*)', () => {
       expect(b.status).toBe(409);
       expect(b.body.code).toBe('delivery_running');
       expect(api.requests).toHaveLength(2); // the first delivery, and one replay
-      expect(t.store.get(id)?.attempts).toHaveLength(2);
+      expect((await t.store.get(id))?.attempts).toHaveLength(2);
+    });
+
+    it('two replays at the same instant: both read it idle, one claims it, the other → 409', async () => {
+      const t = adminApp();
+      const first = await postOrder(t.app, 'created', { id: 'o-12b' });
+      const id = first.body.deliveryId as string;
+      api.answerAfter(100);
+      const answers = await Promise.all(
+        [1, 2, 3].map(() => auth(request(t.app).post(`/api/deliveries/${id}/replay`))),
+      );
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 409, 409]);
+      expect(answers.filter((a) => a.status === 409).map((a) => a.body.code)).toEqual([
+        'delivery_running',
+        'delivery_running',
+      ]);
+      expect(api.requests).toHaveLength(2); // the first delivery, and one replay
     });
 
     it('a delivery refused with 422 on receipt runs after the mapping is fixed', async () => {
@@ -554,14 +573,14 @@ describe('admin API (/api/*)', () => {
       const first = await postOrder(t.app, 'created', { orderId: 'o-13' });
       expect(first.status).toBe(422);
       const id = first.body.deliveryId as string;
-      expect(t.store.get(id)).toMatchObject({ state: 'failed', routes: [] });
+      expect(await t.store.get(id)).toMatchObject({ state: 'failed', routes: [] });
 
       // Replaying with the same mapping: refused the same way, the delivery stays as it was.
-      const before = t.store.get(id);
+      const before = await t.store.get(id);
       const again = await auth(request(t.app).post(`/api/deliveries/${id}/replay`));
       expect(again.status).toBe(422);
       expect(again.body).toMatchObject({ code: 'missing_variables', variables: ['id'] });
-      expect(t.store.get(id)).toEqual(before);
+      expect(await t.store.get(id)).toEqual(before);
 
       current = loadMappings(
         mappingsDir({ 'orders.yaml': ORDERS_V1.replace('path: $.id,', 'path: $.orderId,') }),
@@ -581,8 +600,8 @@ describe('admin API (/api/*)', () => {
       expect(first.status).toBe(202);
       const id = first.body.deliveryId as string;
       const v1 = current.sources.get('orders')?.version;
-      expect(t.store.get(id)).toMatchObject({ state: 'queued', mappingVersion: v1 });
-      const earlier = t.store.get(id)?.attempts.length ?? 0;
+      expect(await t.store.get(id)).toMatchObject({ state: 'queued', mappingVersion: v1 });
+      const earlier = (await t.store.get(id))?.attempts.length ?? 0;
       const calls = api.requests.length;
 
       current = loadMappings(
@@ -608,7 +627,7 @@ describe('admin API (/api/*)', () => {
       const replayed = api.requests[calls];
       expect(replayed.path).toBe('/cgw/process/v1/orgs/billing-org/flows/order-paid-v2/execute');
       expect(replayed.body).toEqual({ id: 'o-14', amount: 30, currency: 'EUR' });
-      expect(t.store.get(id)).toMatchObject({
+      expect(await t.store.get(id)).toMatchObject({
         mappingVersion: v2,
         routes: [
           {
@@ -640,7 +659,7 @@ describe('admin API (/api/*)', () => {
       const t = swappableApp(() => current);
       const first = await postOrder(t.app, 'paid', { id: 'o-15', amount: 1 });
       const id = first.body.deliveryId as string;
-      const before = t.store.get(id);
+      const before = await t.store.get(id);
       const text = next();
       current = loadMappings(
         mappingsDir(
@@ -652,7 +671,7 @@ describe('admin API (/api/*)', () => {
       expect(res.status).toBe(status);
       expect(res.body.code).toBe(code);
       expect(res.text).not.toContain(SECRET);
-      expect(t.store.get(id)).toEqual(before);
+      expect(await t.store.get(id)).toEqual(before);
       expect(api.requests).toHaveLength(1);
     });
 
@@ -683,7 +702,7 @@ describe('admin API (/api/*)', () => {
       const res = await auth(request(t.app).post(`/api/deliveries/${id}/replay`));
       expect(res.status).toBe(409);
       expect(res.body.code).toBe('not_replayable');
-      expect(t.store.get(id)?.state).toBe('dead');
+      expect((await t.store.get(id))?.state).toBe('dead');
     });
 
     it('dry-run: a replay logs the execute call and records a dry-run session', async () => {

@@ -115,7 +115,7 @@ describe('dispatch: all (fan-out)', () => {
     const queued = await post(t, 'orders', '{"id":"o-7","total":5000}');
     expect(queued.status).toBe(202);
     expect(queued.body.status).toBe('queued');
-    const stored = t.store.get(queued.body.deliveryId);
+    const stored = await t.store.get(queued.body.deliveryId);
     expect(stored?.state).toBe('queued');
     expect(stored?.attempts.map((a) => [a.route, a.outcome, a.httpStatus]).sort()).toEqual([
       ['big-order', 'failed', 503],

@@ -216,7 +216,7 @@ describe('HTTP status table (DESIGN §4)', () => {
         upstream: { status, error: `failed with ${status}` },
       });
       expect(res.text).not.toContain(TOKEN);
-      expect(t.store.get(res.body.deliveryId)).toMatchObject({
+      expect(await t.store.get(res.body.deliveryId)).toMatchObject({
         state: 'failed',
         nextAttemptAt: null,
       });
@@ -228,7 +228,7 @@ describe('HTTP status table (DESIGN §4)', () => {
     const res = await postGithub(t, PUSH);
     expect(res.status).toBe(502);
     expect(res.body.upstream).toEqual({ status: 200, error: 'the answer has no sessionId' });
-    expect(t.store.get(res.body.deliveryId)?.state).toBe('failed');
+    expect((await t.store.get(res.body.deliveryId))?.state).toBe('failed');
   });
 
   it('flow API echoing the token in its error → the token is redacted', async () => {
@@ -255,7 +255,7 @@ describe('HTTP status table (DESIGN §4)', () => {
         reason: expect.stringMatching(reason),
         nextAttemptAt: expect.any(String),
       });
-      const stored = t.store.get(res.body.deliveryId);
+      const stored = await t.store.get(res.body.deliveryId);
       expect(stored).toMatchObject({ state: 'queued', attempts: [{ outcome: 'failed' }] });
       expect(stored?.nextAttemptAt).toBeGreaterThan(Date.now());
     },

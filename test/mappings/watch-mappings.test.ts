@@ -6,17 +6,10 @@ import { createMappingRegistry, type MappingRegistry } from '../../src/mappings/
 import { FakeFlowApi } from '../support/fake-flow-api';
 import { mappingsDir, memoryLogger, testStore } from '../support/harness';
 import { createFlowClient } from '../../src/flows/create-flow-client';
+import { until } from '../support/until';
 
 const source = (flow: string, extra = '') =>
   `verify: { provider: token, header: X-Token, secret: tok }\nroutes:\n  - name: r\n    flow: ${flow}\n${extra}`;
-
-const until = async (check: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out waiting for the reload');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 describe('createMappingRegistry: reload', () => {
   it('a changed file is swapped in; an unchanged one is not compiled again', () => {
@@ -88,8 +81,8 @@ describe('createMappingRegistry: watching the folder', () => {
     registry = createMappingRegistry(dir, {}, logs.logger);
     await registry.watch({ debounceMs: 20 });
     fs.writeFileSync(path.join(dir, 'a.yaml'), source('a2'));
-    await until(() => registry.current().sources.get('a')?.routes[0].flowId === 'a2');
-    await until(() => logs.lines().some((l) => l.msg === 'mappings reloaded'));
+    await until(async () => registry.current().sources.get('a')?.routes[0].flowId === 'a2');
+    await until(async () => logs.lines().some((l) => l.msg === 'mappings reloaded'));
     expect(logs.lines().find((l) => l.msg === 'mappings reloaded')).toMatchObject({
       changed: ['a.yaml'],
     });
