@@ -51,7 +51,7 @@ export function compileMapping(
     ...preset,
     dispatch: def.dispatch ?? 'first',
     mode: def.mode ?? 'sync',
-    replyWithinMs: replyWithinMs(def.replyWithin, provider),
+    replyWithinMs: atPath(['replyWithin'], () => replyWithinMs(def, provider)),
     ...(def.idempotency
       ? { idempotencyKey: atPath(['idempotency', 'key'], () => compileKey(def.idempotency!.key)) }
       : {}),
@@ -85,7 +85,14 @@ const REPLY_WITHIN_BY_PROVIDER: Readonly<Record<string, number>> = {
   shopify: 4000,
 };
 
-function replyWithinMs(text: string | undefined, provider: string): number {
+function replyWithinMs(def: { mode?: string; replyWithin?: string }, provider: string): number {
+  const text = def.replyWithin;
+  if (text !== undefined && def.mode === 'async') {
+    // It would be silently ignored: an async source answers 202 as soon as the delivery is stored.
+    throw new Error(
+      'replyWithin applies to mode: sync only (an async source answers 202 once the delivery is stored); remove it, or set mode: sync',
+    );
+  }
   if (text === undefined) return REPLY_WITHIN_BY_PROVIDER[provider] ?? 8000;
   const match = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(text) as RegExpExecArray; // the schema checked it
   return Math.round(Number(match[1]) * (match[2] === 's' ? 1000 : 1));

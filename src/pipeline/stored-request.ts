@@ -4,6 +4,9 @@ import type { HeaderMap } from '../verify/types';
 /** Header and query names whose values are credentials: never stored. */
 const SECRET_NAME = /authorization|cookie|signature|token|secret|api[-_]?key|hmac|password|auth/i;
 
+/** Names that match SECRET_NAME but hold an event id (kept: it is the idempotency key anyway). */
+const NOT_SECRET = new Set(['i-twilio-idempotency-token']);
+
 /**
  * The request as it is kept with its delivery: exact body bytes (for replay), headers and query
  * with every credential-looking value — and any value equal to one of the source's secrets —
@@ -16,7 +19,7 @@ export function toStoredRequest(
   // A value that is a secret, or holds one long enough not to match by chance (a one-letter
   // secret must not redact every header with that letter in it).
   const isSecret = (name: string, value: string) =>
-    SECRET_NAME.test(name) ||
+    (SECRET_NAME.test(name) && !NOT_SECRET.has(name.toLowerCase())) ||
     secrets.some((secret) => value === secret || (secret.length >= 8 && value.includes(secret)));
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {

@@ -87,6 +87,7 @@ describe('toStoredRequest', () => {
           'x-custom': 'Bearer longsecretvalue',
           authorization: 'Basic x',
           'x-s': 's',
+          'i-twilio-idempotency-token': 'ev-123',
         },
         rawBody: Buffer.from('{}'),
       },
@@ -98,6 +99,8 @@ describe('toStoredRequest', () => {
       'x-custom': '[redacted]',
       authorization: '[redacted]',
       'x-s': '[redacted]',
+      // An event id whose header name says "token": kept (it is the idempotency key).
+      'i-twilio-idempotency-token': 'ev-123',
     });
   });
 });

@@ -90,6 +90,11 @@ describe('loadMappings', () => {
       /^line 8, column 34: routes\[0\]\.when\[0\]\.matches: invalid regular expression/,
     ],
     [
+      'replyWithin on an async source (it would be ignored)',
+      `mode: async\nreplyWithin: 5s\n${GOOD}`,
+      /^line 2, column 14: replyWithin: replyWithin applies to mode: sync only/,
+    ],
+    [
       'duplicate route names',
       `${GOOD}  - name: r\n    flow: g\n`,
       /^line 8, column 11: routes\[1\]\.name: the route name "r" is used twice/,
