@@ -17,6 +17,8 @@ export const ERROR_STATUS = {
   executions_failed: 502,
   upstream_unreachable: 502,
   upstream_timeout: 504,
+  /** The delivery store refused a write (disk full, locked past its timeout): nothing accepted. */
+  store_unavailable: 503,
   internal: 500,
   // The admin API (/api/*, behind ADMIN_TOKEN).
   unauthorized: 401,
@@ -35,8 +37,14 @@ export class FlowhookError extends Error {
   /** Extra fields for the JSON answer (never secrets): `variables`, `upstream`, … */
   readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
-    super(message);
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+    /** The underlying error, logged (never sent). */
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'FlowhookError';
     this.code = code;
     this.status = ERROR_STATUS[code];

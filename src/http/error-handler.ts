@@ -46,6 +46,10 @@ export function errorHandler(logger: Logger) {
     const failure = toFlowhookError(error);
     const trace = res.locals.trace as DeliveryTrace | undefined;
     if (failure.code === 'internal') logger.error({ err: error, ...trace }, 'unexpected error');
+    if (failure.code === 'store_unavailable') {
+      logger.error({ err: failure.cause, ...trace }, 'the delivery store failed');
+      res.setHeader('Retry-After', '5');
+    }
     res.status(failure.status).json({
       error: failure.message,
       code: failure.code,

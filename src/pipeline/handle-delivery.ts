@@ -140,31 +140,36 @@ export async function handleDelivery(
   const initial = initialState(decision, source, deliveryId, dryRun);
   const now = deps.now();
   // One write: the delivery, and its answer when it is already known (async, ignored, refused).
-  const created = await deps.store.create(
-    {
-      id: deliveryId,
-      source: source.name,
-      idempotencyKey: key,
-      mode: source.mode,
-      state: initial.state,
-      receivedAt: now,
-      mappingVersion: source.version,
-      request: toStoredRequest(request, source.verifySpec?.secrets ?? []),
-      routes:
-        decision.kind === 'run'
-          ? decision.plan.map((step) => ({
-              route: step.route.name,
-              flowId: step.route.flowId,
-              orgId: step.request.orgId,
-              variables: step.request.variables,
-            }))
-          : [],
-      lease: initial.state === 'running' ? { owner: deps.owner, until: now + deps.leaseMs } : null,
-      nextAttemptAt: null,
-      answer: initial.answer,
-    },
-    deps.idempotencyWindowMs,
-  );
+  const created = await deps.store
+    .create(
+      {
+        id: deliveryId,
+        source: source.name,
+        idempotencyKey: key,
+        mode: source.mode,
+        state: initial.state,
+        receivedAt: now,
+        mappingVersion: source.version,
+        request: toStoredRequest(request, source.verifySpec?.secrets ?? []),
+        routes:
+          decision.kind === 'run'
+            ? decision.plan.map((step) => ({
+                route: step.route.name,
+                flowId: step.route.flowId,
+                orgId: step.request.orgId,
+                variables: step.request.variables,
+              }))
+            : [],
+        lease:
+          initial.state === 'running' ? { owner: deps.owner, until: now + deps.leaseMs } : null,
+        nextAttemptAt: null,
+        answer: initial.answer,
+      },
+      deps.idempotencyWindowMs,
+    )
+    .catch((error: unknown) => {
+      throw storeUnavailable(error, 'nothing was accepted; send it again');
+    });
   if (!created.created) {
     trace.replayed = true;
     trace.deliveryId = created.existing.id;
@@ -189,8 +194,22 @@ export async function handleDelivery(
     trace,
     now + source.replyWithinMs,
   );
-  if (!stored) await deps.store.update(deliveryId, { answer });
+  if (!stored) {
+    await deps.store.update(deliveryId, { answer }).catch((error: unknown) => {
+      throw storeUnavailable(error, 'the delivery is kept and will be resumed');
+    });
+  }
   return answer;
+}
+
+/** The store failed under a request: 503, so the sender tries again later (a repeat is recognised). */
+function storeUnavailable(error: unknown, consequence: string): FlowhookError {
+  return new FlowhookError(
+    'store_unavailable',
+    `the delivery store failed to record the delivery; ${consequence}`,
+    {},
+    error,
+  );
 }
 
 /**
@@ -227,8 +246,12 @@ async function runWithinBudget(
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), Math.max(0, deadline - deps.now()));
     });
-    const outcome = await Promise.race([run, late]);
-    clearTimeout(timer);
+    // runDelivery catches the flow API's errors: what rejects here is the store.
+    const outcome = await Promise.race([run, late])
+      .catch((error: unknown) => {
+        throw storeUnavailable(error, 'the delivery is kept and will be resumed');
+      })
+      .finally(() => clearTimeout(timer));
     if (outcome === 'late') {
       told = true;
       trace.state = 'running';

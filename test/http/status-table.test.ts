@@ -281,6 +281,30 @@ describe('HTTP status table (DESIGN §4)', () => {
     expect(res.body.code).toBe('not_found');
   });
 
+  it('the store refuses the write → 503 store_unavailable with Retry-After; nothing ran; logged', async () => {
+    await t.store.close(); // every write now rejects, as on a full disk
+    const res = await postGithub(t, PUSH);
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.body).toMatchObject({
+      code: 'store_unavailable',
+      error: expect.stringContaining('nothing was accepted; send it again'),
+      deliveryId: expect.any(String),
+    });
+    expect(api.requests).toHaveLength(0);
+    const line = t.logs.lines().find((l) => l.msg === 'the delivery store failed');
+    expect(line?.err).toMatchObject({ message: 'the delivery store is closed' });
+  });
+
+  it('the store fails after the flow ran (recording the outcome) → 503, not 500', async () => {
+    const update = jest.spyOn(t.store, 'update').mockRejectedValue(new Error('disk I/O error'));
+    const res = await postGithub(t, PUSH);
+    update.mockRestore();
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe('store_unavailable');
+    expect(api.requests).toHaveLength(1);
+  });
+
   it('every error code maps to the status the table promises', () => {
     expect(ERROR_STATUS).toEqual({
       unknown_source: 404,
@@ -297,6 +321,7 @@ describe('HTTP status table (DESIGN §4)', () => {
       executions_failed: 502,
       upstream_unreachable: 502,
       upstream_timeout: 504,
+      store_unavailable: 503,
       internal: 500,
       unauthorized: 401,
       invalid_request: 400,
