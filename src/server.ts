@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { loadConfig, type Config } from './config';
 import { createFlowClient, type FlowClient } from './flows/create-flow-client';
+import { createBackgroundWork } from './background-work';
 import { createApp } from './http/create-app';
 import { createLogger, type Logger } from './logger';
 import { createDeliveryWorker } from './deliveries/delivery-worker';
@@ -63,7 +64,9 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
   // Deliveries queued or running when the last process stopped are picked up from here.
   worker.start();
   const pruner = startPruning(store, config.retentionMs, log);
+  const background = createBackgroundWork();
   const app = createApp({
+    background,
     config,
     logger: log,
     mappings: registry.current,
@@ -95,14 +98,19 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
         // whose last request finishes after this point goes idle but stays open, so keep closing
         // idle ones until the server is done.
         const sweep = setInterval(() => server.closeIdleConnections(), 50);
-        clearInterval(pruner);
+        pruner.stop();
         // The worker stops claiming at once; what it runs finishes within the grace (or keeps its
-        // lease and resumes after a restart); queued deliveries stay queued in the store.
+        // lease and resumes after a restart); queued deliveries stay queued in the store. Sync
+        // runs that outlived their answer get the same grace before the store closes under them.
         const workerStopped = worker.stop(SHUTDOWN_WORKER_GRACE_MS);
+        const lateRunsDone = background.drain(SHUTDOWN_WORKER_GRACE_MS);
         server.close(() => {
           clearInterval(sweep);
-          void workerStopped
+          void Promise.all([workerStopped, lateRunsDone])
             .then(() => registry.close())
+            .catch((error: unknown) =>
+              log.error({ err: error }, 'stopping the mappings watcher failed'),
+            )
             .then(() => {
               flowClient?.close();
               return store.close();
@@ -110,9 +118,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
             .catch((error: unknown) =>
               log.error({ err: error }, 'closing the delivery store failed'),
             )
-            .finally(() => {
-              resolve();
-            });
+            .finally(resolve);
         });
         server.closeIdleConnections();
       }),
@@ -123,14 +129,19 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
 const SHUTDOWN_WORKER_GRACE_MS = 8000;
 
 /** Deletes finished deliveries past the retention, a batch at a time, so requests never wait on it. */
-function startPruning(store: DeliveryStore, retentionMs: number, log: Logger): NodeJS.Timeout {
+function startPruning(
+  store: DeliveryStore,
+  retentionMs: number,
+  log: Logger,
+): { stop: () => void } {
   let pruning = false;
+  let stopped = false;
   const prune = async () => {
-    if (pruning) return;
+    if (pruning || stopped) return;
     pruning = true;
     try {
       let removed = 0;
-      for (let batch = 0; batch < 20; batch++) {
+      for (let batch = 0; batch < 20 && !stopped; batch++) {
         const count = await store.prune(Date.now() - retentionMs, 500);
         removed += count;
         if (count < 500) break;
@@ -143,7 +154,13 @@ function startPruning(store: DeliveryStore, retentionMs: number, log: Logger): N
     }
   };
   void prune();
-  return setInterval(() => void prune(), 60_000).unref();
+  const timer = setInterval(() => void prune(), 60_000).unref();
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
 }
 
 function reportStart(log: Logger, config: Config, mappings: MappingSet): void {

@@ -1,5 +1,6 @@
 import type { FlowClient } from '../flows/create-flow-client';
 import type { Logger } from '../logger';
+import { holdOf } from './lease';
 import type { RetryPolicy } from './retry-policy';
 import { runDelivery } from './run-delivery';
 import type { DeliveryRecord, DeliveryStore } from './types';
@@ -41,6 +42,8 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
   let stopped = true;
   /** A claim in progress (stop waits for it: what it claims runs, within the grace). */
   let ticking: Promise<void> | undefined;
+  /** Woken while a claim was in progress. */
+  let again = false;
 
   const schedule = (ms: number) => {
     clearTimeout(timer);
@@ -81,17 +84,27 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
   };
 
   const tick = async () => {
-    if (stopped || ticking) return;
+    if (stopped) return;
+    if (ticking) {
+      // A wake-up during a claim: look again as soon as it ends, not at the next poll.
+      again = true;
+      return;
+    }
+    again = false;
     let done!: () => void;
     ticking = new Promise<void>((resolve) => (done = resolve));
     try {
       const free = options.concurrency - active.size;
       const claimed =
-        free > 0 ? await options.store.claimDue(now(), free, options.owner, options.leaseMs) : [];
+        free > 0
+          ? // A new hold per claim: a run of an earlier claim of the same delivery that outlived
+            // its lease no longer matches, even in this process.
+            await options.store.claimDue(now(), free, holdOf(options.owner), options.leaseMs)
+          : [];
       // Claimed just before a stop: run them anyway (the stop waits for them within its grace).
       for (const record of claimed) run(record);
       // A full batch may mean more are due; otherwise wait for the next poll or notify().
-      schedule(claimed.length > 0 && claimed.length === free ? 0 : options.pollMs);
+      schedule((claimed.length > 0 && claimed.length === free) || again ? 0 : options.pollMs);
     } catch (error) {
       options.logger.error({ err: error }, 'claiming deliveries failed; trying again');
       schedule(options.pollMs);

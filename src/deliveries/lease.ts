@@ -13,3 +13,15 @@ export function processOwner(): string {
 export function leaseFor(flowTimeoutMs: number): number {
   return 2 * flowTimeoutMs + 5000;
 }
+
+let holds = 0;
+
+/**
+ * A name for one hold of a delivery: the process, and a number of its own. Each claim (a sync
+ * request, a worker claim, a replay) holds under a new one, so a run whose lease expired and was
+ * taken over — even by this same process — no longer matches, and its outcome is not applied.
+ */
+export function holdOf(processName: string): string {
+  holds += 1;
+  return `${processName}#${holds}`;
+}

@@ -73,7 +73,9 @@ export async function runDelivery(
   // route is still running does not forget a success. A single route's attempt is committed
   // together with the outcome: one commit instead of two.
   const eager = pending.length > 1;
-  const settled = await Promise.all(
+  // allSettled: when the store fails to record one route's attempt, the others' calls still end
+  // (and are recorded where possible) before the run fails.
+  const outcomes = await Promise.allSettled(
     pending.map(async (route) => {
       const startedAt = deps.now();
       let input: Omit<Attempt, 'number'>;
@@ -121,6 +123,9 @@ export async function runDelivery(
       return { input, attempt, result, retryable, retryAfter };
     }),
   );
+  const failed = outcomes.find((o) => o.status === 'rejected');
+  if (failed) throw failed.reason;
+  const settled = outcomes.map((o) => (o as PromiseFulfilledResult<Settled>).value);
   const results = settled.map((x) => x.result);
   // New attempts count for every route whatever its fromAttempt (they are numbered after it);
   // the store numbers the ones not yet written when it writes them below.
@@ -205,6 +210,16 @@ export async function runDelivery(
     results,
     lost: false,
   };
+}
+
+/** One route's call in this run. */
+interface Settled {
+  readonly input: Omit<Attempt, 'number'>;
+  /** Set when it was written at once (fan-out). */
+  readonly attempt: Attempt | undefined;
+  readonly result: RouteResult;
+  readonly retryable: boolean;
+  readonly retryAfter: number | undefined;
 }
 
 type RouteStatus = 'succeeded' | 'failed' | 'pending';

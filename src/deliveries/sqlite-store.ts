@@ -156,7 +156,9 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       `UPDATE deliveries SET state = 'running', lease_owner = @owner, lease_until = @until,
          next_attempt_at = NULL, routes = coalesce(@routes, routes),
          mapping_version = coalesce(@mapping_version, mapping_version), updated_at = @updated_at
-       WHERE id = @id AND state = @from_state AND state <> 'running'`,
+       WHERE id = @id AND state = @from_state AND state <> 'running'
+         AND (@attempts IS NULL
+              OR (SELECT count(*) FROM attempts WHERE delivery_id = @id) = @attempts)`,
     ),
     renewLease: db.prepare(
       `UPDATE deliveries SET lease_until = @until, updated_at = @updated_at
@@ -293,6 +295,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       owner: request.owner,
       until: request.until,
       from_state: request.fromState,
+      attempts: request.attempts ?? null,
       routes: request.patch?.routes !== undefined ? JSON.stringify(request.patch.routes) : null,
       mapping_version: request.patch?.mappingVersion ?? null,
       updated_at: now(),
@@ -357,29 +360,40 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     }),
   );
 
-  function flush(): void {
+  /**
+   * Commits one group, then yields to the event loop before the next: a burst does not hold the
+   * loop for several commits in a row, and other processes get the write lock in between.
+   * `all` (close) drains the queue at once.
+   */
+  function flush(all = false): void {
     flushing = undefined;
-    while (queue.length > 0) {
+    do {
       const writes = queue.splice(0, MAX_GROUP);
-      let settled: Settled[];
-      try {
-        settled = group.immediate(writes);
-      } catch (error) {
-        if (error instanceof GroupAborted) {
-          // That write fails with its own error; the others were not written and go again.
-          writes[error.index].reject(error.cause);
-          queue.unshift(...writes.filter((_, i) => i !== error.index));
-          continue;
-        }
-        // The commit itself failed (SQLITE_BUSY past the timeout, disk full): nothing was written.
-        for (const write of writes) write.reject(error);
-        continue;
+      if (writes.length === 0) break;
+      commitGroup(writes);
+    } while (all);
+    if (queue.length > 0) flushing ??= setImmediate(flush);
+  }
+
+  function commitGroup(writes: PendingWrite[]): void {
+    let settled: Settled[];
+    try {
+      settled = group.immediate(writes);
+    } catch (error) {
+      if (error instanceof GroupAborted) {
+        // That write fails with its own error; the others were not written and go again first.
+        writes[error.index].reject(error.cause);
+        queue.unshift(...writes.filter((_, i) => i !== error.index));
+        return;
       }
-      settled.forEach((outcome, i) => {
-        if (outcome.ok) writes[i].resolve(outcome.value);
-        else writes[i].reject(outcome.error);
-      });
+      // The commit itself failed (SQLITE_BUSY past the timeout, disk full): nothing was written.
+      for (const write of writes) write.reject(error);
+      return;
     }
+    settled.forEach((outcome, i) => {
+      if (outcome.ok) writes[i].resolve(outcome.value);
+      else writes[i].reject(outcome.error);
+    });
   }
 
   function write<T>(work: () => T): Promise<T> {
@@ -446,7 +460,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
         if (!db.open) return;
         // Pending writes are committed first: a caller may be awaiting one.
         clearImmediate(flushing);
-        flush();
+        flush(true);
         try {
           db.pragma('optimize');
         } finally {

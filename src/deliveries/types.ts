@@ -133,6 +133,8 @@ export interface ClaimRequest {
   readonly until: number;
   /** The state the caller read; the claim fails if it changed since (a worker took it). */
   readonly fromState: DeliveryState;
+  /** How many attempts the caller read; the claim fails if one was recorded since. */
+  readonly attempts?: number;
   /** Other fields to set with the claim (a replay's new routes and mapping version). */
   readonly patch?: Pick<DeliveryPatch, 'routes' | 'mappingVersion'>;
 }
@@ -181,8 +183,8 @@ export interface DeliveryStore {
    */
   claimDue(now: number, limit: number, owner: string, leaseMs: number): Promise<DeliveryRecord[]>;
   /**
-   * Takes one delivery (a replay): sets it running under `owner` if it is still in `fromState`
-   * and not running. 'claimed', 'changed' (someone else moved it on) or 'missing'.
+   * Takes one delivery (a replay): sets it running under `owner` if it is still in `fromState`,
+   * not running, and (when `attempts` is given) has that many attempts. 'claimed', 'changed' (someone else moved it on) or 'missing'.
    */
   claim(id: string, request: ClaimRequest): Promise<'claimed' | 'changed' | 'missing'>;
   /** Extends a held lease (a long execution); false when the lease was lost. */

@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import { createBackgroundWork, type BackgroundWork } from '../background-work';
 import type { Config } from '../config';
 import { leaseFor, processOwner } from '../deliveries/lease';
 import { retryPolicyFrom } from '../deliveries/retry-policy';
@@ -39,6 +40,8 @@ export interface AppDeps {
   readonly flowClient: FlowClient | undefined;
   /** The clock verifiers see, in ms; tests pin it. */
   readonly now?: () => number;
+  /** Where sync runs that outlive their answer are kept, so a stop can wait for them. */
+  readonly background?: BackgroundWork;
 }
 
 /** Builds the app without listening (server.ts listens; tests use supertest). */
@@ -85,11 +88,12 @@ export function createApp(deps: AppDeps): Express {
         leaseMs: leaseFor(deps.config.flowTimeoutMs ?? 10_000),
         replayWaitMs: (deps.config.flowTimeoutMs ?? 10_000) + 5000,
         onQueued: deps.onQueued ?? (() => {}),
-        onLateFailure: (deliveryId, error) =>
+        onStoreFailure: (deliveryId, error) =>
           deps.logger.error(
             { err: error, deliveryId },
-            'recording a sync delivery that outlived its answer failed; the worker resumes it when its lease expires',
+            'the delivery store failed to record an accepted delivery; the worker resumes it when its lease expires',
           ),
+        track: (deps.background ?? createBackgroundWork()).track,
       },
       deps.logger,
       deps.config.bodyLimit,

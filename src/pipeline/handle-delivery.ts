@@ -16,6 +16,7 @@ import type { RequestView } from '../routing/request-view';
 import type { HeaderMap } from '../verify/types';
 import { validTraceparent } from '../flows/valid-traceparent';
 import { toStoredRequest } from './stored-request';
+import { holdOf } from '../deliveries/lease';
 
 /** A request to POST /hooks/:source, as the HTTP layer hands it over. */
 export interface InboundRequest {
@@ -48,10 +49,13 @@ export interface PipelineDeps {
   /** A delivery was queued: wake the worker. */
   readonly onQueued: () => void;
   /**
-   * A sync run that went on after its sender was answered failed to record its outcome (the
-   * store refused the write): logged; the delivery's lease expires and the worker resumes it.
+   * The store refused a write after the delivery was accepted (the outcome, the answer): logged.
+   * The sender is still answered (it must not send an accepted delivery again); the delivery's
+   * lease expires and the worker resumes it.
    */
-  readonly onLateFailure: (deliveryId: string, error: unknown) => void;
+  readonly onStoreFailure: (deliveryId: string, error: unknown) => void;
+  /** A sync run that goes on after its sender was answered: shutdown waits for it. */
+  readonly track: (work: Promise<unknown>) => void;
 }
 
 /** What the request log line says; filled in as the request moves through the stages. */
@@ -139,6 +143,7 @@ export async function handleDelivery(
   const dryRun = deps.flowClient === undefined;
   const initial = initialState(decision, source, deliveryId, dryRun);
   const now = deps.now();
+  const hold = holdOf(deps.owner);
   // One write: the delivery, and its answer when it is already known (async, ignored, refused).
   const created = await deps.store
     .create(
@@ -160,15 +165,20 @@ export async function handleDelivery(
                 variables: step.request.variables,
               }))
             : [],
-        lease:
-          initial.state === 'running' ? { owner: deps.owner, until: now + deps.leaseMs } : null,
+        lease: initial.state === 'running' ? { owner: hold, until: now + deps.leaseMs } : null,
         nextAttemptAt: null,
         answer: initial.answer,
       },
       deps.idempotencyWindowMs,
     )
     .catch((error: unknown) => {
-      throw storeUnavailable(error, 'nothing was accepted; send it again');
+      // Nothing was accepted: 503, so the sender sends it again later.
+      throw new FlowhookError(
+        'store_unavailable',
+        'the delivery store failed to record the delivery; nothing was accepted, send it again',
+        {},
+        error,
+      );
     });
   if (!created.created) {
     trace.replayed = true;
@@ -195,21 +205,13 @@ export async function handleDelivery(
     now + source.replyWithinMs,
   );
   if (!stored) {
-    await deps.store.update(deliveryId, { answer }).catch((error: unknown) => {
-      throw storeUnavailable(error, 'the delivery is kept and will be resumed');
-    });
+    // Accepted already: a failure here is logged, and the sender still gets its answer (a 503
+    // would make it send the delivery again, and without a key that would run it twice).
+    await deps.store
+      .update(deliveryId, { answer })
+      .catch((error: unknown) => deps.onStoreFailure(deliveryId, error));
   }
   return answer;
-}
-
-/** The store failed under a request: 503, so the sender tries again later (a repeat is recognised). */
-function storeUnavailable(error: unknown, consequence: string): FlowhookError {
-  return new FlowhookError(
-    'store_unavailable',
-    `the delivery store failed to record the delivery; ${consequence}`,
-    {},
-    error,
-  );
 }
 
 /**
@@ -231,6 +233,8 @@ async function runWithinBudget(
     now: deps.now,
   };
   let record = first;
+  // This request's hold on the delivery (its lease owner, set when it was created).
+  const hold = first.lease?.owner ?? deps.owner;
   // Once the sender was told 202 running, a run that ends later must not store its own answer.
   let told = false;
   const answerFor = (done: DeliveryRecord, results: RouteResult[]) =>
@@ -238,7 +242,7 @@ async function runWithinBudget(
   for (;;) {
     const run = runDelivery(record, runDeps, {
       holdUntil: deadline,
-      owner: deps.owner,
+      owner: hold,
       leaseMs: deps.leaseMs,
       answerFor,
     });
@@ -246,30 +250,37 @@ async function runWithinBudget(
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), Math.max(0, deadline - deps.now()));
     });
-    // runDelivery catches the flow API's errors: what rejects here is the store.
+    // runDelivery catches the flow API's errors: what rejects here is the store, which could not
+    // record the outcome. The delivery stays running under this lease; the worker resumes it.
     const outcome = await Promise.race([run, late])
       .catch((error: unknown) => {
-        throw storeUnavailable(error, 'the delivery is kept and will be resumed');
+        deps.onStoreFailure(record.id, error);
+        return 'unrecorded' as const;
       })
       .finally(() => clearTimeout(timer));
+    if (outcome === 'unrecorded') {
+      trace.state = 'running';
+      return {
+        answer: { status: 202, body: { deliveryId: record.id, status: 'running' } },
+        stored: false,
+      };
+    }
     if (outcome === 'late') {
       told = true;
       trace.state = 'running';
       // The attempt finishes on its own; a retry it schedules is the worker's.
-      void run
-        .then(async ({ record: done, lost }) => {
-          // Held for a retry nobody will wait for here: hand it to the worker (unless another
-          // process holds it now).
-          if (!lost && done.state === 'running') {
-            await deps.store.update(
-              done.id,
-              { state: 'queued', lease: null },
-              { owner: deps.owner },
-            );
-          }
-          deps.onQueued();
-        })
-        .catch((error: unknown) => deps.onLateFailure(record.id, error));
+      deps.track(
+        run
+          .then(async ({ record: done, lost }) => {
+            // Held for a retry nobody will wait for here: hand it to the worker (unless another
+            // holder has it now).
+            if (!lost && done.state === 'running') {
+              await deps.store.update(done.id, { state: 'queued', lease: null }, { owner: hold });
+            }
+            deps.onQueued();
+          })
+          .catch((error: unknown) => deps.onStoreFailure(record.id, error)),
+      );
       return {
         answer: { status: 202, body: { deliveryId: record.id, status: 'running' } },
         stored: false,

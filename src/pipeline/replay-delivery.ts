@@ -8,6 +8,7 @@ import { validTraceparent } from '../flows/valid-traceparent';
 import type { CompiledSource, MappingSet } from '../mappings/types';
 import type { RequestView } from '../routing/request-view';
 import { planDelivery } from './handle-delivery';
+import { holdOf } from '../deliveries/lease';
 
 export interface ReplayDeps {
   readonly store: DeliveryStore;
@@ -86,13 +87,16 @@ export async function replayDelivery(id: string, deps: ReplayDeps): Promise<Repl
     variables: step.request.variables,
     fromAttempt: before + 1,
   }));
-  const lease = { owner: deps.owner, until: deps.now() + deps.leaseMs };
+  const lease = { owner: holdOf(deps.owner), until: deps.now() + deps.leaseMs };
   // Conditional: a worker (of any process) or another replay that took the delivery since it was
   // read above wins, and this replay is refused rather than run beside it.
   const claimed = await deps.store.claim(id, {
     owner: lease.owner,
     until: lease.until,
     fromState: record.state,
+    // fromAttempt above counts the attempts read: one recorded since (another process ran it and
+    // left it in the same state) fails the claim too.
+    attempts: record.attempts.length,
     patch: { routes, mappingVersion: source.version },
   });
   if (claimed === 'missing') {

@@ -1,6 +1,11 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import request from 'supertest';
+import { openSqliteStore } from '../../src/deliveries/sqlite-store';
+import { startServer } from '../../src/server';
 import { FakeFlowApi } from '../support/fake-flow-api';
-import { buildApp } from '../support/harness';
+import { buildApp, mappingsDir, memoryLogger } from '../support/harness';
 import { until } from '../support/until';
 
 const files = (replyWithin: string) => ({
@@ -69,5 +74,44 @@ describe('sync with replyWithin', () => {
     expect(res.body.status).toBe('queued');
     expect(await t.store.get(res.body.deliveryId)).toMatchObject({ state: 'queued', lease: null });
     expect(queued).toBe(1);
+  });
+});
+
+describe('shutdown with a sync run that outlived its answer', () => {
+  it('waits for it (within the grace) before closing the store: its outcome is recorded', async () => {
+    const api = await new FakeFlowApi().start();
+    api.answerAfter(600);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-late-'));
+    const running = await startServer(
+      {
+        PORT: '0',
+        HOST: '127.0.0.1',
+        MAPPINGS_DIR: mappingsDir(files('100ms')),
+        DATA_DIR: dataDir,
+        FLOW_BASE_URL: api.url,
+        FLOW_ORG_ID: 'org-1',
+        FLOW_API_TOKEN: 'token-1',
+        MAPPINGS_WATCH: 'off',
+      },
+      memoryLogger().logger,
+    );
+    try {
+      const res = await request(`http://127.0.0.1:${running.port}`)
+        .post('/hooks/slow')
+        .set('X-Token', 'tok')
+        .type('json')
+        .send('{"n":1}');
+      expect(res.body.status).toBe('running');
+      await running.close(); // the call to the flow API is still going on
+      expect(api.requests).toHaveLength(1);
+      const store = openSqliteStore({ dataDir });
+      const stored = await store.get(res.body.deliveryId);
+      await store.close();
+      // Recorded before the store closed: no lease left to expire, nothing to run again.
+      expect(stored).toMatchObject({ state: 'succeeded', lease: null });
+      expect(stored?.attempts).toMatchObject([{ outcome: 'succeeded' }]);
+    } finally {
+      await api.stop();
+    }
   });
 });

@@ -590,6 +590,19 @@ describe('claim', () => {
     expect(await store.claim(d.id, { owner: 'c', until: 3, fromState: 'dead' })).toBe('changed');
   });
 
+  it("'changed' when an attempt was recorded since the caller read it, even in the same state", async () => {
+    const d = await created(store.create(newDelivery({ state: 'dead' }), DAY));
+    // Another process ran it meanwhile and left it dead again, one attempt later.
+    await store.update(d.id, {}, { attempts: [attempt()] });
+    expect(await store.claim(d.id, { owner: 'a', until: 1, fromState: 'dead', attempts: 0 })).toBe(
+      'changed',
+    );
+    expect((await mustGet(d.id)).state).toBe('dead');
+    expect(await store.claim(d.id, { owner: 'a', until: 1, fromState: 'dead', attempts: 1 })).toBe(
+      'claimed',
+    );
+  });
+
   it("'missing' for an unknown id", async () => {
     expect(await store.claim('nope', { owner: 'a', until: 1, fromState: 'dead' })).toBe('missing');
     expect(await store.get('nope')).toBeUndefined();

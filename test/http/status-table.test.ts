@@ -288,7 +288,7 @@ describe('HTTP status table (DESIGN §4)', () => {
     expect(res.headers['retry-after']).toBe('5');
     expect(res.body).toMatchObject({
       code: 'store_unavailable',
-      error: expect.stringContaining('nothing was accepted; send it again'),
+      error: expect.stringContaining('nothing was accepted, send it again'),
       deliveryId: expect.any(String),
     });
     expect(api.requests).toHaveLength(0);
@@ -296,13 +296,27 @@ describe('HTTP status table (DESIGN §4)', () => {
     expect(line?.err).toMatchObject({ message: 'the delivery store is closed' });
   });
 
-  it('the store fails after the flow ran (recording the outcome) → 503, not 500', async () => {
+  it('the store fails after the flow ran (recording the outcome) → 202 running, logged: the delivery was accepted, it must not be sent again', async () => {
     const update = jest.spyOn(t.store, 'update').mockRejectedValue(new Error('disk I/O error'));
     const res = await postGithub(t, PUSH);
     update.mockRestore();
-    expect(res.status).toBe(503);
-    expect(res.body.code).toBe('store_unavailable');
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ deliveryId: expect.any(String), status: 'running' });
     expect(api.requests).toHaveLength(1);
+    const line = t.logs
+      .lines()
+      .find((l) =>
+        String(l.msg).startsWith('the delivery store failed to record an accepted delivery'),
+      );
+    expect(line).toMatchObject({
+      deliveryId: res.body.deliveryId,
+      err: { message: 'disk I/O error' },
+    });
+    // Still running under its lease: the worker resumes it once the lease expires.
+    expect(await t.store.get(res.body.deliveryId)).toMatchObject({
+      state: 'running',
+      attempts: [],
+    });
   });
 
   it('every error code maps to the status the table promises', () => {

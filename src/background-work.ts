@@ -1,0 +1,37 @@
+/**
+ * Work that goes on after its request was answered (a sync delivery that outlived replyWithin):
+ * a stop waits for it, within a grace period, before the store is closed under it.
+ */
+export interface BackgroundWork {
+  /** Keeps `work` until it settles (its errors are its own to handle). */
+  track(work: Promise<unknown>): void;
+  /** Waits for what is tracked now, at most `graceMs`. */
+  drain(graceMs: number): Promise<void>;
+  readonly size: number;
+}
+
+export function createBackgroundWork(): BackgroundWork {
+  const pending = new Set<Promise<unknown>>();
+  return {
+    track(work) {
+      const settled = work.then(
+        () => undefined,
+        () => undefined,
+      );
+      pending.add(settled);
+      void settled.then(() => pending.delete(settled));
+    },
+    async drain(graceMs) {
+      if (pending.size === 0) return;
+      let expired: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...pending]),
+        new Promise((resolve) => (expired = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(expired);
+    },
+    get size() {
+      return pending.size;
+    },
+  };
+}
