@@ -21,17 +21,22 @@ export function createBackgroundWork(): BackgroundWork {
       pending.add(settled);
       void settled.then(() => pending.delete(settled));
     },
-    async drain(graceMs) {
-      if (pending.size === 0) return;
-      let expired: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...pending]),
-        new Promise((resolve) => (expired = setTimeout(resolve, graceMs))),
-      ]);
-      clearTimeout(expired);
+    drain(graceMs) {
+      return settledWithin([...pending], graceMs);
     },
     get size() {
       return pending.size;
     },
   };
+}
+
+/** Waits until every one of `work` settled, or `graceMs` passed, whichever comes first. */
+export async function settledWithin(work: readonly Promise<unknown>[], graceMs: number) {
+  if (work.length === 0) return;
+  let expired: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled(work),
+    new Promise((resolve) => (expired = setTimeout(resolve, graceMs))),
+  ]);
+  clearTimeout(expired);
 }

@@ -1,3 +1,4 @@
+import { settledWithin } from '../background-work';
 import type { FlowClient } from '../flows/create-flow-client';
 import type { Logger } from '../logger';
 import { holdOf } from './lease';
@@ -126,12 +127,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
       stopped = true;
       clearTimeout(timer);
       await ticking;
-      let expired: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...active]),
-        new Promise((resolve) => (expired = setTimeout(resolve, graceMs))),
-      ]);
-      clearTimeout(expired);
+      await settledWithin([...active], graceMs);
     },
     get running() {
       return active.size;
