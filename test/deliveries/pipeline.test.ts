@@ -163,6 +163,36 @@ describe('mode: async', () => {
     await api.stop();
   });
 
+  it('each claim of the worker holds under a new name: a run that outlived its lease is told it lost it', async () => {
+    const api = await new FakeFlowApi().start();
+    api.answerAfter(500);
+    const t = buildApp({ files: FILES, flowBaseUrl: api.url });
+    const res = await post(t, 'async', { n: 1 });
+    const logs = memoryLogger();
+    worker = createDeliveryWorker({
+      store: t.store,
+      client: createFlowClient({ baseUrl: api.url, token: 't', timeoutMs: 2000 }),
+      policy: fast,
+      logger: logs.logger,
+      concurrency: 4,
+      leaseMs: 300, // shorter than the call: the same worker claims it again meanwhile
+      pollMs: 20,
+      owner: 'test-worker',
+    });
+    worker.start();
+    const holders = new Set<string>();
+    await until(async () => {
+      const current = await t.store.get(res.body.deliveryId);
+      if (current?.lease) holders.add(current.lease.owner);
+      return logs.text().includes('delivery lease lost during the attempt');
+    }, 3000);
+    // Two claims by one process, two names: the first run's outcome was not applied.
+    expect(holders.size).toBeGreaterThanOrEqual(2);
+    for (const owner of holders) expect(owner).toMatch(/^test-worker#\d+$/);
+    await worker.stop(2000);
+    await api.stop();
+  });
+
   it('the flow API refusing connections, then answering 503, during 500 deliveries: after it recovers, each ran exactly once', async () => {
     const down = await refusingUrl();
     const port = Number(new URL(down).port);

@@ -1,3 +1,4 @@
+import { holdOf } from '../../src/deliveries/lease';
 import { runDelivery } from '../../src/deliveries/run-delivery';
 import { DEFAULT_RETRY_POLICY } from '../../src/deliveries/retry-policy';
 import { FlowhookError } from '../../src/errors';
@@ -138,6 +139,42 @@ describe('runDelivery: a lease lost mid-call', () => {
     expect(stored?.state).toBe('running');
     expect(stored?.lease?.owner).toBe('other');
     expect(outcome.record.lease?.owner).toBe('other');
+    await store.close();
+  });
+
+  it('a takeover by the same process (a new hold) counts as lost too', async () => {
+    const store = testStore();
+    const created = await store.create(
+      {
+        ...(await newDelivery(store)),
+        id: '00000000-0000-4000-8000-000000000002',
+        lease: null,
+        state: 'queued',
+      },
+      60_000,
+    );
+    if (!created.created) throw new Error('not created');
+    const [first] = await store.claimDue(Date.now(), 1, holdOf('proc'), 1);
+    let release!: () => void;
+    const slow: FlowClient = {
+      execute: () =>
+        new Promise((resolve) => {
+          release = () => resolve({ sessionId: 'late', result: 'done' });
+        }),
+      close: () => {},
+    };
+    const run = runDelivery(first, {
+      store,
+      client: slow,
+      policy: DEFAULT_RETRY_POLICY,
+      now: Date.now,
+    });
+    // The lease (1 ms) ran out: this same process claims it again, under a new hold.
+    const [again] = await store.claimDue(Date.now() + 10, 1, holdOf('proc'), 60_000);
+    expect(again.lease?.owner).not.toBe(first.lease?.owner);
+    release();
+    expect((await run).lost).toBe(true);
+    expect(await store.get(first.id)).toMatchObject({ state: 'running', lease: again.lease });
     await store.close();
   });
 
