@@ -106,18 +106,26 @@ describe('toStoredRequest', () => {
   });
 });
 
+/** A flow client whose call hangs until `release()`, then succeeds with `sessionId`. */
+function heldClient(sessionId: string): { client: FlowClient; release: () => void } {
+  let answer: (() => void) | undefined;
+  return {
+    client: {
+      execute: () =>
+        new Promise((resolve) => {
+          answer = () => resolve({ sessionId, result: 'done' });
+        }),
+      close: () => {},
+    },
+    release: () => answer?.(),
+  };
+}
+
 describe('runDelivery: a lease lost mid-call', () => {
   it('records the attempt but leaves the state to the process that took the delivery over', async () => {
     const store = testStore();
     const record = await newDelivery(store); // running, lease { owner: 'me' }
-    let release!: () => void;
-    const slow: FlowClient = {
-      execute: () =>
-        new Promise((resolve) => {
-          release = () => resolve({ sessionId: 'late-session', result: 'done' });
-        }),
-      close: () => {},
-    };
+    const { client: slow, release } = heldClient('late-session');
     const run = runDelivery(record, {
       store,
       client: slow,
@@ -155,14 +163,7 @@ describe('runDelivery: a lease lost mid-call', () => {
     );
     if (!created.created) throw new Error('not created');
     const [first] = await store.claimDue(Date.now(), 1, holdOf('proc'), 1);
-    let release!: () => void;
-    const slow: FlowClient = {
-      execute: () =>
-        new Promise((resolve) => {
-          release = () => resolve({ sessionId: 'late', result: 'done' });
-        }),
-      close: () => {},
-    };
+    const { client: slow, release } = heldClient('late');
     const run = runDelivery(first, {
       store,
       client: slow,
