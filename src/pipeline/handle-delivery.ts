@@ -143,7 +143,6 @@ export async function handleDelivery(
   const dryRun = deps.flowClient === undefined;
   const initial = initialState(decision, source, deliveryId, dryRun);
   const now = deps.now();
-  const hold = holdOf(deps.owner);
   // One write: the delivery, and its answer when it is already known (async, ignored, refused).
   const created = await deps.store
     .create(
@@ -165,7 +164,11 @@ export async function handleDelivery(
                 variables: step.request.variables,
               }))
             : [],
-        lease: initial.state === 'running' ? { owner: hold, until: now + deps.leaseMs } : null,
+        // Held under a name of its own (see holdOf) while this request runs it.
+        lease:
+          initial.state === 'running'
+            ? { owner: holdOf(deps.owner), until: now + deps.leaseMs }
+            : null,
         nextAttemptAt: null,
         answer: initial.answer,
       },
