@@ -130,22 +130,21 @@ export async function runDelivery(
   // New attempts count for every route whatever its fromAttempt (they are numbered after it);
   // the store numbers the ones not yet written when it writes them below.
   const made = settled.map((x) => x.attempt ?? { ...x.input, number: Infinity });
-  const states = record.routes.map((route) =>
-    status([...counted(earlier, route), ...ofRoute(made, route)]),
-  );
+  // Each route's attempts that count: the earlier ones since its replay, and this run's.
+  const perRoute = record.routes.map((route) => [
+    ...counted(earlier, route),
+    ...ofRoute(made, route),
+  ]);
+  const states = perRoute.map(status);
   const now = deps.now();
   let state: DeliveryState;
   let nextAttemptAt: number | null = null;
   if (states.every((s) => s === 'succeeded')) state = 'succeeded';
   else if (!states.includes('pending')) state = 'failed';
   else {
-    const all = (r: DeliveryRecord['routes'][number]) => [
-      ...counted(earlier, r),
-      ...ofRoute(made, r),
-    ];
-    const runs = Math.max(...record.routes.map((r) => all(r).length));
+    const runs = Math.max(...perRoute.map((mine) => mine.length));
     // Age counts from the first attempt that counts (a replayed old delivery gets its own time).
-    const since = Math.min(now, ...record.routes.flatMap((r) => all(r).map((a) => a.startedAt)));
+    const since = Math.min(now, ...perRoute.flat().map((a) => a.startedAt));
     if (
       runs >= deps.policy.maxAttempts ||
       now - Math.max(record.receivedAt, since) >= deps.policy.maxAgeMs
