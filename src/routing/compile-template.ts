@@ -40,7 +40,8 @@ export function compileTemplateOver<C>(
   parts.push(rest);
   return (context) => {
     let out = '';
-    for (const part of parts) out += typeof part === 'string' ? part : escape(render(part(context)));
+    for (const part of parts)
+      out += typeof part === 'string' ? part : escape(render(part(context)));
     return out;
   };
 }
