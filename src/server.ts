@@ -12,6 +12,7 @@ import type { DeliveryStore } from './deliveries/types';
 import { createDryRunClient } from './flows/create-dry-run-client';
 import { createMappingRegistry } from './mappings/watch-mappings';
 import type { MappingSet } from './mappings/types';
+import { createLateAnswers } from './responses/create-late-answers';
 
 export interface RunningServer {
   readonly server: Server;
@@ -52,6 +53,14 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
   // One lease length and one holder counter for the worker, the hook route and the admin API.
   const leases = createLeases({ flowTimeoutMs: config.flowTimeoutMs });
   const policy = retryPolicyFrom(config);
+  // One sender of late answers (respond: slack) for the hook route and the worker.
+  const lateAnswers = createLateAnswers({
+    store,
+    mappings: registry.current,
+    allow: config.responseUrlAllow,
+    logger: log,
+    now: Date.now,
+  });
   const worker = createDeliveryWorker({
     store,
     client: flowClient ?? createDryRunClient(log),
@@ -60,6 +69,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     concurrency: config.workerConcurrency,
     pollMs: 250,
     leases,
+    onFinished: lateAnswers.deliver,
   });
   // Deliveries queued or running when the last process stopped are picked up from here.
   worker.start();
@@ -74,6 +84,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     store,
     leases,
     onQueued: worker.notify,
+    lateAnswers,
   });
   const server = app.listen(config.port, config.host);
   // A slow or stalled sender cannot hold a connection for ever (Node's default is 300 s).

@@ -114,6 +114,11 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 3,
+    name: 'late answers (a response_url outcome) recorded with the delivery',
+    sql: `ALTER TABLE deliveries ADD COLUMN late_answer TEXT;`,
+  },
 ];
 
 /**

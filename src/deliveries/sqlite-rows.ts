@@ -23,6 +23,7 @@ export interface DeliveryRow {
   lease_owner: string | null;
   lease_until: number | null;
   last_error: string | null;
+  late_answer: string | null;
 }
 
 export interface AttemptRow {
@@ -40,7 +41,7 @@ export interface AttemptRow {
 
 export const DELIVERY_COLUMNS = `id, source, idempotency_key, mode, state, received_at, updated_at,
   mapping_version, method, url, headers, body, body_bytes, body_truncated, routes, answer,
-  next_attempt_at, lease_owner, lease_until, last_error`;
+  next_attempt_at, lease_owner, lease_until, last_error, late_answer`;
 
 export const ATTEMPT_COLUMNS = `delivery_id, number, started_at, duration_ms, route, flow_id, outcome,
   http_status, session_id, error`;
@@ -58,6 +59,7 @@ export function columnsOf(patch: DeliveryPatch): Record<string, unknown> {
   if (patch.lastError !== undefined) values.last_error = jsonOrNull(patch.lastError);
   if (patch.routes !== undefined) values.routes = JSON.stringify(patch.routes);
   if (patch.mappingVersion !== undefined) values.mapping_version = patch.mappingVersion;
+  if (patch.lateAnswer !== undefined) values.late_answer = jsonOrNull(patch.lateAnswer);
   return values;
 }
 
@@ -88,6 +90,7 @@ export function rowFromNew(d: NewDelivery, updatedAt: number) {
     lease_owner: d.lease?.owner ?? null,
     lease_until: d.lease?.until ?? null,
     last_error: null,
+    late_answer: null,
   };
 }
 
@@ -116,6 +119,10 @@ export function recordFromRow(row: DeliveryRow, attempts: Attempt[]): DeliveryRe
     lease: leaseOf(row),
     lastError:
       row.last_error === null ? null : (JSON.parse(row.last_error) as DeliveryRecord['lastError']),
+    lateAnswer:
+      row.late_answer === null
+        ? null
+        : (JSON.parse(row.late_answer) as DeliveryRecord['lateAnswer']),
   };
 }
 

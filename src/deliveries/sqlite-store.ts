@@ -83,7 +83,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       `INSERT INTO deliveries (${DELIVERY_COLUMNS})
        VALUES (@id, @source, @idempotency_key, @mode, @state, @received_at, @updated_at,
          @mapping_version, @method, @url, @headers, @body, @body_bytes, @body_truncated, @routes,
-         @answer, @next_attempt_at, @lease_owner, @lease_until, @last_error)`,
+         @answer, @next_attempt_at, @lease_owner, @lease_until, @last_error, @late_answer)`,
     ),
     selectDelivery: db.prepare<[string], DeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`,
@@ -202,6 +202,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
         nextAttemptAt: delivery.nextAttemptAt ?? null,
         lease: delivery.lease ?? null,
         lastError: null,
+        lateAnswer: null,
       },
     };
   }

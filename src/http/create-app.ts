@@ -8,6 +8,7 @@ import type { DeliveryStore } from '../deliveries/types';
 import type { FlowClient } from '../flows/create-flow-client';
 import type { Logger } from '../logger';
 import type { MappingSet } from '../mappings/types';
+import { createLateAnswers, type LateAnswers } from '../responses/create-late-answers';
 import { adminRouter } from './admin-routes';
 import { errorHandler, notFound } from './error-handler';
 import { healthRouter } from './health-routes';
@@ -25,6 +26,7 @@ export interface AppDeps {
         | 'retryMaxAttempts'
         | 'retryMaxAgeMs'
         | 'adminToken'
+        | 'responseUrlAllow'
       >
     >;
   /** Where every verified request is kept (SQLite by default). */
@@ -42,6 +44,8 @@ export interface AppDeps {
   readonly now?: () => number;
   /** Where sync runs that outlive their answer are kept, so a stop can wait for them. */
   readonly background?: BackgroundWork;
+  /** Late answers through response_url (server.ts shares them with the worker); default: built here. */
+  readonly lateAnswers?: LateAnswers;
 }
 
 /** Builds the app without listening (server.ts listens; tests use supertest). */
@@ -94,6 +98,15 @@ export function createApp(deps: AppDeps): Express {
             'the delivery store failed to record an accepted delivery; the worker resumes it when its lease expires',
           ),
         track: (deps.background ?? createBackgroundWork()).track,
+        lateAnswers:
+          deps.lateAnswers ??
+          createLateAnswers({
+            store: deps.store,
+            mappings: deps.mappings,
+            allow: deps.config.responseUrlAllow ?? ['https://hooks.slack.com'],
+            logger: deps.logger,
+            now: deps.now ?? Date.now,
+          }),
       },
       deps.logger,
       deps.config.bodyLimit,

@@ -48,7 +48,10 @@ export function hooksRouter(deps: PipelineDeps, logger: Logger, bodyLimit: numbe
         trace,
       );
       if (answer.headers) res.set(answer.headers);
-      if (answer.text) res.status(answer.status).type('text/plain').send(String(answer.body));
+      // A respond: template's answer: its exact text, with its own content type.
+      if (answer.contentType !== undefined)
+        res.status(answer.status).type(answer.contentType).send(String(answer.body));
+      else if (answer.text) res.status(answer.status).type('text/plain').send(String(answer.body));
       else res.status(answer.status).json(answer.body);
       logHookRequest(logger, trace, answer.status, res.locals.startedAt as number);
     },

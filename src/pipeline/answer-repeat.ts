@@ -18,6 +18,15 @@ export async function answerRepeat(
     await new Promise((resolve) => setTimeout(resolve, 25));
     current = await deps.store.get(existing.id);
   }
-  if (current?.answer) return { status: current.answer.status, body: current.answer.body, headers };
+  if (current?.answer) {
+    // Exactly what the first request got: a respond: template's content type and headers too.
+    const { status, body, contentType } = current.answer;
+    return {
+      status,
+      body,
+      ...(contentType === undefined ? {} : { contentType }),
+      headers: { ...current.answer.headers, ...headers },
+    };
+  }
   return { ...acceptedAnswer(existing.id, current?.state ?? existing.state), headers };
 }

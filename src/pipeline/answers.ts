@@ -4,6 +4,9 @@ import type { FlowhookError } from '../errors';
 import { describeExecute } from '../flows/execute-request';
 import type { CompiledSource } from '../mappings/types';
 import type { PlannedExecution } from '../routing/plan-delivery';
+import { answerContext } from '../responses/answer-context';
+import { failureMessage } from '../responses/create-late-answers';
+import { respondWith } from '../responses/respond-with';
 
 // The shapes of what a sender is told about a delivery. Every answer names its deliveryId.
 
@@ -53,6 +56,28 @@ export function dryRunAnswer(
  * think it failed.
  */
 export function syncAnswer(
+  record: DeliveryRecord,
+  results: RouteResult[],
+  source: CompiledSource,
+  /** The parsed request body, for the `respond:` templates' JSONPath. */
+  body: unknown,
+): StoredAnswer {
+  const own = flowhookSyncAnswer(record, results, source);
+  if (source.respond === undefined) return own;
+  const outcome =
+    record.state === 'succeeded' ? 'ok' : record.state === 'queued' ? 'queued' : 'failed';
+  const error =
+    outcome === 'ok'
+      ? undefined
+      : outcome === 'queued'
+        ? record.lastError?.message
+        : failureMessage(record, results);
+  return respondWith(source, outcome, own, () =>
+    answerContext(record.id, body, record, results, error),
+  );
+}
+
+function flowhookSyncAnswer(
   record: DeliveryRecord,
   results: RouteResult[],
   source: CompiledSource,

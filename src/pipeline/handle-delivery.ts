@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { parseBody } from '../body/parse-body';
 import type { Leases } from '../deliveries/lease';
 import type { RetryPolicy } from '../deliveries/retry-policy';
-import type { DeliveryState, DeliveryStore, StoredAnswer } from '../deliveries/types';
+import type {
+  DeliveryRecord,
+  DeliveryState,
+  DeliveryStore,
+  StoredAnswer,
+} from '../deliveries/types';
 import { FlowhookError } from '../errors';
 import type { FlowClient } from '../flows/create-flow-client';
 import { validTraceparent } from '../flows/valid-traceparent';
@@ -12,6 +17,9 @@ import type { RequestView } from '../routing/request-view';
 import type { HeaderMap } from '../verify/types';
 import { answerRepeat } from './answer-repeat';
 import { acceptedAnswer, dryRunAnswer, errorAnswer } from './answers';
+import { answerContext } from '../responses/answer-context';
+import type { LateAnswers } from '../responses/create-late-answers';
+import { respondWith } from '../responses/respond-with';
 import { runWithinBudget } from './run-within-budget';
 import { toStoredRequest } from './stored-request';
 
@@ -54,6 +62,8 @@ export interface PipelineDeps {
   readonly onStoreFailure: (deliveryId: string, error: unknown) => void;
   /** A sync run that goes on after its sender was answered: shutdown waits for it. */
   readonly track: (work: Promise<unknown>) => void;
+  /** Late answers through a request's response_url (respond: slack). */
+  readonly lateAnswers: LateAnswers;
 }
 
 /** What the request log line says; filled in as the request moves through the stages. */
@@ -77,6 +87,8 @@ export interface DeliveryAnswer {
   /** JSON, or plain text when `text` is set (a handshake that expects it). */
   readonly body: unknown;
   readonly text?: boolean;
+  /** A respond: template's answer: `body` is the exact text, sent with this content type. */
+  readonly contentType?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -139,7 +151,7 @@ export async function handleDelivery(
     verdict.deliveryId ??
     null;
   const dryRun = deps.flowClient === undefined;
-  const initial = initialState(decision, source, deliveryId, dryRun);
+  const initial = initialState(decision, source, deliveryId, dryRun, view);
   const now = deps.now();
   // One write: the delivery, and its answer when it is already known (async, ignored, refused).
   const created = await deps.store
@@ -153,15 +165,7 @@ export async function handleDelivery(
         receivedAt: now,
         mappingVersion: source.version,
         request: toStoredRequest(request, source.verifySpec?.secrets ?? []),
-        routes:
-          decision.kind === 'run'
-            ? decision.plan.map((step) => ({
-                route: step.route.name,
-                flowId: step.route.flowId,
-                orgId: step.request.orgId,
-                variables: step.request.variables,
-              }))
-            : [],
+        routes: decision.kind === 'run' ? routesOf(decision.plan) : [],
         // Held under a holder name of its own (see Leases) while this request runs it.
         lease:
           initial.state === 'running'
@@ -192,8 +196,19 @@ export async function handleDelivery(
   }
   if (initial.answer !== null) {
     trace.state = initial.state;
-    if (initial.state === 'queued') deps.onQueued();
-    if (decision.kind === 'refused') throw decision.error;
+    if (initial.state === 'queued') {
+      if (source.respond?.lateAnswers) {
+        // Recorded before the worker is woken: it sends the outcome to the response_url.
+        await deps.lateAnswers
+          .promise(deliveryId, source, view?.body)
+          .catch((error: unknown) => deps.onStoreFailure(deliveryId, error));
+      }
+      deps.onQueued();
+    }
+    // A refusal is flowhook's error answer, unless the mapping's respond: rendered its own.
+    if (decision.kind === 'refused' && initial.answer.contentType === undefined) {
+      throw decision.error;
+    }
     trace.dryRun = dryRun && decision.kind === 'run' ? true : undefined;
     return initial.answer;
   }
@@ -204,6 +219,7 @@ export async function handleDelivery(
     deps,
     trace,
     now + source.replyWithinMs,
+    view?.body,
   );
   if (!stored) {
     // Accepted already: a failure here is logged, and the sender still gets its answer (a 503
@@ -226,23 +242,59 @@ function initialState(
   source: CompiledSource,
   deliveryId: string,
   dryRun: boolean,
+  view: RequestView | undefined,
 ): { state: DeliveryState; answer: StoredAnswer | null } {
+  const body = view?.body;
   switch (decision.kind) {
     case 'refused':
-      return { state: 'failed', answer: errorAnswer(decision.error, deliveryId) };
+      return {
+        state: 'failed',
+        answer: respondWith(source, 'refused', errorAnswer(decision.error, deliveryId), () => {
+          // The routes that matched, when the body could be read (the variables were refused).
+          const held = view ? source.routes.filter((route) => route.when.holds(view)) : [];
+          const chosen = source.dispatch === 'all' ? held : held.slice(0, 1);
+          const routes = chosen.map((r) => ({
+            route: r.name,
+            flowId: r.flowId,
+            orgId: '',
+            variables: {},
+          }));
+          return answerContext(deliveryId, body, { routes }, [], decision.error.message);
+        }),
+      };
     case 'ignored':
       return {
         state: 'ignored',
-        answer: acceptedAnswer(deliveryId, 'ignored', {
-          reason: `no route of source "${source.name}" matched`,
-        }),
+        answer: respondWith(
+          source,
+          'ignored',
+          acceptedAnswer(deliveryId, 'ignored', {
+            reason: `no route of source "${source.name}" matched`,
+          }),
+          () => answerContext(deliveryId, body),
+        ),
       };
     case 'run':
       if (source.mode === 'async')
-        return { state: 'queued', answer: acceptedAnswer(deliveryId, 'queued') };
+        return {
+          state: 'queued',
+          answer: respondWith(source, 'queued', acceptedAnswer(deliveryId, 'queued'), () =>
+            answerContext(deliveryId, body, { routes: routesOf(decision.plan) }),
+          ),
+        };
       if (!dryRun) return { state: 'running', answer: null };
       return { state: 'succeeded', answer: dryRunAnswer(decision.plan, source, deliveryId) };
   }
+}
+
+/** The routes a delivery stores: each chosen route and the variables it sends. */
+function routesOf(plan: readonly PlannedExecution[]): DeliveryRecord['routes'] {
+  return plan.map((step) => ({
+    route: step.route.name,
+    flowId: step.route.flowId,
+    orgId: step.request.orgId,
+    variables: step.request.variables,
+  }));
 }
 
 function findSource(mappings: MappingSet, name: string): CompiledSource {

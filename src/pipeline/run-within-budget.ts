@@ -1,7 +1,15 @@
 import { runDelivery, type RouteResult } from '../deliveries/run-delivery';
-import type { DeliveryRecord, DeliveryState, StoredAnswer } from '../deliveries/types';
+import {
+  FINAL_STATES,
+  type DeliveryRecord,
+  type DeliveryState,
+  type LateAnswer,
+  type StoredAnswer,
+} from '../deliveries/types';
 import type { FlowClient } from '../flows/create-flow-client';
 import type { CompiledSource } from '../mappings/types';
+import { answerContext } from '../responses/answer-context';
+import { respondWith } from '../responses/respond-with';
 import { acceptedAnswer, syncAnswer } from './answers';
 import type { DeliveryTrace, PipelineDeps } from './handle-delivery';
 
@@ -17,6 +25,8 @@ export async function runWithinBudget(
   deps: PipelineDeps,
   trace: DeliveryTrace,
   deadline: number,
+  /** The parsed request body (respond: templates, the response_url of a late answer). */
+  body: unknown,
 ): Promise<{ answer: StoredAnswer; stored: boolean }> {
   const runDeps = {
     store: deps.store,
@@ -30,12 +40,28 @@ export async function runWithinBudget(
   // Once the sender was told 202 running, a run that ends later must not store its own answer.
   let senderToldRunning = false;
   const answerFor = (done: DeliveryRecord, results: RouteResult[]) =>
-    senderToldRunning ? undefined : syncAnswer(done, results, source);
+    senderToldRunning ? undefined : syncAnswer(done, results, source, body);
   /** The sender is told the state now; the answer is not the run's, so it is not stored with it. */
   const answerWithState = (state: DeliveryState) => {
     trace.state = state;
-    return { answer: acceptedAnswer(record.id, state), stored: false };
+    const own = acceptedAnswer(record.id, state);
+    const answer =
+      state === 'running' || state === 'queued'
+        ? respondWith(source, state, own, () => answerContext(record.id, body, record))
+        : own;
+    return { answer, stored: false };
   };
+  /**
+   * The sender is told running or queued: with late answers (respond: slack), record whether the
+   * outcome will follow at its response_url. A store failure here costs the late answer only.
+   */
+  const promiseLateAnswer = (): Promise<LateAnswer | null> =>
+    source.respond?.lateAnswers
+      ? deps.lateAnswers.promise(record.id, source, body).catch((error: unknown) => {
+          deps.onStoreFailure(record.id, error);
+          return null;
+        })
+      : Promise.resolve(null);
   for (;;) {
     const run = runDelivery(record, runDeps, {
       holdUntil: deadline,
@@ -58,16 +84,22 @@ export async function runWithinBudget(
     if (outcome === 'unrecorded') return answerWithState('running');
     if (outcome === 'deadline passed') {
       senderToldRunning = true;
+      const promised = promiseLateAnswer();
       // The attempt finishes on its own; a retry it schedules is the worker's.
       deps.track(
         run
-          .then(async ({ record: done, lost }) => {
+          .then(async ({ record: done, results, lost }) => {
             // Held for a retry nobody will wait for here: hand it to the worker (unless another
             // holder has it now).
             if (!lost && done.state === 'running') {
               await deps.store.update(done.id, { state: 'queued', lease: null }, { owner: holder });
             }
             deps.onQueued();
+            // Ended here: the outcome goes to the response_url now (else the worker sends it).
+            const lateAnswer = await promised;
+            if (!lost && lateAnswer?.state === 'pending' && FINAL_STATES.includes(done.state)) {
+              await deps.lateAnswers.deliver({ ...done, lateAnswer }, results);
+            }
           })
           .catch((error: unknown) => deps.onStoreFailure(record.id, error)),
       );
@@ -87,10 +119,14 @@ export async function runWithinBudget(
       continue;
     }
     trace.state = done.state;
-    if (done.state === 'queued') deps.onQueued();
+    if (done.state === 'queued') {
+      // Recorded before the worker is woken: it sends the late answer when the retries end.
+      await promiseLateAnswer();
+      deps.onQueued();
+    }
     // runDelivery stored this same answer in the commit that recorded the outcome.
     return {
-      answer: done.answer ?? syncAnswer(done, results, source),
+      answer: done.answer ?? syncAnswer(done, results, source, body),
       stored: done.answer !== null,
     };
   }

@@ -53,9 +53,16 @@ export function createLateAnswers(deps: LateAnswerDeps): LateAnswers {
       return record(deliveryId, { state: 'pending', origin: allowed.url.origin, attempts: 0 });
     },
 
-    async deliver(delivery, results) {
-      if (delivery.lateAnswer?.state !== 'pending') return;
-      const source = deps.mappings().sources.get(delivery.source);
+    async deliver(finished, results) {
+      const source = deps.mappings().sources.get(finished.source);
+      if (!source?.respond?.lateAnswers && finished.lateAnswer?.state !== 'pending') return;
+      // The worker's copy was read when it claimed the delivery: the promise may be newer.
+      let delivery = finished;
+      if (delivery.lateAnswer?.state !== 'pending') {
+        const stored = await deps.store.get(finished.id);
+        if (stored?.lateAnswer?.state !== 'pending') return;
+        delivery = { ...finished, lateAnswer: stored.lateAnswer };
+      }
       const give = (reason: string, extra: Partial<LateAnswer> = {}) =>
         record(delivery.id, {
           state: 'failed',
