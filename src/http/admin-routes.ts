@@ -299,13 +299,12 @@ function detailView(record: DeliveryRecord) {
     lease:
       record.lease === null ? null : { owner: record.lease.owner, until: iso(record.lease.until) },
     // A late answer through the request's response_url (respond: slack): what became of it.
-    lateAnswer:
-      record.lateAnswer == null
-        ? null
-        : {
-            ...record.lateAnswer,
-            ...(record.lateAnswer.at === undefined ? {} : { at: iso(record.lateAnswer.at) }),
-          },
+    lateAnswer: !record.lateAnswer
+      ? null
+      : {
+          ...record.lateAnswer,
+          ...(record.lateAnswer.at === undefined ? {} : { at: iso(record.lateAnswer.at) }),
+        },
   };
 }
 
