@@ -152,6 +152,7 @@ describe('create and get', () => {
       nextAttemptAt: null,
       lease: { owner: 'sync:pid-1', until: 1_800_000_010_000 },
       lastError: null,
+      lateAnswer: null,
     };
     expect(record).toEqual(expected);
     expect(await store.get('dlv_1')).toEqual(expected);
@@ -264,6 +265,22 @@ describe('update', () => {
       state: 'succeeded',
       answer: { status: 200, body: { sessionId: 's-1' } },
     });
+  });
+
+  it('a late answer (issue 16) is kept as written and cleared with null', async () => {
+    const d = await created(store.create(newDelivery(), DAY));
+    const lateAnswer = {
+      state: 'failed' as const,
+      origin: 'https://hooks.slack.com',
+      attempts: 3,
+      httpStatus: 503,
+      reason: 'the receiver answered 503',
+      at: 1_800_000_000_000,
+    };
+    await store.update(d.id, { lateAnswer });
+    expect((await store.get(d.id))?.lateAnswer).toEqual(lateAnswer);
+    await store.update(d.id, { lateAnswer: null });
+    expect((await store.get(d.id))?.lateAnswer).toBeNull();
   });
 
   it('rejects an unknown id, with or without attempts, and writes nothing', async () => {
