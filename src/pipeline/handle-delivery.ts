@@ -19,7 +19,7 @@ import { answerRepeat } from './answer-repeat';
 import { acceptedAnswer, dryRunAnswer, errorAnswer } from './answers';
 import { answerContext } from '../responses/answer-context';
 import type { LateAnswers } from '../responses/create-late-answers';
-import { respondWith } from '../responses/respond-with';
+import { isTemplatedRefusal, respondWith } from '../responses/respond-with';
 import { runWithinBudget } from './run-within-budget';
 import { toStoredRequest } from './stored-request';
 
@@ -247,6 +247,8 @@ function initialState(
   const body = view?.body;
   switch (decision.kind) {
     case 'refused':
+      if (!isTemplatedRefusal(decision.error.code))
+        return { state: 'failed', answer: errorAnswer(decision.error, deliveryId) };
       return {
         state: 'failed',
         answer: respondWith(source, 'refused', errorAnswer(decision.error, deliveryId), () => {

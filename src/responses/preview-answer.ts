@@ -1,5 +1,6 @@
 import type { Explanation } from '../cli/explain-delivery';
 import type { CompiledSource } from '../mappings/types';
+import { isTemplatedRefusal } from './respond-with';
 import type { AnswerContext, Outcome, RenderedAnswer } from './types';
 
 /** What the sender would get, as `flowhook test` shows it (no flow runs: sessions are named). */
@@ -54,6 +55,9 @@ export function previewAnswer(
     outcome = 'ok';
     status = 200;
     context = { ...base, vars, sessionId: '<sessionId>', result: '<result>' };
+  }
+  if (outcome === 'refused' && !isTemplatedRefusal(explanation.error?.code ?? '')) {
+    return { outcome, answer: undefined };
   }
   return { outcome, answer: source.respond?.render(outcome, context, status) };
 }

@@ -401,6 +401,7 @@ describe('admin API (/api/*)', () => {
         lastError: null,
         nextAttemptAt: null,
         lease: null,
+        lateAnswer: null,
       });
       expect(res.text).not.toContain(SECRET);
     });

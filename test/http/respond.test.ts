@@ -284,3 +284,20 @@ routes:
     expect(api.requests).toHaveLength(0);
   });
 });
+
+describe('refusals that keep flowhook’s answer', () => {
+  it('a 415 (media type) of a verified sender is flowhook’s JSON, not the refused template', async () => {
+    const t = buildApp({
+      files: {
+        'open.yaml': `
+verify: { provider: none }
+respond: { refused: { status: 200, body: 'Refused: {{ error }}' } }
+routes: [{ name: r, flow: f }]
+`,
+      },
+    });
+    const res = await request(t.app).post('/hooks/open').type('text/csv').send('a,b');
+    expect(res.status).toBe(415);
+    expect(res.body.code).toBe('unsupported_media_type');
+  });
+});
