@@ -38,6 +38,8 @@ export interface Config {
   readonly retryMaxAgeMs: number;
   /** Bearer token for the admin API (/api/*); unset = the admin API does not exist. */
   readonly adminToken: string | undefined;
+  /** CONSOLE_EDIT=on: the console may save a draft mapping to MAPPINGS_DIR. */
+  readonly consoleEdit: boolean;
 }
 
 export class ConfigError extends Error {
@@ -123,6 +125,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       30 * DAY,
     ),
     adminToken: adminToken(value('ADMIN_TOKEN')),
+    consoleEdit: oneOf('CONSOLE_EDIT', value('CONSOLE_EDIT') ?? 'off', ['on', 'off']) === 'on',
   });
 }
 
