@@ -149,5 +149,8 @@ export const shortId = (id: string) => id.slice(0, 8);
 
 export function when(iso: string | null): string {
   if (iso === null) return '—';
-  return new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return new Date(iso)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }

@@ -15,8 +15,8 @@ export function App() {
 
   useEffect(() => {
     whenSignedOut(() => setSession('out'));
-    api('GET', '/session').then(
-      () => setSession('in'),
+    api<{ signedIn: boolean }>('GET', '/session').then(
+      (answer) => setSession(answer.signedIn ? 'in' : 'out'),
       () => setSession('out'),
     );
   }, []);

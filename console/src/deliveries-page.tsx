@@ -3,7 +3,7 @@ import { api, shortId, STATES, when, type Job, type SourcesView, type Summary } 
 import { go, href } from './router';
 import { useLoad } from './use-load';
 
-const FILTERS = ['source', 'status', 'route', 'flow', 'since', 'until', 'q', 'limit'] as const;
+const FILTERS = ['source', 'status', 'route', 'since', 'limit'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 
 function filtersOf(params: URLSearchParams): Filters {
@@ -16,14 +16,13 @@ function filtersOf(params: URLSearchParams): Filters {
 }
 
 /** datetime-local is the browser's local time; the API takes ISO 8601 with an offset. */
-const toIso = (local: string | undefined) =>
-  local ? new Date(local).toISOString() : undefined;
+const toIso = (local: string | undefined) => (local ? new Date(local).toISOString() : undefined);
 
 function query(filters: Filters, cursor?: string): string {
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(filters)) {
     if (!value) continue;
-    params.set(name, name === 'since' || name === 'until' ? (toIso(value) as string) : value);
+    params.set(name, name === 'since' ? (toIso(value) as string) : value);
   }
   // 50 a page unless the address says otherwise (#/deliveries?limit=10).
   if (!params.has('limit')) params.set('limit', '50');
@@ -36,9 +35,6 @@ function matches(row: Summary, filters: Filters): boolean {
   if (filters.source && row.source !== filters.source) return false;
   if (filters.status && row.state !== filters.status) return false;
   if (filters.route && !row.routes.some((r) => r.route === filters.route)) return false;
-  if (filters.flow && !row.routes.some((r) => r.flowId === filters.flow)) return false;
-  if (filters.until) return false; // a window that ends in the past gets nothing new
-  if (filters.q && !row.id.startsWith(filters.q) && row.idempotencyKey !== filters.q) return false;
   return true;
 }
 
@@ -57,7 +53,10 @@ export function DeliveriesPage(props: { params: URLSearchParams }) {
   useEffect(() => {
     let current = true;
     setLoading(true);
-    api<{ items: Summary[]; nextCursor: string | null }>('GET', `/deliveries${query(filters)}`).then(
+    api<{ items: Summary[]; nextCursor: string | null }>(
+      'GET',
+      `/deliveries${query(filters)}`,
+    ).then(
       (page) => {
         if (!current) return;
         setRows(page.items);
@@ -145,26 +144,8 @@ export function DeliveriesPage(props: { params: URLSearchParams }) {
           <input name="route" defaultValue={filters.route ?? ''} size={12} />
         </label>
         <label>
-          Flow
-          <input name="flow" defaultValue={filters.flow ?? ''} size={12} />
-        </label>
-        <label>
           From
           <input type="datetime-local" name="since" defaultValue={filters.since ?? ''} />
-        </label>
-        <label>
-          To
-          <input type="datetime-local" name="until" defaultValue={filters.until ?? ''} />
-        </label>
-        <label>
-          Delivery id
-          <input
-            name="q"
-            type="search"
-            defaultValue={filters.q ?? ''}
-            size={20}
-            placeholder="flowhook or provider id"
-          />
         </label>
         <button type="submit">Apply filters</button>
         <a href={href('deliveries')} class="button quiet">
@@ -173,18 +154,18 @@ export function DeliveriesPage(props: { params: URLSearchParams }) {
       </form>
       <BulkReplay filters={filters} />
       <p class="muted" role="status">
-        {live === 'live' ? 'Live: new deliveries appear as they arrive.' : live === 'connecting' ? 'Connecting…' : 'Reconnecting…'}
+        {live === 'live'
+          ? 'Live: new deliveries appear as they arrive.'
+          : live === 'connecting'
+            ? 'Connecting…'
+            : 'Reconnecting…'}
       </p>
       {error && (
         <p role="alert" class="error">
           {error}
         </p>
       )}
-      {loading ? (
-        <p class="loading">Loading deliveries…</p>
-      ) : (
-        <DeliveryTable rows={rows} />
-      )}
+      {loading ? <p class="loading">Loading deliveries…</p> : <DeliveryTable rows={rows} />}
       {cursor && (
         <button type="button" onClick={more}>
           Load more
@@ -215,7 +196,11 @@ function DeliveryTable(props: { rows: Summary[] }) {
           <tr key={row.id}>
             <td>{when(row.receivedAt)}</td>
             <td>
-              <a href={href(`deliveries/${row.id}`)} aria-label={`Delivery ${row.id}`} title={row.id}>
+              <a
+                href={href(`deliveries/${row.id}`)}
+                aria-label={`Delivery ${row.id}`}
+                title={row.id}
+              >
                 <code>{shortId(row.id)}</code>
               </a>
             </td>
@@ -229,7 +214,9 @@ function DeliveryTable(props: { rows: Summary[] }) {
             </td>
             <td>{row.routes.map((r) => `${r.route} → ${r.flowId}`).join(', ') || '—'}</td>
             <td>{row.attempts}</td>
-            <td class="error-cell">{row.lastError ? `${row.lastError.code}: ${row.lastError.message}` : ''}</td>
+            <td class="error-cell">
+              {row.lastError ? `${row.lastError.code}: ${row.lastError.message}` : ''}
+            </td>
           </tr>
         ))}
       </tbody>
@@ -244,7 +231,9 @@ function BulkReplay(props: { filters: Filters }) {
   useEffect(() => {
     if (!job || job.state === 'finished' || job.state === 'cancelled') return undefined;
     const timer = setTimeout(() => {
-      api<Job>('GET', `/replays/${job.id}`).then(setJob, (failure: Error) => setError(failure.message));
+      api<Job>('GET', `/replays/${job.id}`).then(setJob, (failure: Error) =>
+        setError(failure.message),
+      );
     }, 400);
     return () => clearTimeout(timer);
   }, [job]);
@@ -253,7 +242,8 @@ function BulkReplay(props: { filters: Filters }) {
     setError(null);
     const body: Record<string, string> = {};
     for (const [name, value] of Object.entries(props.filters)) {
-      if (value && name !== 'limit') body[name] = name === 'since' || name === 'until' ? (toIso(value) as string) : value;
+      if (value && name !== 'limit')
+        body[name] = name === 'since' ? (toIso(value) as string) : value;
     }
     try {
       setJob(await api<Job>('POST', '/replays', body));

@@ -6,7 +6,8 @@ import { useLoad } from './use-load';
 
 function prettyBody(detail: Detail): string {
   const text = detail.request.bodyText;
-  if (text === undefined) return `(${detail.request.bodyBytes} bytes, not UTF-8; base64:)\n${detail.request.bodyBase64}`;
+  if (text === undefined)
+    return `(${detail.request.bodyBytes} bytes, not UTF-8; base64:)\n${detail.request.bodyBase64}`;
   try {
     return JSON.stringify(JSON.parse(text), null, 2);
   } catch {
@@ -20,7 +21,10 @@ function queryOf(url: string): [string, string][] {
 }
 
 export function DeliveryPage(props: { id: string }) {
-  const { data, error, reload } = useLoad(() => api<Detail>('GET', `/deliveries/${props.id}`), props.id);
+  const { data, error, reload } = useLoad(
+    () => api<Detail>('GET', `/deliveries/${props.id}`),
+    props.id,
+  );
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const current = useLoad<{ explanation: Explanation | null } | null>(
@@ -31,7 +35,12 @@ export function DeliveryPage(props: { id: string }) {
     `${props.id}:${data ? 'loaded' : 'waiting'}`,
   );
 
-  if (error) return <p role="alert" class="error">{error}</p>;
+  if (error)
+    return (
+      <p role="alert" class="error">
+        {error}
+      </p>
+    );
   if (!data) return <p class="loading">Loading the delivery…</p>;
 
   const replay = async () => {
@@ -97,7 +106,10 @@ export function DeliveryPage(props: { id: string }) {
         <button type="button" onClick={replay} disabled={busy || data.state === 'running'}>
           Replay
         </button>
-        <a class="button quiet" href={href('playground', { source: data.source, delivery: data.id })}>
+        <a
+          class="button quiet"
+          href={href('playground', { source: data.source, delivery: data.id })}
+        >
           Open in playground
         </a>
       </div>
@@ -179,7 +191,9 @@ export function DeliveryPage(props: { id: string }) {
               <h3>
                 Route {r.route} → flow {r.flowId} <span class="muted">(org {r.orgId})</span>
               </h3>
-              <pre aria-label={`Variables of route ${r.route}`}>{JSON.stringify(r.variables, null, 2)}</pre>
+              <pre aria-label={`Variables of route ${r.route}`}>
+                {JSON.stringify(r.variables, null, 2)}
+              </pre>
             </div>
           ))
         )}
@@ -197,8 +211,9 @@ export function DeliveryPage(props: { id: string }) {
                   Attempt {a.number}: {a.outcome}
                 </strong>
                 {a.draft && <span class="badge">draft mapping</span>} — {when(a.startedAt)}, route{' '}
-                {a.route} → flow {a.flowId}, {a.httpStatus === null ? 'no HTTP status' : `HTTP ${a.httpStatus}`},{' '}
-                {a.durationMs} ms
+                {a.route} → flow {a.flowId},{' '}
+                {a.httpStatus === null ? 'no HTTP status' : `HTTP ${a.httpStatus}`}, {a.durationMs}{' '}
+                ms
                 {a.sessionId && (
                   <>
                     , session <code>{a.sessionId}</code>

@@ -37,7 +37,12 @@ export function ExplanationView(props: { explanation: Explanation; label: string
     <section aria-label={props.label} class="explanation">
       <p>
         Source <strong>{e.source}</strong> (<code>{e.file}</code>), dispatch {e.dispatch}
-        {e.mappingVersion ? <>, mapping version <code>{e.mappingVersion}</code></> : null}.
+        {e.mappingVersion ? (
+          <>
+            , mapping version <code>{e.mappingVersion}</code>
+          </>
+        ) : null}
+        .
       </p>
       {e.verification && (
         <p>
@@ -50,7 +55,11 @@ export function ExplanationView(props: { explanation: Explanation; label: string
       <ol class="routes">
         {e.routes.map((route) => {
           const ran = e.matched.includes(route.name);
-          const verdict = route.held ? (ran ? 'matched' : 'holds, but an earlier route ran') : 'no match';
+          const verdict = route.held
+            ? ran
+              ? 'matched'
+              : 'holds, but an earlier route ran'
+            : 'no match';
           return (
             <li key={route.name}>
               <p>

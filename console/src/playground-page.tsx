@@ -1,5 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, shortId, when, type Explanation, type Problem, type SourcesView, type Summary } from './api';
+import {
+  api,
+  shortId,
+  when,
+  type Explanation,
+  type Problem,
+  type SourcesView,
+  type Summary,
+} from './api';
 import { ExplanationView } from './explanation-view';
 import { go, href } from './router';
 import { useLoad } from './use-load';
@@ -24,7 +32,8 @@ function headersOf(text: string): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const line of text.split('\n')) {
     const colon = line.indexOf(':');
-    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    if (colon > 0)
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
   return headers;
 }
@@ -37,11 +46,17 @@ export function PlaygroundPage(props: { params: URLSearchParams }) {
   ];
   const source = props.params.get('source') ?? names[0] ?? '';
   const file = useLoad<MappingFile | null>(
-    () => (source ? api<MappingFile>('GET', `/sources/${encodeURIComponent(source)}/mapping`) : Promise.resolve(null)),
+    () =>
+      source
+        ? api<MappingFile>('GET', `/sources/${encodeURIComponent(source)}/mapping`)
+        : Promise.resolve(null),
     source,
   );
   const recent = useLoad<{ items: Summary[] }>(
-    () => (source ? api('GET', `/deliveries?source=${encodeURIComponent(source)}&limit=25`) : Promise.resolve({ items: [] })),
+    () =>
+      source
+        ? api('GET', `/deliveries?source=${encodeURIComponent(source)}&limit=25`)
+        : Promise.resolve({ items: [] }),
     `recent:${source}`,
   );
 
@@ -86,11 +101,15 @@ export function PlaygroundPage(props: { params: URLSearchParams }) {
     setBusy(true);
     setNotice(null);
     try {
-      const outcome = await api<{ state: string; attempts: { number: number }[] }>('POST', '/playground/replay', {
-        source,
-        mapping: text,
-        deliveryId,
-      });
+      const outcome = await api<{ state: string; attempts: { number: number }[] }>(
+        'POST',
+        '/playground/replay',
+        {
+          source,
+          mapping: text,
+          deliveryId,
+        },
+      );
       setNotice(
         `Replayed delivery ${shortId(deliveryId)} with the draft: ${outcome.state} (attempt ${outcome.attempts
           .map((a) => a.number)
@@ -108,11 +127,15 @@ export function PlaygroundPage(props: { params: URLSearchParams }) {
     setBusy(true);
     setNotice(null);
     try {
-      const saved = await api<{ file: string; version: string; backup: string | null; reload: string }>(
-        'PUT',
-        `/sources/${encodeURIComponent(source)}/mapping`,
-        { text, baseVersion: file.data.version },
-      );
+      const saved = await api<{
+        file: string;
+        version: string;
+        backup: string | null;
+        reload: string;
+      }>('PUT', `/sources/${encodeURIComponent(source)}/mapping`, {
+        text,
+        baseVersion: file.data.version,
+      });
       setNotice(
         `Saved ${saved.file} (version ${saved.version})${saved.backup ? `; the previous file is kept as ${saved.backup}` : ''}; ${saved.reload} applies it.`,
       );
@@ -128,14 +151,17 @@ export function PlaygroundPage(props: { params: URLSearchParams }) {
     <section aria-labelledby="playground-heading">
       <h1 id="playground-heading">Playground</h1>
       <p class="muted">
-        Try a mapping on a real payload: nothing is saved or executed until you ask. The signature is
-        not checked here.
+        Try a mapping on a real payload: nothing is saved or executed until you ask. The signature
+        is not checked here.
       </p>
       <div class="playground">
         <div class="pane">
           <label>
             Source
-            <select value={source} onChange={(e) => go('playground', { source: (e.target as HTMLSelectElement).value })}>
+            <select
+              value={source}
+              onChange={(e) => go('playground', { source: (e.target as HTMLSelectElement).value })}
+            >
               {names.map((name) => (
                 <option key={name} value={name}>
                   {name}
@@ -146,17 +172,30 @@ export function PlaygroundPage(props: { params: URLSearchParams }) {
           <fieldset>
             <legend>Try it on</legend>
             <label class="inline">
-              <input type="radio" name="mode" checked={mode === 'stored'} onChange={() => setMode('stored')} />
+              <input
+                type="radio"
+                name="mode"
+                checked={mode === 'stored'}
+                onChange={() => setMode('stored')}
+              />
               a stored delivery
             </label>
             <label class="inline">
-              <input type="radio" name="mode" checked={mode === 'pasted'} onChange={() => setMode('pasted')} />
+              <input
+                type="radio"
+                name="mode"
+                checked={mode === 'pasted'}
+                onChange={() => setMode('pasted')}
+              />
               a pasted payload
             </label>
             {mode === 'stored' ? (
               <label>
                 Stored delivery
-                <select value={deliveryId} onChange={(e) => setDeliveryId((e.target as HTMLSelectElement).value)}>
+                <select
+                  value={deliveryId}
+                  onChange={(e) => setDeliveryId((e.target as HTMLSelectElement).value)}
+                >
                   {deliveryId && !recent.data?.items.some((d) => d.id === deliveryId) && (
                     <option value={deliveryId}>{shortId(deliveryId)}</option>
                   )}
@@ -171,20 +210,33 @@ export function PlaygroundPage(props: { params: URLSearchParams }) {
               <>
                 <label>
                   Payload
-                  <textarea rows={8} value={payload} onInput={(e) => setPayload((e.target as HTMLTextAreaElement).value)} />
+                  <textarea
+                    rows={8}
+                    value={payload}
+                    onInput={(e) => setPayload((e.target as HTMLTextAreaElement).value)}
+                  />
                 </label>
                 <label>
                   Headers (one per line, Name: value)
-                  <textarea rows={3} value={headers} onInput={(e) => setHeaders((e.target as HTMLTextAreaElement).value)} />
+                  <textarea
+                    rows={3}
+                    value={headers}
+                    onInput={(e) => setHeaders((e.target as HTMLTextAreaElement).value)}
+                  />
                 </label>
               </>
             )}
           </fieldset>
-          {file.error && <p role="alert" class="error">{file.error}</p>}
+          {file.error && (
+            <p role="alert" class="error">
+              {file.error}
+            </p>
+          )}
           {file.data && (
             <>
               <p id="mapping-label">
-                Mapping (YAML) — <code>{file.data.file}</code> <span class="muted">v{file.data.version}</span>
+                Mapping (YAML) — <code>{file.data.file}</code>{' '}
+                <span class="muted">v{file.data.version}</span>
               </p>
               <YamlEditor
                 key={`${file.data.source}:${file.data.version}`}
@@ -196,24 +248,42 @@ export function PlaygroundPage(props: { params: URLSearchParams }) {
             </>
           )}
           <div class="actions">
-            <button type="button" onClick={replay} disabled={busy || mode !== 'stored' || !deliveryId || !result || result.problems.length > 0}>
+            <button
+              type="button"
+              onClick={replay}
+              disabled={
+                busy || mode !== 'stored' || !deliveryId || !result || result.problems.length > 0
+              }
+            >
               Replay with this draft
             </button>
-            <button type="button" onClick={save} disabled={busy || !file.data?.editable || !result || result.problems.length > 0}>
+            <button
+              type="button"
+              onClick={save}
+              disabled={busy || !file.data?.editable || !result || result.problems.length > 0}
+            >
               Save mapping
             </button>
-            {file.data && !file.data.editable && <span class="muted">Saving needs CONSOLE_EDIT=on.</span>}
+            {file.data && !file.data.editable && (
+              <span class="muted">Saving needs CONSOLE_EDIT=on.</span>
+            )}
           </div>
           {notice && (
             <p role="status" class="notice">
               {notice}{' '}
-              {mode === 'stored' && deliveryId && <a href={href(`deliveries/${deliveryId}`)}>Open the delivery</a>}
+              {mode === 'stored' && deliveryId && (
+                <a href={href(`deliveries/${deliveryId}`)}>Open the delivery</a>
+              )}
             </p>
           )}
         </div>
         <div class="pane" aria-live="polite">
           <h2>Result</h2>
-          {failure && <p role="alert" class="error">{failure}</p>}
+          {failure && (
+            <p role="alert" class="error">
+              {failure}
+            </p>
+          )}
           {result && result.problems.length > 0 && (
             <section aria-label="Problems">
               <p class="error">The draft does not load:</p>

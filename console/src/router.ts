@@ -9,7 +9,10 @@ export interface Location {
 function read(): Location {
   const hash = window.location.hash.replace(/^#\/?/, '');
   const [path, query] = hash.split('?');
-  return { path: path.split('/').filter(Boolean).map(decodeURIComponent), params: new URLSearchParams(query ?? '') };
+  return {
+    path: path.split('/').filter(Boolean).map(decodeURIComponent),
+    params: new URLSearchParams(query ?? ''),
+  };
 }
 
 export function useLocation(): Location {

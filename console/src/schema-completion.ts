@@ -22,7 +22,11 @@ const FILES: Record<string, SchemaNode> = {
 };
 
 /** A node with its $refs followed and its oneOf/anyOf/allOf spread into alternatives. */
-function expand(node: SchemaNode | undefined, file: SchemaNode, depth = 0): { node: SchemaNode; file: SchemaNode }[] {
+function expand(
+  node: SchemaNode | undefined,
+  file: SchemaNode,
+  depth = 0,
+): { node: SchemaNode; file: SchemaNode }[] {
   if (node === undefined || depth > 12) return [];
   if (node.$ref !== undefined) {
     const [name, pointer] = node.$ref.split('#');
@@ -30,7 +34,8 @@ function expand(node: SchemaNode | undefined, file: SchemaNode, depth = 0): { no
     if (target === undefined) return [];
     let resolved: SchemaNode | undefined = target;
     for (const part of (pointer ?? '').split('/').filter(Boolean)) {
-      resolved = (resolved as Record<string, unknown> | undefined)?.[part] as SchemaNode | undefined;
+      resolved = (resolved as Record<string, unknown> | undefined)?.[part] as
+        SchemaNode | undefined;
     }
     return expand(resolved, target, depth + 1);
   }
@@ -54,7 +59,13 @@ const BLOCK_KEY = /^(\s*)(- )?([A-Za-z0-9_.-]+):\s*(#.*)?$/;
 const ANY_LINE = /^(\s*)(- )?/;
 
 /** The key path of the mapping that a key typed at `column` of line `index` belongs to. */
-export function pathAt(lines: readonly string[], index: number, column: number, isItem: boolean, dashColumn: number): Segment[] {
+export function pathAt(
+  lines: readonly string[],
+  index: number,
+  column: number,
+  isItem: boolean,
+  dashColumn: number,
+): Segment[] {
   const path: Segment[] = [];
   let indent = column;
   let allowEqual = false;
@@ -124,7 +135,8 @@ export function schemaCompletion(context: CompletionContext): CompletionResult |
   }
 
   const key = /^(\s*)(- )?([A-Za-z0-9_.-]*)$/.exec(before);
-  if (!key || (key[3] === '' && !context.explicit && key[2] === undefined && before.trim() !== '')) return null;
+  if (!key || (key[3] === '' && !context.explicit && key[2] === undefined && before.trim() !== ''))
+    return null;
   const isItem = key[2] !== undefined;
   const column = key[1].length + (isItem ? 2 : 0);
   const path = pathAt(lines, lines.length, column, isItem, key[1].length);

@@ -17,13 +17,15 @@ const where = (p: { file: string; line: number | null; column: number | null }) 
 export function SourcesPage() {
   const { data, error } = useLoad(
     () =>
-      Promise.all([
-        api<SourcesView>('GET', '/sources'),
-        api<Activity>('GET', '/sources/activity'),
-      ]),
+      Promise.all([api<SourcesView>('GET', '/sources'), api<Activity>('GET', '/sources/activity')]),
     'sources',
   );
-  if (error) return <p role="alert" class="error">{error}</p>;
+  if (error)
+    return (
+      <p role="alert" class="error">
+        {error}
+      </p>
+    );
   if (!data) return <p class="loading">Loading sources…</p>;
   const [view, activity] = data;
   const activityOf = (name: string) => activity.items.find((a) => a.source === name);
@@ -88,9 +90,7 @@ export function SourcesPage() {
                     'none yet'
                   )}
                 </td>
-                <td>
-                  {recent ? `${recent.lastHour}${recent.lastHourCapped ? '+' : ''}` : '—'}
-                </td>
+                <td>{recent ? `${recent.lastHour}${recent.lastHourCapped ? '+' : ''}` : '—'}</td>
               </tr>
             );
           })}

@@ -13,12 +13,12 @@ export function useLoad<T>(load: () => Promise<T>, key: string) {
         setData(value);
         setError(null);
       },
-      (failure: unknown) => live && setError(failure instanceof Error ? failure.message : String(failure)),
+      (failure: unknown) =>
+        live && setError(failure instanceof Error ? failure.message : String(failure)),
     );
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, count]);
   const reload = useCallback(() => setCount((n) => n + 1), []);
   return { data, error, reload };

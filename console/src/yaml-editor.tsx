@@ -19,6 +19,16 @@ function diagnosticsOf(state: EditorState, problems: readonly Problem[]): Diagno
   });
 }
 
+const layout = EditorView.theme({
+  '&': { minHeight: '320px', maxHeight: '640px', backgroundColor: '#fff' },
+  '.cm-scroller': {
+    overflow: 'auto',
+    fontFamily: "ui-monospace, 'SFMono-Regular', Menlo, Consolas, monospace",
+    fontSize: '13px',
+  },
+  '&.cm-focused': { outline: '3px solid #ffbf47' },
+});
+
 /**
  * CodeMirror 6 with YAML, completion from the mapping schema, and the server's problems shown
  * inline at their line and column. Tab is left to the page (keyboard users can leave the editor);
@@ -36,8 +46,15 @@ export function YamlEditor(props: {
   onChange.current = props.onChange;
 
   useEffect(() => {
+    // In a shadow root, CodeMirror's styles are constructed stylesheets (adoptedStyleSheets), not
+    // <style> elements: the page's CSP (style-src 'self', no 'unsafe-inline') stays strict.
+    const element = host.current as HTMLDivElement;
+    const shadow = element.shadowRoot ?? element.attachShadow({ mode: 'open' });
+    const parent = document.createElement('div');
+    shadow.replaceChildren(parent);
     const editor = new EditorView({
-      parent: host.current as HTMLDivElement,
+      root: shadow,
+      parent,
       state: EditorState.create({
         doc: props.value,
         extensions: [
@@ -52,6 +69,7 @@ export function YamlEditor(props: {
           lintGutter(),
           keymap.of([...defaultKeymap, ...historyKeymap, ...completionKeymap]),
           EditorView.contentAttributes.of({ 'aria-label': props.label }),
+          layout,
           EditorView.updateListener.of((update) => {
             if (update.docChanged) onChange.current(update.state.doc.toString());
           }),
@@ -61,12 +79,12 @@ export function YamlEditor(props: {
     view.current = editor;
     return () => editor.destroy();
     // The editor owns its text after creation; a new `value` arrives through the key of the parent.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
   useEffect(() => {
     const editor = view.current;
-    if (editor) editor.dispatch(setDiagnostics(editor.state, diagnosticsOf(editor.state, props.problems)));
+    if (editor)
+      editor.dispatch(setDiagnostics(editor.state, diagnosticsOf(editor.state, props.problems)));
   }, [props.problems]);
 
   return <div class="editor" ref={host} />;

@@ -10,6 +10,7 @@ import {
   compileDraft,
   evaluateDraft,
   trialOfDelivery,
+  type DraftOutcome,
   type TrialRequest,
 } from '../console/evaluate-draft';
 import { saveMapping, versionOf } from '../console/save-mapping';
@@ -20,7 +21,7 @@ import { readMappingFile } from '../mappings/load-file';
 import type { MappingSet } from '../mappings/types';
 import { replayDelivery, type ReplayDeps } from '../pipeline/replay-delivery';
 import { sinceMs, summaryView } from './admin-routes';
-import { rejectInvalid } from './reject-invalid';
+import { invalidRequest, rejectInvalid } from './reject-invalid';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -236,13 +237,26 @@ export function consoleApiRouter(deps: ConsoleApiDeps): ConsoleApi {
     rejectInvalid,
     async (req: Request, res: Response) => {
       const input = req.body as PlaygroundInput;
-      const { set, file } = fileOf(deps.mappings(), input.source);
-      // Without a draft: the file as it is now.
+      if ((input.deliveryId === undefined) === (input.request === undefined)) {
+        throw invalidRequest([
+          {
+            name: 'deliveryId',
+            in: 'body',
+            message: 'give either deliveryId (a stored delivery) or request (a pasted payload)',
+          },
+        ]);
+      }
+      const set = deps.mappings();
+      const { file } = fileOf(set, input.source);
+      // Without a draft: the mapping loaded now (what a replay would use).
+      const loaded = input.mapping === undefined ? set.sources.get(input.source) : undefined;
       const text = input.mapping ?? readMappingFile(set.dir, file);
-      if (typeof text !== 'string') {
+      if (loaded === undefined && typeof text !== 'string') {
         throw new FlowhookError('unknown_source', `${file} cannot be read (${text.code})`);
       }
-      const draft = compileDraft(file, text, deps.env, { placeholders: true });
+      const draft: DraftOutcome = loaded
+        ? { ok: true, source: loaded, unset: [] }
+        : compileDraft(file, text as string, deps.env, { placeholders: true });
       if (!draft.ok) {
         res.json({ ok: false, problems: draft.problems.map(problemView), explanation: null });
         return;
@@ -352,12 +366,6 @@ function playgroundChecks() {
       .isObject()
       .withMessage('must be an object of names to values')
       .custom(stringValues),
-    body()
-      .custom(
-        (value: PlaygroundInput) =>
-          (value.deliveryId === undefined) !== (value.request === undefined),
-      )
-      .withMessage('give either deliveryId (a stored delivery) or request (a pasted payload)'),
   ];
 }
 

@@ -38,6 +38,8 @@ export function consoleRouter(dir: string = defaultConsoleDir()): Router {
   const router = express.Router();
   router.use((_req, res, next) => {
     res.setHeader('Content-Security-Policy', CONSOLE_CSP);
+    // Routers before this one mark everything no-store; the console's files set their own.
+    res.removeHeader('Cache-Control');
     next();
   });
   router.use(
