@@ -77,6 +77,9 @@ export function consoleSession(
     skipSuccessfulRequests: true,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
+    // TRUST_PROXY=true is documented as "only behind a proxy that overwrites X-Forwarded-For";
+    // there the address is the proxy's view of the client, which is what should be limited.
+    validate: { trustProxy: false },
     handler: (req, res, next) => {
       res.setHeader('Retry-After', String(Math.ceil(SIGN_IN_WINDOW_MS / 1000)));
       logger.warn({ address: req.ip }, 'console sign-in refused: too many failed attempts');
