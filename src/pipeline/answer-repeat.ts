@@ -18,6 +18,20 @@ export async function answerRepeat(
     await new Promise((resolve) => setTimeout(resolve, 25));
     current = await deps.store.get(existing.id);
   }
-  if (current?.answer) return { status: current.answer.status, body: current.answer.body, headers };
-  return { ...acceptedAnswer(existing.id, current?.state ?? existing.state), headers };
+  if (current?.answer) {
+    return { status: current.answer.status, body: markReplayed(current.answer.body), headers };
+  }
+  const accepted = acceptedAnswer(existing.id, current?.state ?? existing.state);
+  return { ...accepted, body: markReplayed(accepted.body), headers };
+}
+
+/**
+ * A JSON answer says it is a repeat in its body too (`"replayed": true`), not only in the header,
+ * which `curl -s` hides: a sender who resends a fixed id must not think the flow ran again
+ * (issue 10). Text answers are sent as they were.
+ */
+function markReplayed(body: unknown): unknown {
+  return body !== null && typeof body === 'object' && !Array.isArray(body)
+    ? { ...body, replayed: true }
+    : body;
 }

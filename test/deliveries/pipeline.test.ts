@@ -42,14 +42,15 @@ describe('idempotency (sync)', () => {
   afterAll(() => api.stop());
   beforeEach(() => api.reset());
 
-  it('a repeat gets the first answer again, with Idempotent-Replayed, and the flow runs once', async () => {
+  it('a repeat gets the first answer again, with Idempotent-Replayed and "replayed": true (issue 10), and the flow runs once', async () => {
     const t = buildApp({ files: FILES, flowBaseUrl: api.url });
     const first = await post(t, 'keyed', { eventId: 'evt_1', n: 1 });
     const again = await post(t, 'keyed', { eventId: 'evt_1', n: 1 });
     expect(first.status).toBe(200);
     expect(first.headers['idempotent-replayed']).toBeUndefined();
+    expect(first.body.replayed).toBeUndefined();
     expect(again.status).toBe(200);
-    expect(again.body).toEqual(first.body);
+    expect(again.body).toEqual({ ...first.body, replayed: true });
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(api.requests).toHaveLength(1);
   });
@@ -96,7 +97,7 @@ routes: [{ name: r, flow: f, variables: { n: { path: $.n, required: true } } }]
     const again = await send();
     expect(first.status).toBe(422);
     expect(again.status).toBe(422);
-    expect(again.body).toEqual(first.body);
+    expect(again.body).toEqual({ ...first.body, replayed: true });
     expect(again.headers['idempotent-replayed']).toBe('true');
   });
 
