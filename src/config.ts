@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 
-/** The whole configuration, read once at start from the environment (DESIGN §2). */
+/** The whole configuration, read once at start from the environment (README: Configuration). */
 export interface Config {
   /** Unset = dry-run: everything runs but the execute call. */
   readonly flowBaseUrl: string | undefined;

@@ -4,6 +4,7 @@ import { MappingsDirError } from '../mappings/load-mappings';
 import { startServer } from '../server';
 import { processIo, type CliIo } from './cli-io';
 import { deliveriesCommand, type DeliveriesOptions } from './deliveries-command';
+import { loadDotEnv, type DotEnv } from './load-dot-env';
 import { replayCommand, type ReplayOptions } from './replay-command';
 import { sendCommand, type SendOptions } from './send-command';
 import { signCommand, type SignOptions } from './sign-command';
@@ -13,6 +14,12 @@ import { version } from '../../package.json';
 
 /** Stops the process gracefully: stop accepting, let in-flight requests finish, then exit. */
 const SHUTDOWN_GRACE_MS = 10_000;
+
+/** How often `serve` checks that the process that started it still runs. */
+const PARENT_CHECK_MS = 1000;
+
+/** What `.env` in the working directory set (main reads it once, before any command). */
+let dotEnv: DotEnv | undefined;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -179,6 +186,13 @@ Example:
     )
     .action(async () => {
       const running = await startServer();
+      if (dotEnv) {
+        // Names only: the values are secrets.
+        running.logger.info(
+          { file: dotEnv.file, loaded: dotEnv.loaded, environmentWins: dotEnv.kept },
+          `read ${dotEnv.loaded.length} variable(s) from .env; the environment wins over it`,
+        );
+      }
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -200,6 +214,15 @@ Example:
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
+      // `kill <pid of npm start>` ends npm without passing the signal on: under npm, when the npm
+      // process is gone (the parent pid changes to the reaper's), stop as if it was SIGTERM.
+      // Only under npm: a server started directly outlives the shell that started it (nohup).
+      if (process.env.npm_lifecycle_event !== undefined) {
+        const parent = process.ppid;
+        setInterval(() => {
+          if (process.ppid !== parent) stop('npm exited');
+        }, PARENT_CHECK_MS).unref();
+      }
     });
   return program;
 }
@@ -223,6 +246,12 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    dotEnv = loadDotEnv(process.cwd(), process.env);
+  } catch (error) {
+    console.error(`flowhook: cannot start: ${(error as Error).message}`);
+    process.exit(1);
+  }
   try {
     await buildCli(processIo, (code) => (process.exitCode = code)).parseAsync([...argv]);
   } catch (error) {

@@ -139,5 +139,6 @@ function traceLines(trace: ConditionTrace, indent: string): string[] {
   const found = trace.found?.length
     ? trace.found.map((v) => JSON.stringify(v)).join(', ')
     : 'nothing';
-  return [`${indent}${mark} ${trace.condition}    found: ${found}`];
+  const line = `${indent}${mark} ${trace.condition}    found: ${found}`;
+  return trace.hint ? [line, `${indent}  hint: ${trace.hint}`] : [line];
 }

@@ -33,7 +33,7 @@ export function retryPolicyFrom(config: {
 
 /**
  * Network errors, timeouts, 429 and 5xx may pass: retry. Any other answer (400, 401, 404, …) will
- * be the same next time: fail at once (CONVENTIONS: never retry 4xx).
+ * be the same next time: fail at once (docs/architecture.md: 4xx is never retried).
  */
 export function isRetryable(error: unknown): boolean {
   if (!(error instanceof FlowhookError)) return false;

@@ -1,5 +1,5 @@
 /**
- * The delivery store contract (DESIGN §5). Every verified request is a delivery; the store keeps
+ * The delivery store contract (docs/architecture.md#the-store-contract). Every verified request is a delivery; the store keeps
  * it durable (raw request, redacted headers, mapping version, routes, variables, attempts, state)
  * so that nothing acknowledged is lost and nothing is run twice. SQLite implements it now; a Redis
  * implementation comes later, so nothing here is SQL-shaped.

@@ -1,4 +1,4 @@
-/** One call of the execute API (DESIGN §1), as it is sent or, in dry-run, as it would be. */
+/** One call of the flow platform's execute API (README: HTTP answers), as it is sent or, in dry-run, as it would be. */
 export interface ExecuteRequest {
   readonly orgId: string;
   readonly flowId: string;

@@ -87,7 +87,7 @@ export function assembleMappings(
     const files = claims.map((claim) => claim.file);
     if (claims.length > 1) {
       // Two files claiming one URL: running either could run the wrong flow, so neither runs.
-      const reason = `source "${name}" is defined by more than one file: ${files.join(', ')}`;
+      const reason = `source "${name}" is defined by more than one file: ${files.join(', ')}; give each file its own \`source:\` (its URL is /hooks/<source>), or remove the old file`;
       for (const file of files) errors.push({ file, message: reason });
       disabled.set(name, { name, files, reason, cause: 'invalid' });
       continue;

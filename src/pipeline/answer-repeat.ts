@@ -19,14 +19,25 @@ export async function answerRepeat(
     current = await deps.store.get(existing.id);
   }
   if (current?.answer) {
-    // Exactly what the first request got: a respond: template's content type and headers too.
+    // A respond: template's answer is sent exactly as the first request got it (content type and
+    // headers too, issue 16); flowhook's own JSON says it is a repeat in its body (issue 10).
     const { status, body, contentType } = current.answer;
-    return {
-      status,
-      body,
-      ...(contentType === undefined ? {} : { contentType }),
-      headers: { ...current.answer.headers, ...headers },
-    };
+    if (contentType !== undefined) {
+      return { status, body, contentType, headers: { ...current.answer.headers, ...headers } };
+    }
+    return { status, body: markReplayed(body), headers: { ...current.answer.headers, ...headers } };
   }
-  return { ...acceptedAnswer(existing.id, current?.state ?? existing.state), headers };
+  const accepted = acceptedAnswer(existing.id, current?.state ?? existing.state);
+  return { ...accepted, body: markReplayed(accepted.body), headers };
+}
+
+/**
+ * A JSON answer says it is a repeat in its body too (`"replayed": true`), not only in the header,
+ * which `curl -s` hides: a sender who resends a fixed id must not think the flow ran again
+ * (issue 10). Text answers are sent as they were.
+ */
+function markReplayed(body: unknown): unknown {
+  return body !== null && typeof body === 'object' && !Array.isArray(body)
+    ? { ...body, replayed: true }
+    : body;
 }

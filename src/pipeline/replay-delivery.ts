@@ -35,7 +35,7 @@ export interface ReplayOutcome {
 
 /**
  * Runs a stored delivery's raw request through the current mappings as a new attempt of the same
- * delivery (DESIGN §5): the source as loaded now, its body parsing, route choice and variables,
+ * delivery (docs/deliveries.md#replay): the source as loaded now, its body parsing, route choice and variables,
  * then every chosen route executes again (`fresh`), whatever earlier attempts did.
  *
  * The signature is not checked again: it was verified when the request was received, and signed

@@ -33,6 +33,11 @@ export interface ConditionTrace {
   /** What the subject found (every match of a path; a header or query value). */
   readonly found?: unknown[];
   readonly children?: ConditionTrace[];
+  /**
+   * Why a test that reads right did not hold, when the value's type misleads: `equals: "false"`
+   * against the boolean false ("text vs boolean"), `gte: "1000"` against the number 4200.
+   */
+  readonly hint?: string;
 }
 
 export interface CompiledCondition {
@@ -105,7 +110,10 @@ function compileTest(def: ConditionDef): CompiledCondition {
     holds: (request) => test(subject(request)),
     explain: (request) => {
       const found = subject(request);
-      return { condition, held: test(found), found };
+      const held = test(found);
+      const hint =
+        held || spec.path === undefined ? undefined : typeHint(operator, expected, found);
+      return { condition, held, found, ...(hint ? { hint } : {}) };
     },
   };
 }
@@ -216,4 +224,39 @@ function isText(value: unknown): boolean {
 export function sameValue(value: unknown, expected: Scalar, textual: boolean): boolean {
   if (value === expected) return true;
   return textual && typeof value === 'string' && value === String(expected);
+}
+
+const TYPE_NAMES: Readonly<Record<string, string>> = {
+  string: 'text',
+  number: 'number',
+  boolean: 'boolean',
+};
+
+/**
+ * When a failed test compares text with a number or boolean (or the other way round), says so and
+ * how to write the value with the found type: YAML's `"false"` is text, `false` is a boolean.
+ */
+function typeHint(operator: Operator, expected: unknown, found: unknown[]): string | undefined {
+  if (!['equals', 'in', 'gt', 'gte', 'lt', 'lte'].includes(operator)) return undefined;
+  const options = Array.isArray(expected) ? expected : [expected];
+  for (const value of found) {
+    const foundType = TYPE_NAMES[typeof value];
+    if (foundType === undefined) continue;
+    for (const option of options) {
+      const expectedType = TYPE_NAMES[typeof option];
+      if (expectedType === undefined || expectedType === foundType) continue;
+      // Number against boolean says nothing useful; a numeric text is compared as its number by
+      // gt/gte/lt/lte, so there the type is not the reason.
+      if (expectedType !== 'text' && foundType !== 'text') continue;
+      if (foundType === 'text' && !['equals', 'in'].includes(operator)) continue;
+      const written =
+        foundType === 'text' ? JSON.stringify(String(option)) : String(option as string);
+      const how =
+        foundType === 'text'
+          ? `write ${written} in quotes to compare text`
+          : `write ${written} without quotes to compare a ${foundType}`;
+      return `${expectedType} vs ${foundType}: the condition has ${JSON.stringify(option)} (${expectedType}), the request has ${JSON.stringify(value)} (${foundType}); ${how}`;
+    }
+  }
+  return undefined;
 }

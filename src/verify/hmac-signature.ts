@@ -2,7 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 export type HmacAlgorithm = 'sha1' | 'sha256' | 'sha512';
 export type DigestEncoding = 'hex' | 'base64';
-/** How a configured secret string becomes HMAC key bytes (reference pitfall 1). */
+/** How a configured secret string becomes HMAC key bytes (docs/architecture.md#provider-differences-that-bite, 1). */
 export type SecretFormat = 'utf8' | 'base64' | 'whsec';
 
 export function hmacDigest(
@@ -38,7 +38,7 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
  * The HMAC key for a secret, or null when it cannot be decoded.
  * - utf8: the string bytes as they are; Stripe keys with the whole `whsec_…` string
  *   (https://github.com/stripe/stripe-node/blob/663942164d3876f04bb26617b88f498ba785e580/src/Webhooks.ts),
- *   and Zendesk and Square keys look like base64 but are used as text too (reference pitfall 1).
+ *   and Zendesk and Square keys look like base64 but are used as text too (docs/architecture.md#provider-differences-that-bite, 1).
  * - base64: the whole string is base64 (a sender that hands out raw key bytes encoded).
  * - whsec: Standard Webhooks, base64-decode what follows `whsec_` (prefix optional, as the JS library)
  *   (https://github.com/standard-webhooks/standard-webhooks/blob/b2fa7b8719fb75d326b591077f5d1b385cfcdfae/spec/standard-webhooks.md).

@@ -1,4 +1,4 @@
-/** How a sender writes its timestamp (reference pitfall 4). */
+/** How a sender writes its timestamp (docs/architecture.md#provider-differences-that-bite, 4). */
 export type TimestampUnit = 's' | 'ms' | 'iso';
 
 export const TIMESTAMP_UNITS: readonly TimestampUnit[] = ['s', 'ms', 'iso'];

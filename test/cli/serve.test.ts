@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FakeFlowApi } from '../support/fake-flow-api';
 import { fixture, githubSignature } from '../support/harness';
+import { until } from '../support/until';
 
 const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'flowhook.js');
@@ -16,10 +17,17 @@ interface Started {
   exited: Promise<number | null>;
 }
 
-/** Runs `flowhook serve` as a child with exactly `env` (plus PATH), waits for "listening". */
-function serve(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [BIN, 'serve'], {
-    cwd: ROOT,
+/**
+ * Runs `flowhook serve` as a child with exactly `env` (plus PATH), waits for "listening".
+ * `through`: a script run with node that starts serve itself (a stand-in for npm start).
+ */
+function serve(
+  env: Record<string, string>,
+  options: { cwd?: string; through?: string } = {},
+): Promise<Started> {
+  const args = options.through === undefined ? [BIN, 'serve'] : ['-e', options.through];
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd ?? ROOT,
     env: {
       PATH: process.env.PATH ?? '',
       HOST: '127.0.0.1',
@@ -183,6 +191,70 @@ describe('flowhook serve (the built CLI, as npm start runs it)', () => {
     } finally {
       s.child.kill('SIGKILL');
       await api.stop();
+    }
+  });
+
+  it('reads .env in the working directory, the environment winning over it, and says so (issue 10)', async () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-dotenv-'));
+    fs.writeFileSync(
+      path.join(cwd, '.env'),
+      [
+        `MAPPINGS_DIR=${path.join(ROOT, 'mappings')}`,
+        'GITHUB_WEBHOOK_SECRET=from-dotenv',
+        'GITHUB_DEPLOY_FLOW_ID=deploy',
+        'GITHUB_TRIAGE_FLOW_ID=triage',
+        'PORT=99999 # would stop the start if it won over the environment',
+        '',
+      ].join('\n'),
+    );
+    const s = await serve({}, { cwd });
+    try {
+      const note = s.lines().find((l) => String(l.msg).includes('from .env'));
+      expect(note).toMatchObject({
+        msg: 'read 4 variable(s) from .env; the environment wins over it',
+        loaded: [
+          'GITHUB_DEPLOY_FLOW_ID',
+          'GITHUB_TRIAGE_FLOW_ID',
+          'GITHUB_WEBHOOK_SECRET',
+          'MAPPINGS_DIR',
+        ],
+        environmentWins: ['PORT'],
+      });
+      expect(JSON.stringify(s.lines())).not.toContain('from-dotenv');
+      const ready = (await (await fetch(`http://127.0.0.1:${s.port}/readyz`)).json()) as {
+        sources: { name: string }[];
+      };
+      expect(ready.sources.map((source) => source.name)).toEqual(['github']);
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.exited;
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it('under npm start, the server stops when npm is killed instead of running on orphaned (issue 10)', async () => {
+    // A stand-in for npm: starts serve with npm's environment marker, and is killed outright.
+    const npm = `const c = require('node:child_process').spawn(process.execPath, [${JSON.stringify(BIN)}, 'serve'], { stdio: 'inherit', env: { ...process.env, npm_lifecycle_event: 'start' } }); console.log(JSON.stringify({ serverPid: c.pid }));`;
+    const s = await serve({}, { through: npm });
+    const serverPid = s.lines().find((l) => typeof l.serverPid === 'number')?.serverPid as number;
+    const alive = () => {
+      try {
+        process.kill(serverPid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      expect(alive()).toBe(true);
+      s.child.kill('SIGKILL');
+      await until(() => !alive(), 15_000, 'the server to stop after its npm parent died');
+      expect(s.lines().map((l) => l.msg)).toEqual(expect.arrayContaining(['stopped']));
+      expect(s.lines().find((l) => String(l.msg).startsWith('stopping'))).toMatchObject({
+        signal: 'npm exited',
+      });
+    } finally {
+      if (alive()) process.kill(serverPid, 'SIGKILL');
     }
   });
 

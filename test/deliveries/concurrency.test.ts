@@ -71,6 +71,9 @@ async function race<T>(command: Record<string, unknown>): Promise<T[]> {
 }
 
 describe('across processes', () => {
+  // Four node processes each load TypeScript: on a loaded machine that alone can take seconds. A
+  // ceiling, not an assertion on time (issue 10 item 13).
+  jest.setTimeout(120_000);
   it('of 4 × 50 creates with one key, exactly one creates; every other gets that one', async () => {
     const perProcess = await race<Outcome[]>({ command: 'sameKey', count: 50 });
     expect(overlapped(perProcess)).toBe(true);

@@ -64,7 +64,7 @@ function postGithub(t: TestApp, body: string, event = 'push') {
     .send(body);
 }
 
-describe('HTTP status table (DESIGN §4)', () => {
+describe('HTTP status table (README: HTTP answers)', () => {
   let api: FakeFlowApi;
   let t: TestApp;
 

@@ -120,7 +120,7 @@ describe('loadMappings', () => {
     expect([...set.sources.keys()]).toEqual(['good']);
   });
 
-  it('two files claiming one source disable it and name both', () => {
+  it('two files claiming one source disable it, name both, and suggest renaming source: (issue 10)', () => {
     const dir = mappingsDir({
       'a.yaml': `source: same\n${GOOD}`,
       'b.yaml': `source: same\n${GOOD}`,
@@ -128,7 +128,7 @@ describe('loadMappings', () => {
     const set = loadMappings(dir, { SECRET: 's' });
     expect(set.sources.size).toBe(0);
     expect(set.disabled.get('same')?.reason).toBe(
-      'source "same" is defined by more than one file: a.yaml, b.yaml',
+      'source "same" is defined by more than one file: a.yaml, b.yaml; give each file its own `source:` (its URL is /hooks/<source>), or remove the old file',
     );
     expect(set.errors.map((e) => e.file)).toEqual(['a.yaml', 'b.yaml']);
   });

@@ -105,4 +105,32 @@ describe('compileCondition', () => {
       ],
     });
   });
+
+  // Issue 10: `equals: "false"` against false and `gte: "1000"` against 4200 read as bugs.
+  it.each<[string, ConditionDef, RequestView['body'], string | undefined]>([
+    [
+      'text vs boolean',
+      { path: '$.livemode', equals: 'false' },
+      { livemode: false },
+      'text vs boolean: the condition has "false" (text), the request has false (boolean); write false without quotes to compare a boolean',
+    ],
+    [
+      'text vs number',
+      { path: '$.amount', gte: '1000' },
+      { amount: 4200 },
+      'text vs number: the condition has "1000" (text), the request has 4200 (number); write 1000 without quotes to compare a number',
+    ],
+    [
+      'number vs text',
+      { path: '$.code', in: [5, 6] },
+      { code: '5' },
+      'number vs text: the condition has 5 (number), the request has "5" (text); write "5" in quotes to compare text',
+    ],
+    ['same types: no hint', { path: '$.amount', gte: 5000 }, { amount: 4200 }, undefined],
+    ['a numeric text compared by gte: no hint', { path: '$.n', gte: 9 }, { n: '5' }, undefined],
+  ])('explain hints when the value type misleads: %s', (_name, def, body, hint) => {
+    const trace = compileCondition(def).explain({ body, headers: {}, query: {} });
+    expect(trace.held).toBe(false);
+    expect(trace.hint).toBe(hint);
+  });
 });

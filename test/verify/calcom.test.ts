@@ -1,7 +1,7 @@
 import { calcom } from '../../src/verify/providers/calcom';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
-// DERIVED (reference §2.17): hex HMAC-SHA256 of the body.
+// DERIVED: hex HMAC-SHA256 of the body.
 const SECRET = 'calcom_secret';
 const BODY =
   '{"triggerEvent":"BOOKING_CREATED","createdAt":"2026-01-01T00:00:00.000Z","payload":{}}';

@@ -1,7 +1,7 @@
 import { calendly } from '../../src/verify/providers/calendly';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
-// DERIVED (reference §2.17): Stripe-like "t=…,v1=…" over "<t>.<body>", 180 s window.
+// DERIVED: Stripe-like "t=…,v1=…" over "<t>.<body>", 180 s window.
 const KEY = 'calendly_signing_key';
 const T = 1767225600;
 const BODY = '{"event":"invitee.created","payload":{"email":"test@example.com"}}';

@@ -1,7 +1,7 @@
 import { github } from '../../src/verify/providers/github';
 import { flipByte, hmacOf, labelled, reasonOf, received, request, type Want } from './support';
 
-// Vectors: reference §2.1 (GitHub docs, octokit/webhooks-methods.js tests). GitHub has no timestamp.
+// Vectors: docs/verification.md (GitHub docs, octokit/webhooks-methods.js tests). GitHub has no timestamp.
 const G1 = { secret: "It's a Secret to Everybody", body: 'Hello, World!' };
 const G1_SIG = 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17';
 const G2_SIG = 'sha256=4864d2759938a15468b5df9ade20bf161da9b4f737ea61794142f3484236bda3';

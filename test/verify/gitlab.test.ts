@@ -3,7 +3,7 @@ import { VerifySpecError } from '../../src/verify/types';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
 // Plain X-Gitlab-Token: nothing to compute. Signing token (GitLab 19, Standard Webhooks format):
-// the DERIVED fixture of reference §2.4, key bytes 0x00..0x1f.
+// the DERIVED fixture of the GitLab section, key bytes 0x00..0x1f.
 const TOKEN = 'gl-secret-token-7f3c9a2e';
 const GL = {
   secret: 'whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',

@@ -5,7 +5,7 @@ import { VerifySpecError, type VerifySpec } from '../../src/verify/types';
 import { hmacOf, verifyTable, type Case, type Want } from './support';
 
 // Every data option of `provider: hmac`, each shown with a provider's vector expressed as options
-// (reference §2): the presets are declarations over the same compiler, and so can a mapping be.
+//: the presets are declarations over the same compiler, and so can a mapping be.
 const S1_BODY = readFileSync(join(__dirname, '../fixtures/stripe/event_test_signature.json'));
 const S1 = {
   secret: 'webhook_secret',

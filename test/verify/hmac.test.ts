@@ -2,7 +2,7 @@ import { hmac } from '../../src/verify/providers/hmac';
 import { VerifySpecError, type VerifySpec } from '../../src/verify/types';
 import { flipByte, hmacOf, labelled, reasonOf, received, request, type Want } from './support';
 
-// Vectors from reference §2: GitHub G1/G5, Shopify H1 and Slack L1 expressed through the generic
+// Vectors from docs/verification.md: GitHub G1/G5, Shopify H1 and Slack L1 expressed through the generic
 // options (VERIFIED/DERIVED there), plus DERIVED Typeform, Cal.com and Intercom fixtures.
 const G1 = { secret: "It's a Secret to Everybody", body: 'Hello, World!' };
 const G1_HEX = '757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17';

@@ -2,7 +2,7 @@ import { hubspot } from '../../src/verify/providers/hubspot';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
 // U1 (v3) and U2–U6 (legacy v1/v2): hubspot-api-python and hubspot-api-nodejs signature tests
-// (reference §2.14, VERIFIED). U1's timestamp (15000000 ms) is fake: the clock is pinned to it.
+// (VERIFIED). U1's timestamp (15000000 ms) is fake: the clock is pinned to it.
 const SECRET = 'yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy';
 const URL = 'https://www.example.com/webhook_uri';
 const TS = 15000000;

@@ -1,7 +1,7 @@
 import { intercom } from '../../src/verify/providers/intercom';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
-// DERIVED (reference §2.15): HMAC-SHA1 hex of the body, keyed with the app's client_secret.
+// DERIVED: HMAC-SHA1 hex of the body, keyed with the app's client_secret.
 const SECRET = 'intercom_client_secret';
 const BODY =
   '{"type":"notification_event","topic":"ping","id":"notif_1","data":{"item":{"type":"ping","message":"something"}}}';

@@ -1,7 +1,7 @@
 import { linear } from '../../src/verify/providers/linear';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
-// DERIVED (reference §2.10): hex HMAC-SHA256 of the body; webhookTimestamp (ms) is inside it.
+// DERIVED: hex HMAC-SHA256 of the body; webhookTimestamp (ms) is inside it.
 const SECRET = 'lin_wh_test_secret';
 const TS = 1767225600000;
 const BODY = `{"action":"create","type":"Issue","data":{"id":"2174add1-f7c8-44e3-bbf3-2d60b5ea8bc9"},"webhookTimestamp":${TS}}`;

@@ -1,7 +1,7 @@
 import { mailgun } from '../../src/verify/providers/mailgun';
 import { hmacOf, request, verifyTable, type Case, type Want } from './support';
 
-// M1: mailgun-php tests/Api/WebhookTest.php testVerifyWebhookGood (reference §2.16, VERIFIED);
+// M1: mailgun-php tests/Api/WebhookTest.php testVerifyWebhookGood (VERIFIED);
 // the bad twin is the same signature with another token.
 const KEY = 'key-3ax6xnjp29jd6fds4gc373sgvjxteol0';
 const TS = 1403645220;

@@ -1,7 +1,7 @@
 import { paddle } from '../../src/verify/providers/paddle';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
-// P1, P2: paddle-node-sdk webhooks-validator.node.test.ts (reference §2.11, VERIFIED).
+// P1, P2: paddle-node-sdk webhooks-validator.node.test.ts (VERIFIED).
 // ts 1698796800 = 2023-11-01T00:00:00Z; the SDK allows 5 s.
 const SECRET = 'VALID_SECRET';
 const TS = 1698796800;

@@ -2,7 +2,7 @@ import { square } from '../../src/verify/providers/square';
 import { VerifySpecError } from '../../src/verify/types';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
-// Q1–Q3: square-nodejs-sdk tests/integration/webhooks.test.ts (reference §2.12, VERIFIED).
+// Q1–Q3: square-nodejs-sdk tests/integration/webhooks.test.ts (VERIFIED).
 const Q1 = {
   key: 'Ibxx_5AKakO-3qeNVR61Dw',
   url: 'https://webhook.site/679a4f3a-dcfa-49ee-bac5-9d0edad886b9',

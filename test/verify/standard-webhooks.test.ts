@@ -13,7 +13,7 @@ const W1_SIG = 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=';
 const INVALID = 'v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=';
 // What a receiver gets if it wrongly keys with the literal `whsec_…` string: must not verify.
 const LITERAL_KEY_SIG = 'v1,TcxlhK9b6UD6iVI1ZU2tTqp8PEVfYRseNNfa6b+LcUg=';
-// GitLab 19 signing token (DERIVED regression fixture, reference §2.4): key bytes 0x00..0x1f.
+// GitLab 19 signing token (DERIVED regression fixture): key bytes 0x00..0x1f.
 const GL = {
   secret: 'whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
   id: '9a2c7e1e-3f4b-4c5d-8e6f-0a1b2c3d4e5f',

@@ -1,7 +1,7 @@
 import { svix } from '../../src/verify/providers/svix';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
-// W1: Svix go/webhook_test.go TestWebhookSign, the Standard Webhooks constant (reference §2.3).
+// W1: Svix go/webhook_test.go TestWebhookSign, the Standard Webhooks constant.
 const W1 = {
   secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
   id: 'msg_p5jXN8AQM9LWM0D4loKWxJek',

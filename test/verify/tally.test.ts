@@ -1,7 +1,7 @@
 import { tally } from '../../src/verify/providers/tally';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
-// DERIVED (reference §2.9), tally.so forms. Tally signs compact JSON; its own example
+// DERIVED, tally.so forms. Tally signs compact JSON; its own example
 // re-serializes, which only works because of that: we verify the raw bytes.
 const SECRET = 'tally_test_secret';
 const BODY =

@@ -3,7 +3,7 @@ import { twilio } from '../../src/verify/providers/twilio';
 import { hmacOf, verifyTable, type Case, type Want } from './support';
 
 // T1–T11: twilio-node spec/validation.spec.js and twilio-python test_request_validator.py
-// (reference §2.7, all VERIFIED), Auth Token 12345.
+// (docs/verification.md, all VERIFIED), Auth Token 12345.
 const TOKEN = '12345';
 const URL1 = 'https://mycompany.com/myapp.php?foo=1&bar=2';
 const P = {

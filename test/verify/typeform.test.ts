@@ -1,7 +1,7 @@
 import { typeform } from '../../src/verify/providers/typeform';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
-// DERIVED (reference §2.8): Typeform publishes no vector.
+// DERIVED: Typeform publishes no vector.
 const SECRET = 'typeform_test_secret';
 const BODY =
   '{"event_id":"01ABCDEF","event_type":"form_response","form_response":{"form_id":"lT4Z3j","token":"a3a12ec67a1365927098a606107fac15"}}';

@@ -1,7 +1,7 @@
 import { webflow } from '../../src/verify/providers/webflow';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
-// DERIVED (reference §2.17): hex HMAC-SHA256 of "<timestamp ms>:<body>".
+// DERIVED: hex HMAC-SHA256 of "<timestamp ms>:<body>".
 const SECRET = 'webflow_client_secret';
 const TS = 1767225600000;
 const BODY =

@@ -1,7 +1,7 @@
 import { zendesk } from '../../src/verify/providers/zendesk';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
-// DERIVED (reference §2.13) with Zendesk's static test-delivery secret, used as text.
+// DERIVED with Zendesk's static test-delivery secret, used as text.
 const SECRET = 'dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==';
 const TS = '2021-09-21T19:04:56Z';
 const AT = Date.parse(TS) / 1000;

@@ -4,7 +4,7 @@ const HOST_PORT = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/;
 /**
  * The URL as received, with the default port written out, and without any port: Twilio's SDKs
  * accept a match on any of them, "since signature generation on the back end is inconsistent"
- * (twilio-node validateRequest; reference vector T10 only matches with ":443"). String surgery,
+ * (twilio-node validateRequest; its test vector T10 only matches with ":443"). String surgery,
  * not `new URL()`, so the path and query stay byte for byte as signed.
  * https://github.com/twilio/twilio-node/blob/044e3f8302d7ba16a659d34800139853e30f0803/src/webhooks/webhooks.ts
  */
