@@ -5,6 +5,8 @@
 export const ERROR_STATUS = {
   unknown_source: 404,
   not_found: 404,
+  /** A path whose percent-encoding does not decode (`/hooks/%ff`): no source can have that name. */
+  invalid_path: 400,
   method_not_allowed: 405,
   source_disabled: 503,
   invalid_signature: 401,

@@ -24,6 +24,11 @@ function fromBodyParser(error: { type?: string; status?: number; message: string
 
 function toFlowhookError(error: unknown): FlowhookError {
   if (error instanceof FlowhookError) return error;
+  // The router could not percent-decode a path segment (/hooks/%ff, /hooks/%): not a body
+  // problem, and no source can have such a name (issue 9, item 10).
+  if (error instanceof URIError) {
+    return new FlowhookError('invalid_path', 'the path is not valid percent-encoded UTF-8');
+  }
   const candidate = error as { type?: string; status?: number; message?: string } | null;
   if (
     candidate &&

@@ -323,6 +323,7 @@ describe('HTTP status table (DESIGN §4)', () => {
     expect(ERROR_STATUS).toEqual({
       unknown_source: 404,
       not_found: 404,
+      invalid_path: 400,
       method_not_allowed: 405,
       source_disabled: 503,
       invalid_signature: 401,
