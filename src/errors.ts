@@ -15,6 +15,8 @@ export const ERROR_STATUS = {
   invalid_body: 400,
   missing_variables: 422,
   invalid_variables: 422,
+  /** A variable's path matched too much, or the execute body would pass EXECUTE_BODY_LIMIT. */
+  variables_too_large: 422,
   upstream_error: 502,
   executions_failed: 502,
   upstream_unreachable: 502,

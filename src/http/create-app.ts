@@ -8,6 +8,8 @@ import type { DeliveryStore } from '../deliveries/types';
 import type { FlowClient } from '../flows/create-flow-client';
 import type { Logger } from '../logger';
 import type { MappingSet } from '../mappings/types';
+import { currentSecrets } from '../redact/current-secrets';
+import { redactingStore } from '../redact/redacting-store';
 import { adminRouter } from './admin-routes';
 import { errorHandler, notFound } from './error-handler';
 import { healthRouter } from './health-routes';
@@ -25,6 +27,7 @@ export interface AppDeps {
         | 'retryMaxAttempts'
         | 'retryMaxAgeMs'
         | 'adminToken'
+        | 'flowApiToken'
       >
     >;
   /** Where every verified request is kept (SQLite by default). */
@@ -48,6 +51,9 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   const owner = deps.owner ?? processOwner();
+  // Every configured secret and the flow token, kept out of what is stored and answered by value.
+  const secrets = currentSecrets(deps.mappings, deps.config.flowApiToken);
+  const store = redactingStore(deps.store, secrets);
   // Answers are per-request JSON: an ETag costs a hash per answer and means nothing to a sender.
   app.set('etag', false);
   app.set('x-powered-by', false);
@@ -80,7 +86,7 @@ export function createApp(deps: AppDeps): Express {
         flowClient: deps.flowClient,
         defaultOrgId: deps.config.flowOrgId,
         now: deps.now ?? Date.now,
-        store: deps.store,
+        store,
         policy: retryPolicyFrom(deps.config),
         idempotencyWindowMs: deps.config.idempotencyWindowMs ?? 24 * 3_600_000,
         owner,
@@ -97,15 +103,20 @@ export function createApp(deps: AppDeps): Express {
       },
       deps.logger,
       deps.config.bodyLimit,
+      secrets,
     ),
   );
   app.use(healthRouter(deps.mappings, deps.config.dryRun, deps.store));
   // The admin API exists only when ADMIN_TOKEN is set; without it /api/* is a 404 like any path.
   if (deps.config.adminToken !== undefined) {
     // The same owner as the hook route: one process holds its leases under one name.
-    app.use('/api', requireAdminToken(deps.config.adminToken), adminRouter({ ...deps, owner }));
+    app.use(
+      '/api',
+      requireAdminToken(deps.config.adminToken),
+      adminRouter({ ...deps, owner, store }),
+    );
   }
   app.use(notFound);
-  app.use(errorHandler(deps.logger));
+  app.use(errorHandler(deps.logger, secrets));
   return app;
 }

@@ -1,6 +1,6 @@
 import RE2 from 're2';
 import { atPath } from '../path-error';
-import { compileJsonPath } from './json-path';
+import { compileJsonPath, MAX_PATH_MATCHES } from './json-path';
 import type { RequestView } from './request-view';
 
 export type Scalar = string | number | boolean | null;
@@ -120,7 +120,8 @@ function compileSubject(def: {
 }): [string, Subject] {
   if (def.path !== undefined) {
     const path = compileJsonPath(def.path);
-    return [def.path, (request) => path.all(request.body)];
+    // A condition decides on the first MAX_PATH_MATCHES matches (issue 9, item 3).
+    return [def.path, (request) => path.all(request.body).slice(0, MAX_PATH_MATCHES)];
   }
   if (def.header !== undefined) {
     const name = def.header.toLowerCase();

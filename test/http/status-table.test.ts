@@ -332,6 +332,7 @@ describe('HTTP status table (DESIGN §4)', () => {
       invalid_body: 400,
       missing_variables: 422,
       invalid_variables: 422,
+      variables_too_large: 422,
       upstream_error: 502,
       executions_failed: 502,
       upstream_unreachable: 502,
