@@ -21,7 +21,9 @@ import type { Config } from '../config';
 
 export interface AdminDeps {
   readonly config: Pick<Config, 'flowOrgId'> &
-    Partial<Pick<Config, 'flowTimeoutMs' | 'retryMaxAttempts' | 'retryMaxAgeMs'>>;
+    Partial<
+      Pick<Config, 'flowTimeoutMs' | 'retryMaxAttempts' | 'retryMaxAgeMs' | 'executeBodyLimit'>
+    >;
   readonly store: DeliveryStore;
   readonly mappings: () => MappingSet;
   /** Undefined = dry-run: a replay logs the execute call instead of sending it. */
@@ -51,6 +53,7 @@ export function adminRouter(deps: AdminDeps): Router {
     // The same policy, lease and clock as deliveries received on the hook route.
     policy: retryPolicyFrom(deps.config),
     defaultOrgId: deps.config.flowOrgId,
+    executeBodyLimit: deps.config.executeBodyLimit,
     leases: deps.leases,
     now: deps.now ?? Date.now,
     onQueued: deps.onQueued ?? (() => {}),

@@ -28,6 +28,7 @@ export interface AppDeps {
         | 'retryMaxAgeMs'
         | 'adminToken'
         | 'flowApiToken'
+        | 'executeBodyLimit'
       >
     >;
   /** Where every verified request is kept (SQLite by default). */
@@ -86,6 +87,7 @@ export function createApp(deps: AppDeps): Express {
         mappings: deps.mappings,
         flowClient: deps.flowClient,
         defaultOrgId: deps.config.flowOrgId,
+        executeBodyLimit: deps.config.executeBodyLimit,
         now: deps.now ?? Date.now,
         store,
         policy: retryPolicyFrom(deps.config),

@@ -55,7 +55,7 @@ routes:
     flow: f-form
     variables:
       a: { path: $.a, all: true }
-      text: "{{ $.text }} from {{ header X-Text }}"
+      text: "{{ $.text }} from {{ header.X-Text }}"
 `,
   'open.yaml': `
 verify: { provider: none }
@@ -217,7 +217,9 @@ describe('issue 9 fuzz: hostile requests against a real flowhook', () => {
         for (const status of statuses.length > 0 ? statuses : [0]) {
           byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
           if (status >= 500)
-            serverErrors.push(`${status} for ${hostile.kind}: ${text.slice(0, 300)}`);
+            serverErrors.push(
+              `${status} for ${hostile.kind}: ${text.slice(text.indexOf('\r\n\r\n')).slice(0, 400)}`,
+            );
         }
         const lower = text.toLowerCase();
         if (secrets.some((s) => lower.includes(s))) leaks.push(`answer to ${hostile.kind}`);

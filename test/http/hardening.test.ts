@@ -180,6 +180,43 @@ routes:
     expect(res.body.request.body.everything).toEqual([{ b: 1 }, 1]);
   });
 
+  it('an execute body over EXECUTE_BODY_LIMIT → 422 variables_too_large naming the largest variables', async () => {
+    const small = buildApp({
+      files: {
+        'big.yaml': `
+verify: { provider: none }
+routes:
+  - name: r
+    flow: f
+    variables: { a: $.a, b: $.b, c: $.c }
+`,
+      },
+      config: { executeBodyLimit: 1000 },
+    });
+    const res = await request(small.app)
+      .post('/hooks/big')
+      .send({ a: 'x'.repeat(900), b: 'y'.repeat(300), c: 1 });
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ code: 'variables_too_large', variables: ['a', 'b'] });
+    expect(res.body.error).toContain('EXECUTE_BODY_LIMIT (1000 bytes)');
+    const fits = await request(small.app)
+      .post('/hooks/big')
+      .send({ a: 'x'.repeat(900), c: 1 });
+    expect(fits.status).toBe(200);
+  });
+
+  it('$..* with all: true over a nested payload: refused before anything is built or stored', async () => {
+    const nest = (depth: number): object | string =>
+      depth === 0 ? 'leaf' : { a: nest(depth - 1), b: nest(depth - 1) };
+    // 2^13 leaves, 16,382 nodes: every subtree is a match, and the execute body would be about
+    // 13 times the payload (the issue's 900 KB payload gave 54.9 MB).
+    const res = await request(t.app)
+      .post('/hooks/amp')
+      .send(nest(13) as object);
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ code: 'variables_too_large', variables: ['everything'] });
+  });
+
   it('a condition decides on the first 10,000 matches, without walking the rest', async () => {
     const early = { list: ['needle', ...Array.from({ length: 20_000 }, (_, i) => i)] };
     expect((await request(t.app).post('/hooks/cond').send(early)).status).toBe(200);
@@ -324,5 +361,27 @@ describe('issue 9 item 7: the flow token in upstream errors, in every form', () 
     const res = await request(t.app).post('/hooks/open').send({});
     expect(res.body.upstream.error).toBe(`${'x'.repeat(495)}[reda`);
     expect(res.body.upstream.error).toHaveLength(500);
+  });
+});
+
+describe('issue 9 item 8: a disabled source says only that it is unavailable', () => {
+  it.each([
+    [
+      'waiting for a variable',
+      'verify: { provider: github, secret: "${EMPTY_UNSET_VAR}" }\nroutes: [{ name: r, flow: f }]\n',
+      'EMPTY_UNSET_VAR',
+    ],
+    [
+      'a mapping error',
+      "verify: { provider: none }\nroutes: [{ name: r, flow: f, when: [{ path: $.a, matches: '(' }] }]\n",
+      'line 2, column',
+    ],
+  ])('%s: 503 without the reason; the reason in the log line', async (_what, text, reason) => {
+    const t = buildApp({ files: { 'off.yaml': text } });
+    const res = await request(t.app).post('/hooks/off').send({});
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ error: 'source "off" is unavailable', code: 'source_disabled' });
+    expect(res.text).not.toContain(reason);
+    expect(String(t.logs.lines().at(-1)?.disabled)).toContain(reason);
   });
 });

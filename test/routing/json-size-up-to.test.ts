@@ -1,8 +1,10 @@
 import fc from 'fast-check';
-import { jsonSizeExceeds } from '../../src/routing/json-size-exceeds';
+import { jsonSizeUpTo } from '../../src/routing/json-size-up-to';
+
+const jsonSizeExceeds = (value: unknown, limit: number) => jsonSizeUpTo(value, limit) > limit;
 
 // issue 9 item 3: the execute body is measured without building it, and measured exactly.
-describe('jsonSizeExceeds (issue 9 item 3)', () => {
+describe('jsonSizeUpTo (issue 9 item 3)', () => {
   it('agrees with the byte length of JSON.stringify, on either side of the limit', () => {
     fc.assert(
       fc.property(fc.jsonValue(), fc.integer({ min: -3, max: 3 }), (value, delta) => {
@@ -11,6 +13,16 @@ describe('jsonSizeExceeds (issue 9 item 3)', () => {
         expect(jsonSizeExceeds(value, limit)).toBe(size > limit);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('is the exact size up to the limit', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const size = Buffer.byteLength(JSON.stringify(value));
+        expect(jsonSizeUpTo(value, size)).toBe(size);
+      }),
+      { numRuns: 300 },
     );
   });
 

@@ -1,10 +1,11 @@
 /**
- * Whether `value` written as JSON (JSON.stringify, UTF-8) takes more than `limit` bytes. It stops
- * as soon as the count passes the limit, so finding out that a 50 MB body is too large costs
- * about `limit` bytes of work, not 50 MB of serialization (issue 9, item 3). Values JSON drops
- * (undefined, functions) count as JSON.stringify writes them.
+ * The size of `value` written as JSON (JSON.stringify, UTF-8), in bytes, counted up to `limit`:
+ * a result over `limit` means "larger", not the exact size. It stops as soon as the count passes
+ * the limit, so finding out that a 50 MB body is too large costs about `limit` bytes of work, not
+ * 50 MB of serialization (issue 9, item 3). Values JSON drops (undefined, functions) count as
+ * JSON.stringify writes them.
  */
-export function jsonSizeExceeds(value: unknown, limit: number): boolean {
+export function jsonSizeUpTo(value: unknown, limit: number): number {
   let size = 0;
   // An explicit stack: a deep value must not overflow the call stack.
   const stack: unknown[] = [value];
@@ -27,12 +28,12 @@ export function jsonSizeExceeds(value: unknown, limit: number): boolean {
       for (const [key, item] of entries) {
         size += primitiveSize(key) + 1; // "key":
         stack.push(item);
-        if (size > limit) return true;
+        if (size > limit) return size;
       }
     }
-    if (size > limit) return true;
+    if (size > limit) return size;
   }
-  return false;
+  return size;
 }
 
 function primitiveSize(value: unknown): number {
