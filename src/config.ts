@@ -13,6 +13,14 @@ export interface Config {
   /** Hot reload of MAPPINGS_DIR: on (inotify and the like), poll (network or bind-mounted folders), off. */
   readonly mappingsWatch: 'on' | 'poll' | 'off';
   readonly dataDir: string;
+  /**
+   * PostgreSQL connection string: set, every instance using it shares one delivery store
+   * (docs/scaling.md); unset, the SQLite file in dataDir. Holds a password: never log it (see
+   * redactDatabaseUrl).
+   */
+  readonly databaseUrl: string | undefined;
+  /** Connections each instance keeps to PostgreSQL at most. */
+  readonly databasePoolSize: number;
   /** Largest request body accepted, in bytes (413 past it). */
   readonly bodyLimit: number;
   /** How long one execute call may take before it is answered 504, in ms. */
@@ -99,6 +107,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mappingsDir: path.resolve(cwd, value('MAPPINGS_DIR') ?? 'mappings'),
     mappingsWatch: oneOf('MAPPINGS_WATCH', value('MAPPINGS_WATCH') ?? 'on', ['on', 'poll', 'off']),
     dataDir: path.resolve(cwd, value('DATA_DIR') ?? 'data'),
+    databaseUrl: databaseUrl(value('DATABASE_URL')),
+    databasePoolSize: integer('DATABASE_POOL_SIZE', value('DATABASE_POOL_SIZE'), 10, 1, 200),
     bodyLimit: withUnit('BODY_LIMIT', value('BODY_LIMIT') ?? '1mb', SIZE_UNITS, 1, 64 * 1024 ** 2),
     flowTimeoutMs: withUnit('FLOW_TIMEOUT', value('FLOW_TIMEOUT') ?? '10s', TIME_UNITS, 1, 600_000),
     trustProxy: trustProxy(value('TRUST_PROXY')),
@@ -124,6 +134,27 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     ),
     adminToken: adminToken(value('ADMIN_TOKEN')),
   });
+}
+
+/** A postgres:// URL; the messages never repeat it (it carries the password). */
+function databaseUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(
+      'DATABASE_URL',
+      'is not a URL; expected postgres://user:password@host:5432/database',
+    );
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
+  }
+  if (url.hostname === '' && !url.searchParams.has('host')) {
+    throw new ConfigError('DATABASE_URL', 'names no host');
+  }
+  return raw;
 }
 
 /** Long enough not to be guessed over the network; the value itself is never repeated. */

@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { StoreUnavailableError } from '../deliveries/store-unavailable-error';
 import { FlowhookError } from '../errors';
 import type { Logger } from '../logger';
 import type { DeliveryTrace } from '../pipeline/handle-delivery';
@@ -24,6 +25,15 @@ function fromBodyParser(error: { type?: string; status?: number; message: string
 
 function toFlowhookError(error: unknown): FlowhookError {
   if (error instanceof FlowhookError) return error;
+  // The database is down or restarting (any route: hooks, admin reads, replay): retry later.
+  if (error instanceof StoreUnavailableError) {
+    return new FlowhookError(
+      'store_unavailable',
+      'the delivery store is unavailable; nothing was changed, try again shortly',
+      {},
+      error,
+    );
+  }
   const candidate = error as { type?: string; status?: number; message?: string } | null;
   if (
     candidate &&
