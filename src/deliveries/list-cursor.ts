@@ -1,12 +1,10 @@
-/**
- * The list() cursor, opaque to callers: base64url of `[receivedAt, id]` of a page's last item.
- * Shared by the stores, so a cursor means the same thing whichever one answers.
- */
+// The list cursor of the delivery store: opaque to callers, the same for every store.
+
+/** The cursor is opaque to callers: base64url of `[receivedAt, id]` of a page's last item. */
 export function encodeCursor(receivedAt: number, id: string): string {
   return Buffer.from(JSON.stringify([receivedAt, id])).toString('base64url');
 }
 
-/** Throws RangeError('invalid cursor') for anything encodeCursor did not make. */
 export function decodeCursor(cursor: string): { receivedAt: number; id: string } {
   let value: unknown;
   try {

@@ -19,9 +19,9 @@ export function healthRouter(
   router.get('/readyz', async (_req, res) => {
     const set = mappings();
     let deliveries: Record<string, number>;
-    let status: StoreStatus | undefined;
+    let status: StoreStatus;
     try {
-      [deliveries, status] = await Promise.all([store.counts(), store.status?.()]);
+      [deliveries, status] = await Promise.all([store.counts(), store.status()]);
     } catch (error) {
       // Without its store flowhook cannot accept a delivery durably: not ready. It comes back
       // by itself when the store answers again (a load balancer routes around it meanwhile).
@@ -39,8 +39,8 @@ export function healthRouter(
       // Engine and schema version, not where it is: /readyz answers anyone.
       store: {
         reachable: true,
-        engine: status?.engine ?? 'sqlite',
-        ...(status ? { schemaVersion: status.schemaVersion } : {}),
+        engine: status.engine,
+        schemaVersion: status.schemaVersion,
       },
       deliveries,
       sources: [...set.sources.values()].map((s) => ({

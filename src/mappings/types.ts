@@ -1,6 +1,7 @@
 import type { CompiledCondition, ConditionDef } from '../routing/compile-condition';
 import type { RequestView } from '../routing/request-view';
 import type { VariableDef, VariableExtractor } from '../routing/compile-variables';
+import type { CompiledRespond, RespondDef } from '../responses/types';
 import type { AfterVerify, Verifier, VerifySpec } from '../verify/types';
 
 /** A mapping file as written (after `${VAR}` substitution and schema validation). */
@@ -12,6 +13,7 @@ export interface MappingDef {
   dispatch?: 'first' | 'all';
   idempotency?: { key: { header: string } | { path: string } };
   body?: { jsonFields?: string[] };
+  respond?: RespondDef;
   routes: RouteDef[];
 }
 
@@ -53,6 +55,8 @@ export interface CompiledSource extends AfterVerify {
   /** Form fields that hold JSON and are parsed (Slack's `payload`). */
   readonly jsonFields: readonly string[];
   readonly routes: readonly CompiledRoute[];
+  /** The mapping's own answers per outcome (`respond:`); undefined = flowhook's answers. */
+  readonly respond?: CompiledRespond;
 }
 
 /** Why a source cannot take requests; the answer is 503 with this reason (no secret in it). */

@@ -991,6 +991,15 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
     });
   });
 
+  describe('status', () => {
+    it('names the engine and the schema version, never a password', async () => {
+      const status = await store.status();
+      expect(status.engine).toBe(kind.name);
+      expect(status.schemaVersion).toBeGreaterThanOrEqual(1);
+      expect(status.location).not.toMatch(/:[^/@]*@/);
+    });
+  });
+
   describe('counts', () => {
     it('counts by state, every state present, through create, update and prune', async () => {
       expect(await store.counts()).toEqual({
