@@ -474,6 +474,9 @@ interface Measured {
   log?: string;
   profile?: string;
   profileSummary?: string;
+  /** PostgreSQL: transactions committed in the bench database, and WAL fsyncs (whole server). */
+  pgCommitsPerSec?: number;
+  pgSyncsPerSec?: number;
 }
 
 function serverArgs(name: ServerName, profile: boolean): string[] {
@@ -505,7 +508,11 @@ const BENCH_POSTGRES_URL =
   process.env.BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A fresh database for one PostgreSQL run (so each starts empty); `drop` removes it. */
-async function benchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+async function benchDatabase(): Promise<{
+  url: string;
+  drop: () => Promise<void>;
+  commits: () => Promise<{ commits: number; syncs: number }>;
+}> {
   const name = `flowhook_bench_${randomBytes(5).toString('hex')}`;
   const admin = async (sql: string) => {
     const client = new pg.Client({ connectionString: BENCH_POSTGRES_URL });
@@ -519,7 +526,24 @@ async function benchDatabase(): Promise<{ url: string; drop: () => Promise<void>
   await admin(`CREATE DATABASE ${name}`);
   const url = new URL(BENCH_POSTGRES_URL);
   url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  return {
+    url: url.toString(),
+    drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+    async commits() {
+      const client = new pg.Client({ connectionString: BENCH_POSTGRES_URL });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ commits: string; syncs: string }>(
+          `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = $1) AS commits,
+                  (SELECT wal_sync FROM pg_stat_wal) AS syncs`,
+          [name],
+        );
+        return { commits: Number(rows[0].commits), syncs: Number(rows[0].syncs) };
+      } finally {
+        await client.end();
+      }
+    },
+  };
 }
 
 /** flowhook-async: the same source with `mode: async` (the answer is 202 once the delivery is stored). */
@@ -630,6 +654,7 @@ async function benchOne(
     }
 
     const before = await settledCount(api.port);
+    const pg0 = await database?.commits();
     const serverCpu0 = cpuOf(servers);
     const apiCpu0 = cpuSeconds(api.child.pid);
     const loaderCpu0 = process.cpuUsage();
@@ -646,6 +671,11 @@ async function benchOne(
     const loaderCpu = process.cpuUsage(loaderCpu0);
     const machineCpu1 = machineCpuSeconds();
     const after = await settledCount(api.port);
+    const pg1 = await database?.commits();
+    if (pg0 && pg1) {
+      out.pgCommitsPerSec = (pg1.commits - pg0.commits) / wall;
+      out.pgSyncsPerSec = (pg1.syncs - pg0.syncs) / wall;
+    }
     process.stdout.write(`${Math.round(result.requests.average)} req/s\n`);
 
     const rate = (a: number | null, b: number | null): number | null =>
@@ -813,6 +843,12 @@ function report(rows: Measured[], opts: Options): void {
     const notes: string[] = [];
     if (row.non2xx) {
       notes.push(`non-2xx answers: ${JSON.stringify(row.statusCodes)}`);
+    }
+    if (row.pgCommitsPerSec !== undefined) {
+      notes.push(
+        `PostgreSQL: ${fmt(row.pgCommitsPerSec)} commits/s in its database, ` +
+          `${fmt(row.pgSyncsPerSec)} WAL fsyncs/s on the server`,
+      );
     }
     if (row.warmupNon2xx) {
       notes.push(`${row.warmupNon2xx} non-2xx answers during warm-up`);
