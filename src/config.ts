@@ -46,6 +46,8 @@ export interface Config {
   readonly retryMaxAgeMs: number;
   /** Bearer token for the admin API (/api/*); unset = the admin API does not exist. */
   readonly adminToken: string | undefined;
+  /** CONSOLE_EDIT=on: the console may save a draft mapping to MAPPINGS_DIR. */
+  readonly consoleEdit: boolean;
   /**
    * Where a late answer may be POSTed (a request's Slack response_url), as origins
    * (`https://hooks.slack.com`): a bare host allows HTTPS to it, an entry with a scheme exactly
@@ -139,6 +141,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       30 * DAY,
     ),
     adminToken: adminToken(value('ADMIN_TOKEN')),
+    consoleEdit: oneOf('CONSOLE_EDIT', value('CONSOLE_EDIT') ?? 'off', ['on', 'off']) === 'on',
     responseUrlAllow: responseUrlAllow(value('RESPONSE_URL_ALLOW') ?? 'hooks.slack.com'),
   });
 }

@@ -170,19 +170,21 @@ describe('three instances on one PostgreSQL database (issue 11)', () => {
             `SELECT count(*)::int AS n FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
              WHERE d.source = 'recover' AND a.outcome = 'failed'`,
           )
-        )[0].n >= 100,
-      30_000,
-      '100 refused attempts',
+        )[0].n >= 30,
+      60_000,
+      '30 refused attempts',
       250,
     );
     // Then 503 with Retry-After, for a while.
     await api.start(apiPort);
     api.answer(503, { error: 'busy' }, { 'retry-after': '1' });
-    await until(() => api.requests.length >= 100, 30_000, '100 calls answered 503');
+    // Short phases (counted, not timed): each delivery fails a few times at most, so its
+    // backoff stays in seconds however slow the machine is.
+    await until(() => api.requests.length >= 30, 60_000, '30 calls answered 503');
     api.answer(200);
     await until(
       async () => (await states('recover')).succeeded === 600,
-      120_000,
+      200_000,
       'all 600 to succeed',
       250,
     );
@@ -191,7 +193,7 @@ describe('three instances on one PostgreSQL database (issue 11)', () => {
     expect([...runs.values()].every((count) => count === 1)).toBe(true);
     // Every instance took part: each ran some of them (they are claimed from one queue).
     expect(await states('recover')).toEqual({ succeeded: 600 });
-  }, 240_000);
+  }, 330_000);
 
   it('50 concurrent copies of one delivery spread over the three: 1 execution, every sender gets the same answer', async () => {
     api.answerAfter(300); // the first is still running while the copies arrive
