@@ -2,7 +2,8 @@
 //   npm run bench                                   (build, then node dist/bench/run.js)
 //   node dist/bench/run.js [--only raw,express,flowhook] [--profile[=names]]
 //   env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50), BENCH_WARMUP (s, default 2),
-//        BENCH_LOG_LEVEL (LOG_LEVEL of the servers, default info)
+//        BENCH_LOG_LEVEL (LOG_LEVEL of the servers, default info),
+//        BENCH_POSTGRES_URL (where the flowhook-pg* servers get a database of their own)
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -11,11 +12,22 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import { generateMappings } from './generate-mappings';
 import { measureLoadTime } from './load-time';
 import { summarizeProfileFile } from './summarize-profile';
 
-const SERVER_NAMES = ['raw', 'express', 'flowhook', 'flowhook-1k', 'flowhook-async'] as const;
+const SERVER_NAMES = [
+  'raw',
+  'express',
+  'flowhook',
+  'flowhook-1k',
+  'flowhook-async',
+  'flowhook-pg',
+  'flowhook-pg-async',
+  'flowhook-pg-x2',
+  'flowhook-pg-async-x2',
+] as const;
 type ServerName = (typeof SERVER_NAMES)[number];
 
 const HOST = '127.0.0.1';
@@ -48,6 +60,8 @@ function usage(): string {
     '  env: BENCH_DURATION=10 (s)  BENCH_CONNECTIONS=50  BENCH_WARMUP=2 (s, 0 = none)',
     '       BENCH_ROUNDS=3 (interleaved runs per server; the median is reported)',
     '       BENCH_LOG_LEVEL=info (LOG_LEVEL given to flowhook)',
+    '       BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres (flowhook-pg*: a',
+    '       database of their own is created there per run and dropped after)',
   ].join('\n');
 }
 
@@ -352,6 +366,17 @@ function machineCpuSeconds(): number | null {
   }
 }
 
+/** CPU seconds used so far by several processes (the instances of one server). */
+function cpuOf(children: readonly ChildProcess[]): number | null {
+  let total = 0;
+  for (const child of children) {
+    const used = cpuSeconds(child.pid);
+    if (used === null) return null;
+    total += used;
+  }
+  return total;
+}
+
 /** CPU seconds used so far by one process. */
 function cpuSeconds(pid: number | undefined): number | null {
   if (pid === undefined) {
@@ -371,7 +396,8 @@ function cpuSeconds(pid: number | undefined): number | null {
 // Load
 
 interface Load {
-  url: string;
+  /** One URL per instance: autocannon spreads the connections over them. */
+  url: string[];
   body: Buffer;
   headers: Record<string, string>;
   /** What every answer must contain: a sessionId (sync), "queued" (async). */
@@ -448,6 +474,9 @@ interface Measured {
   log?: string;
   profile?: string;
   profileSummary?: string;
+  /** PostgreSQL: transactions committed in the bench database, and WAL fsyncs (whole server). */
+  pgCommitsPerSec?: number;
+  pgSyncsPerSec?: number;
 }
 
 function serverArgs(name: ServerName, profile: boolean): string[] {
@@ -465,11 +494,56 @@ function serverArgs(name: ServerName, profile: boolean): string[] {
       return [...prof, path.join(__dirname, 'baseline-raw.js')];
     case 'express':
       return [...prof, path.join(__dirname, 'baseline-express.js')];
-    case 'flowhook':
-    case 'flowhook-1k':
-    case 'flowhook-async':
+    default:
       return [...prof, FLOWHOOK_MAIN, 'serve'];
   }
+}
+
+const isAsync = (name: ServerName) => name.endsWith('-async') || name.endsWith('-async-x2');
+const isPostgres = (name: ServerName) => name.startsWith('flowhook-pg');
+/** flowhook-pg-x2, flowhook-pg-async-x2: two instances on one database, the load spread over both. */
+const instancesOf = (name: ServerName) => (name.endsWith('-x2') ? 2 : 1);
+
+const BENCH_POSTGRES_URL =
+  process.env.BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A fresh database for one PostgreSQL run (so each starts empty); `drop` removes it. */
+async function benchDatabase(): Promise<{
+  url: string;
+  drop: () => Promise<void>;
+  commits: () => Promise<{ commits: number; syncs: number }>;
+}> {
+  const name = `flowhook_bench_${randomBytes(5).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: BENCH_POSTGRES_URL });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(BENCH_POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+    async commits() {
+      const client = new pg.Client({ connectionString: BENCH_POSTGRES_URL });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ commits: string; syncs: string }>(
+          `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = $1) AS commits,
+                  (SELECT wal_sync FROM pg_stat_wal) AS syncs`,
+          [name],
+        );
+        return { commits: Number(rows[0].commits), syncs: Number(rows[0].syncs) };
+      } finally {
+        await client.end();
+      }
+    },
+  };
 }
 
 /** flowhook-async: the same source with `mode: async` (the answer is 202 once the delivery is stored). */
@@ -483,10 +557,11 @@ function serverEnv(
   port: number,
   apiPort: number,
   secret: string,
+  databaseUrl: string | undefined,
 ): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   // settings of the caller's shell that would change what flowhook does
-  for (const key of ['REDIS_URL', 'ADMIN_TOKEN', 'NODE_OPTIONS']) {
+  for (const key of ['DATABASE_URL', 'ADMIN_TOKEN', 'NODE_OPTIONS']) {
     delete env[key];
   }
   return {
@@ -498,11 +573,8 @@ function serverEnv(
     FLOW_ORG_ID: ORG_ID,
     FLOW_API_TOKEN: API_TOKEN,
     MAPPINGS_DIR:
-      name === 'flowhook-1k'
-        ? MAPPINGS_1K_DIR
-        : name === 'flowhook-async'
-          ? MAPPINGS_ASYNC_DIR
-          : MAPPINGS_DIR,
+      name === 'flowhook-1k' ? MAPPINGS_1K_DIR : isAsync(name) ? MAPPINGS_ASYNC_DIR : MAPPINGS_DIR,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     DATA_DIR: path.join(RESULTS_DIR, `${STAMP}-data-${port}`),
     GITHUB_WEBHOOK_SECRET: secret,
     DEPLOY_FLOW_ID: FLOW_ID,
@@ -521,27 +593,36 @@ async function benchOne(
   const logFile = path.join(RESULTS_DIR, `${STAMP}-${name}.log`);
   const out: Measured = { name, status: 'failed', log: path.relative(ROOT, logFile) };
   let api: FakeApi | undefined;
-  let server: ChildProcess | undefined;
+  const servers: ChildProcess[] = [];
+  let database: Awaited<ReturnType<typeof benchDatabase>> | undefined;
   try {
     api = await startFakeApi();
-    const port = await freePort();
-    const logFd = fs.openSync(logFile, 'a');
-    try {
-      server = track(
-        spawn(process.execPath, serverArgs(name, profile), {
-          cwd: ROOT,
-          env: serverEnv(name, port, api.port, secret),
-          stdio: ['ignore', logFd, logFd],
-        }),
-      );
-    } finally {
-      fs.closeSync(logFd);
+    if (isPostgres(name)) database = await benchDatabase();
+    const ports: number[] = [];
+    for (let i = 0; i < instancesOf(name); i++) {
+      const port = await freePort();
+      const logFd = fs.openSync(logFile, 'a');
+      let child: ChildProcess;
+      try {
+        child = track(
+          spawn(process.execPath, serverArgs(name, profile), {
+            cwd: ROOT,
+            env: serverEnv(name, port, api.port, secret, database?.url),
+            stdio: ['ignore', logFd, logFd],
+          }),
+        );
+      } finally {
+        fs.closeSync(logFd);
+      }
+      servers.push(child);
+      ports.push(port);
+      await waitHealthy(port, child, path.relative(ROOT, logFile));
     }
-    await waitHealthy(port, server, path.relative(ROOT, logFile));
+    const port = ports[0];
 
     const load: Load = {
-      expect: name === 'flowhook-async' ? '"queued"' : '"sessionId"',
-      url: `http://${HOST}:${port}/hooks/github`,
+      expect: isAsync(name) ? '"queued"' : '"sessionId"',
+      url: ports.map((p) => `http://${HOST}:${p}/hooks/github`),
       body: payload,
       headers: {
         'Content-Type': 'application/json',
@@ -573,7 +654,8 @@ async function benchOne(
     }
 
     const before = await settledCount(api.port);
-    const serverCpu0 = cpuSeconds(server.pid);
+    const pg0 = await database?.commits();
+    const serverCpu0 = cpuOf(servers);
     const apiCpu0 = cpuSeconds(api.child.pid);
     const loaderCpu0 = process.cpuUsage();
     const machineCpu0 = machineCpuSeconds();
@@ -584,11 +666,16 @@ async function benchOne(
     const result = await runCannon(load, opts.connections, opts.duration, name);
     const t1 = process.hrtime.bigint();
     const wall = Number(t1 - t0) / 1e9;
-    const serverCpu1 = cpuSeconds(server.pid);
+    const serverCpu1 = cpuOf(servers);
     const apiCpu1 = cpuSeconds(api.child.pid);
     const loaderCpu = process.cpuUsage(loaderCpu0);
     const machineCpu1 = machineCpuSeconds();
     const after = await settledCount(api.port);
+    const pg1 = await database?.commits();
+    if (pg0 && pg1) {
+      out.pgCommitsPerSec = (pg1.commits - pg0.commits) / wall;
+      out.pgSyncsPerSec = (pg1.syncs - pg0.syncs) / wall;
+    }
     process.stdout.write(`${Math.round(result.requests.average)} req/s\n`);
 
     const rate = (a: number | null, b: number | null): number | null =>
@@ -620,7 +707,7 @@ async function benchOne(
     } satisfies Partial<Measured>);
 
     if (profile) {
-      const stopped = await stopChild(server, PROFILE_STOP_GRACE_MS);
+      const stopped = await stopChild(servers[0], PROFILE_STOP_GRACE_MS);
       const file = path.join(RESULTS_DIR, `${STAMP}-${name}.cpuprofile`);
       if (fs.existsSync(file)) {
         out.profile = path.relative(ROOT, file);
@@ -637,9 +724,10 @@ async function benchOne(
     out.status = 'failed';
     out.note = (err as Error).message;
   } finally {
-    if (server) {
-      await stopChild(server, profile ? PROFILE_STOP_GRACE_MS : STOP_GRACE_MS);
-    }
+    await Promise.all(
+      servers.map((child) => stopChild(child, profile ? PROFILE_STOP_GRACE_MS : STOP_GRACE_MS)),
+    );
+    await database?.drop().catch(() => undefined);
     if (api) {
       await stopChild(api.child, STOP_GRACE_MS);
     }
@@ -706,6 +794,10 @@ function ratios(rows: Measured[]): string[] {
     ['flowhook-1k', 'express'],
     ['flowhook-1k', 'flowhook'],
     ['flowhook-async', 'flowhook'],
+    ['flowhook-pg', 'flowhook'],
+    ['flowhook-pg-async', 'flowhook-async'],
+    ['flowhook-pg-x2', 'flowhook-pg'],
+    ['flowhook-pg-async-x2', 'flowhook-pg-async'],
     ['flowhook', 'raw'],
     ['express', 'raw'],
   ] as [ServerName, ServerName][]) {
@@ -751,6 +843,12 @@ function report(rows: Measured[], opts: Options): void {
     const notes: string[] = [];
     if (row.non2xx) {
       notes.push(`non-2xx answers: ${JSON.stringify(row.statusCodes)}`);
+    }
+    if (row.pgCommitsPerSec !== undefined) {
+      notes.push(
+        `PostgreSQL: ${fmt(row.pgCommitsPerSec)} commits/s in its database, ` +
+          `${fmt(row.pgSyncsPerSec)} WAL fsyncs/s on the server`,
+      );
     }
     if (row.warmupNon2xx) {
       notes.push(`${row.warmupNon2xx} non-2xx answers during warm-up`);
@@ -850,7 +948,7 @@ async function main(): Promise<number> {
       `${os.cpus().length} CPUs shared by load generator, server and fake flow API`,
   );
 
-  if (opts.only.includes('flowhook-async')) {
+  if (opts.only.some(isAsync)) {
     fs.mkdirSync(MAPPINGS_ASYNC_DIR, { recursive: true });
     const github = fs.readFileSync(path.join(MAPPINGS_DIR, 'github.yaml'), 'utf8');
     fs.writeFileSync(path.join(MAPPINGS_ASYNC_DIR, 'github.yaml'), `mode: async\n${github}`);

@@ -13,6 +13,14 @@ export interface Config {
   /** Hot reload of MAPPINGS_DIR: on (inotify and the like), poll (network or bind-mounted folders), off. */
   readonly mappingsWatch: 'on' | 'poll' | 'off';
   readonly dataDir: string;
+  /**
+   * PostgreSQL connection string: set, every instance using it shares one delivery store
+   * (docs/scaling.md); unset, the SQLite file in dataDir. Holds a password: never log it (see
+   * redactDatabaseUrl).
+   */
+  readonly databaseUrl: string | undefined;
+  /** Connections each instance keeps to PostgreSQL at most. */
+  readonly databasePoolSize: number;
   /** Largest request body accepted, in bytes (413 past it). */
   readonly bodyLimit: number;
   /** Largest execute body (the variables of one execution, as JSON), in bytes (422 past it). */
@@ -109,6 +117,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mappingsDir: path.resolve(cwd, value('MAPPINGS_DIR') ?? 'mappings'),
     mappingsWatch: oneOf('MAPPINGS_WATCH', value('MAPPINGS_WATCH') ?? 'on', ['on', 'poll', 'off']),
     dataDir: path.resolve(cwd, value('DATA_DIR') ?? 'data'),
+    databaseUrl: databaseUrl(value('DATABASE_URL')),
+    databasePoolSize: integer('DATABASE_POOL_SIZE', value('DATABASE_POOL_SIZE'), 10, 1, 200),
     bodyLimit: withUnit('BODY_LIMIT', value('BODY_LIMIT') ?? '1mb', SIZE_UNITS, 1, 64 * 1024 ** 2),
     executeBodyLimit: withUnit(
       'EXECUTE_BODY_LIMIT',
@@ -143,6 +153,27 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     consoleEdit: oneOf('CONSOLE_EDIT', value('CONSOLE_EDIT') ?? 'off', ['on', 'off']) === 'on',
     responseUrlAllow: responseUrlAllow(value('RESPONSE_URL_ALLOW') ?? 'hooks.slack.com'),
   });
+}
+
+/** A postgres:// URL; the messages never repeat it (it carries the password). */
+function databaseUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(
+      'DATABASE_URL',
+      'is not a URL; expected postgres://user:password@host:5432/database',
+    );
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
+  }
+  if (url.hostname === '' && !url.searchParams.has('host')) {
+    throw new ConfigError('DATABASE_URL', 'names no host');
+  }
+  return raw;
 }
 
 /** Long enough not to be guessed over the network; the value itself is never repeated. */

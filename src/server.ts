@@ -7,7 +7,7 @@ import { createLogger, type Logger } from './logger';
 import { createDeliveryWorker } from './deliveries/delivery-worker';
 import { createLeases } from './deliveries/lease';
 import { retryPolicyFrom } from './deliveries/retry-policy';
-import { openSqliteStore } from './deliveries/sqlite-store';
+import { openStore } from './deliveries/open-store';
 import type { DeliveryStore } from './deliveries/types';
 import { createDryRunClient } from './flows/create-dry-run-client';
 import { createMappingRegistry } from './mappings/watch-mappings';
@@ -48,8 +48,14 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
         token: config.flowApiToken as string,
         timeoutMs: config.flowTimeoutMs,
       });
-  const store = openSqliteStore({ dataDir: config.dataDir, sync: config.storeSync });
-  log.info({ dataDir: config.dataDir, ...(await store.counts()) }, 'delivery store open');
+  const store = await openStore(config, log);
+  log.info(
+    {
+      ...(await store.status()),
+      ...(await store.counts()),
+    },
+    'delivery store open',
+  );
   // One lease length and one holder counter for the worker, the hook route and the admin API.
   const leases = createLeases({ flowTimeoutMs: config.flowTimeoutMs });
   const policy = retryPolicyFrom(config);
@@ -73,6 +79,8 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
   });
   // Deliveries queued or running when the last process stopped are picked up from here.
   worker.start();
+  // Deliveries queued by any instance sharing the store wake this worker at once (PostgreSQL).
+  const unwatch = store.watchQueued?.(worker.notify);
   const pruner = startPruning(store, config.retentionMs, log);
   const background = createBackgroundWork();
   const app = createApp({
@@ -111,6 +119,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
         // idle ones until the server is done.
         const sweep = setInterval(() => server.closeIdleConnections(), 50);
         pruner.stop();
+        unwatch?.();
         // Live console streams would hold the server open; bulk replays stop between deliveries.
         const appStopped = (app.locals.stops as AppStops | undefined)?.stop() ?? Promise.resolve();
         // The worker stops claiming at once; what it runs finishes within the grace (or keeps its

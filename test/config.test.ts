@@ -13,6 +13,8 @@ describe('loadConfig', () => {
       mappingsDir: path.resolve('/srv/app', 'mappings'),
       mappingsWatch: 'on',
       dataDir: path.resolve('/srv/app', 'data'),
+      databaseUrl: undefined,
+      databasePoolSize: 10,
       bodyLimit: 1024 * 1024,
       executeBodyLimit: 2 * 1024 * 1024,
       flowTimeoutMs: 10_000,
@@ -90,6 +92,9 @@ describe('loadConfig', () => {
       'admin-token-of-32-chars-long-xx',
     ],
     [{ ADMIN_TOKEN: '' }, 'adminToken', undefined],
+    [{ DATABASE_URL: 'postgres://u:p@db:5432/fh' }, 'databaseUrl', 'postgres://u:p@db:5432/fh'],
+    [{ DATABASE_URL: 'postgresql://db/fh' }, 'databaseUrl', 'postgresql://db/fh'],
+    [{ DATABASE_POOL_SIZE: '25' }, 'databasePoolSize', 25],
   ])('%j → %s = %s', (env, key, expected) => {
     expect(loadConfig(env)[key as 'port']).toBe(expected);
   });
@@ -122,9 +127,21 @@ describe('loadConfig', () => {
     [{ ADMIN_TOKEN: 'short' }, /^ADMIN_TOKEN: must be at least 16 characters/],
     [{ ADMIN_TOKEN: '0123456789abcde' }, /^ADMIN_TOKEN: must be at least 16 characters/],
     [{ ADMIN_TOKEN: '0123456789 abcdef' }, /^ADMIN_TOKEN: must be printable ASCII without spaces/],
+    [{ DATABASE_URL: 'mysql://u:p@db/fh' }, /^DATABASE_URL: must start with postgres:\/\//],
+    [{ DATABASE_URL: 'db:5432' }, /^DATABASE_URL: must start with postgres/],
+    [{ DATABASE_URL: 'postgres://u:p@:5432' }, /^DATABASE_URL: /],
+    [{ DATABASE_POOL_SIZE: '0' }, /^DATABASE_POOL_SIZE: /],
   ])('%j stops the start with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('a DATABASE_URL error never repeats the password (issue 11)', () => {
+    for (const url of ['mysql://u:pg-s3cret@db/fh', 'postgres://u:pg-s3cret@ bad host/fh']) {
+      expect(() => loadConfig({ DATABASE_URL: url })).toThrow(
+        expect.objectContaining({ message: expect.not.stringContaining('pg-s3cret') }),
+      );
+    }
   });
 
   it('an ADMIN_TOKEN error never repeats the token', () => {

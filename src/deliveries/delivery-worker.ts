@@ -45,6 +45,8 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
   let ticking: Promise<void> | undefined;
   /** notify() came while a claim was in progress: claim again as soon as it ends. */
   let wokenDuringClaim = false;
+  /** The last claim failed (the store unreachable): the next failure is not logged as an error. */
+  let failing = false;
 
   const schedule = (ms: number) => {
     clearTimeout(timer);
@@ -114,8 +116,16 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
       schedule(
         (claimed.length > 0 && claimed.length === free) || wokenDuringClaim ? 0 : options.pollMs,
       );
+      if (failing) {
+        failing = false;
+        options.logger.info('claiming deliveries works again');
+      }
     } catch (error) {
-      options.logger.error({ err: error }, 'claiming deliveries failed; trying again');
+      // Once per outage (the database down for a minute is 240 polls), then quietly.
+      if (!failing)
+        options.logger.error({ err: error }, 'claiming deliveries failed; trying again');
+      else options.logger.debug({ err: error }, 'claiming deliveries still fails');
+      failing = true;
       schedule(options.pollMs);
     } finally {
       ticking = undefined;

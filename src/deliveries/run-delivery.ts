@@ -2,6 +2,7 @@ import { FlowhookError } from '../errors';
 import type { FlowClient } from '../flows/create-flow-client';
 import { validTraceparent } from '../flows/valid-traceparent';
 import { isRetryable, retryAfterOf, retryDelay, type RetryPolicy } from './retry-policy';
+import { StoreUnavailableError } from './store-unavailable-error';
 import type {
   Attempt,
   DeliveryPatch,
@@ -9,6 +10,8 @@ import type {
   DeliveryState,
   DeliveryStore,
   StoredAnswer,
+  UpdateOptions,
+  UpdateResult,
 } from './types';
 
 export interface RunDeps {
@@ -67,6 +70,111 @@ export async function runDelivery(
     answerFor?: (record: DeliveryRecord, results: RouteResult[]) => StoredAnswer | undefined;
   } = {},
 ): Promise<RunOutcome> {
+  // Held while the calls run: renewed, so a slow flow is not taken over by another instance.
+  const stopRenewing = keepLease(record, deps);
+  try {
+    return await runHeld(record, deps, options, stopRenewing);
+  } finally {
+    await stopRenewing();
+  }
+}
+
+/** How long a run's writes are tried again while the store is unreachable. */
+const OUTAGE_RETRY_MS = 10_000;
+
+/**
+ * store.update, tried again for a while when the store is unreachable (a database restart, a
+ * connection killed): the flow has run, and giving up would leave the delivery to be run again
+ * once its lease expires. A try whose answer was lost may have been written: before each new try
+ * the stored attempts are checked, and a write found there is not made twice.
+ */
+async function updateDespiteOutage(
+  store: DeliveryStore,
+  id: string,
+  patch: DeliveryPatch,
+  options: UpdateOptions,
+): Promise<UpdateResult> {
+  const giveUpAt = Date.now() + OUTAGE_RETRY_MS;
+  const mine = options.attempts ?? [];
+  for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
+    try {
+      return await store.update(id, patch, options);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError) || Date.now() + wait > giveUpAt) throw error;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      const current = mine.length > 0 ? await store.get(id).catch(() => undefined) : undefined;
+      const landed = current && landedAttempts(current, mine);
+      if (landed) {
+        // Written by the try whose answer was lost. Applied if the patch is what is stored.
+        const applied =
+          (patch.state === undefined || current.state === patch.state) &&
+          (options.owner === undefined ||
+            patch.lease !== undefined ||
+            current.lease?.owner === options.owner);
+        return { applied, attempts: landed };
+      }
+    }
+  }
+}
+
+/** `mine` as stored (numbered), when an earlier try wrote them; undefined when it did not. */
+function landedAttempts(
+  current: DeliveryRecord,
+  mine: readonly Omit<Attempt, 'number'>[],
+): Attempt[] | undefined {
+  const found = mine.map((a) =>
+    current.attempts.find(
+      (x) => x.route === a.route && x.startedAt === a.startedAt && x.durationMs === a.durationMs,
+    ),
+  );
+  return found.every((x) => x !== undefined) ? (found as Attempt[]) : undefined;
+}
+
+type RunOptions = NonNullable<Parameters<typeof runDelivery>[2]>;
+
+/** How often a held lease is renewed: every third of its length, at most once a second. */
+const MIN_RENEW_MS = 1000;
+/** setInterval's limit; a lease longer than 3 × this (a fake clock in a test) is not renewed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Renews the delivery's lease every third of its length while a run is in progress, to the same
+ * length from now (never shorter than it is). Stops when the lease turns out lost (another holder
+ * took it: the outcome will not apply) or when the returned function is called. A renewal that
+ * fails (the store unreachable) is tried again at the next tick; if the store stays away longer
+ * than the lease, another instance may take the delivery over, as after a crash.
+ */
+function keepLease(record: DeliveryRecord, deps: RunDeps): () => Promise<void> {
+  const lease = record.lease;
+  const span = lease ? lease.until - deps.now() : 0;
+  const every = Math.max(MIN_RENEW_MS, Math.floor(span / 3));
+  if (!lease || span <= 0 || every > MAX_TIMER_MS) return async () => undefined;
+  let until = lease.until;
+  let inFlight: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    const next = deps.now() + span;
+    if (next <= until) return;
+    inFlight = deps.store.renewLease(record.id, lease.owner, next).then(
+      (held) => {
+        if (held) until = next;
+        else clearInterval(timer);
+      },
+      () => undefined,
+    );
+  }, every);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await inFlight;
+  };
+}
+
+async function runHeld(
+  record: DeliveryRecord,
+  deps: RunDeps,
+  options: RunOptions,
+  stopRenewing: () => Promise<void>,
+): Promise<RunOutcome> {
   const earlier = options.fresh ? [] : record.attempts;
   const pending = record.routes.filter((route) => status(counted(earlier, route)) === 'pending');
   // A fan-out records each route's attempt as soon as its call returns, so a crash while another
@@ -118,7 +226,7 @@ export async function runDelivery(
         retryAfter = retryAfterOf(error);
       }
       const attempt = eager
-        ? (await deps.store.update(record.id, {}, { attempts: [input] })).attempts[0]
+        ? (await updateDespiteOutage(deps.store, record.id, {}, { attempts: [input] })).attempts[0]
         : undefined;
       return { input, attempt, result, retryable, retryAfter };
     }),
@@ -187,10 +295,17 @@ export async function runDelivery(
   // The attempts not yet written, the outcome and the sync answer: one write. Only while this
   // process still holds the delivery: after its lease expired mid-call and another took it over,
   // the attempts are recorded (they happened) but the state is the new holder's.
-  const written = await deps.store.update(record.id, answer ? { ...patch, answer } : patch, {
-    attempts: settled.filter((x) => x.attempt === undefined).map((x) => x.input),
-    owner: record.lease?.owner,
-  });
+  // No renewal may land after the outcome (and shorten the lease a held retry writes).
+  await stopRenewing();
+  const written = await updateDespiteOutage(
+    deps.store,
+    record.id,
+    answer ? { ...patch, answer } : patch,
+    {
+      attempts: settled.filter((x) => x.attempt === undefined).map((x) => x.input),
+      owner: record.lease?.owner,
+    },
+  );
   const numbered = [...settled.flatMap((x) => (x.attempt ? [x.attempt] : [])), ...written.attempts];
   numbered.sort((x, y) => x.number - y.number);
   if (!written.applied) {

@@ -1,3 +1,4 @@
+import { canonicalBody } from './canonical-body';
 import type { Attempt, DeliveryPatch, DeliveryRecord, DeliveryState, NewDelivery } from './types';
 
 // How a delivery and its attempts are laid out in SQLite's rows, and back.
@@ -64,11 +65,7 @@ export function columnsOf(patch: DeliveryPatch): Record<string, unknown> {
 }
 
 export function rowFromNew(d: NewDelivery, updatedAt: number) {
-  const body = Buffer.from(d.request.bodyBase64, 'base64');
-  if (body.toString('base64') !== d.request.bodyBase64) {
-    // Buffer.from skips what is not base64; storing that would lose bytes silently.
-    throw new TypeError(`delivery ${d.id}: request.bodyBase64 is not canonical base64`);
-  }
+  const body = canonicalBody(d);
   return {
     id: d.id,
     source: d.source,

@@ -354,6 +354,13 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       if (limit < 1) return db.open ? Promise.resolve(0) : storeClosed();
       return write(() => sql.prune.run({ before, limit }).changes);
     },
+    status() {
+      return readAsync(() => ({
+        engine: 'sqlite' as const,
+        location: file,
+        schemaVersion: db.pragma('user_version', { simple: true }) as number,
+      }));
+    },
     counts() {
       return readAsync(() => {
         const counts = Object.fromEntries(DELIVERY_STATES.map((s) => [s, 0])) as Record<

@@ -1,8 +1,8 @@
 /**
  * The delivery store contract (docs/architecture.md#the-store-contract). Every verified request is a delivery; the store keeps
  * it durable (raw request, redacted headers, mapping version, routes, variables, attempts, state)
- * so that nothing acknowledged is lost and nothing is run twice. SQLite implements it now; a Redis
- * implementation comes later, so nothing here is SQL-shaped.
+ * so that nothing acknowledged is lost and nothing is run twice. SQLite (embedded, one machine)
+ * and PostgreSQL (DATABASE_URL, any number of instances) implement it.
  */
 
 export type DeliveryState =
@@ -182,6 +182,14 @@ export interface DeliveryFilter {
   readonly cursor?: string;
 }
 
+export interface StoreStatus {
+  readonly engine: 'sqlite' | 'postgres';
+  /** The file, or the database URL without its password. */
+  readonly location: string;
+  /** Migrations applied. */
+  readonly schemaVersion: number;
+}
+
 export type CreateResult =
   | { readonly created: true; readonly record: DeliveryRecord }
   /** A delivery with the same (source, idempotencyKey) was received within the window. */
@@ -189,8 +197,9 @@ export type CreateResult =
 
 /**
  * Every method is asynchronous and every write is one atomic operation with its condition inside
- * it (no transaction spans calls), so a networked store (Redis: MULTI/Lua) can implement it as
- * well as the embedded SQLite one. A write's promise resolves once it is durable.
+ * it (no transaction spans calls), so a networked store (PostgreSQL: one statement each) can
+ * implement it as well as the embedded SQLite one. A write's promise resolves once it is durable.
+ * A store that cannot be reached rejects with StoreUnavailableError (answered 503, not 500).
  */
 export interface DeliveryStore {
   /**
@@ -225,6 +234,14 @@ export interface DeliveryStore {
   prune(before: number, limit: number): Promise<number>;
   /** Counts by state, for /readyz and metrics. */
   counts(): Promise<Record<DeliveryState, number>>;
+  /** What /readyz and the start-up line say about the store (never a password). */
+  status(): Promise<StoreStatus>;
+  /**
+   * Calls `wake` when a delivery due now was queued by any process sharing the store (PostgreSQL:
+   * LISTEN/NOTIFY); returns an unsubscribe. A store that cannot tell (SQLite) leaves it out: the
+   * worker polls.
+   */
+  watchQueued?(wake: () => void): () => void;
   /** Finishes pending writes, then closes. */
   close(): Promise<void>;
 }

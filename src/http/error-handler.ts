@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { StoreUnavailableError } from '../deliveries/store-unavailable-error';
 import { FlowhookError } from '../errors';
 import type { Logger } from '../logger';
 import { createSecretRedactor, type SecretRedactor } from '../redact/create-secret-redactor';
@@ -29,6 +30,16 @@ function toFlowhookError(error: unknown): FlowhookError {
   // problem, and no source can have such a name (issue 9, item 10).
   if (error instanceof URIError) {
     return new FlowhookError('invalid_path', 'the path is not valid percent-encoded UTF-8');
+  }
+||||||| base
+  // The database is down or restarting (any route: hooks, admin reads, replay): retry later.
+  if (error instanceof StoreUnavailableError) {
+    return new FlowhookError(
+      'store_unavailable',
+      'the delivery store is unavailable; nothing was changed, try again shortly',
+      {},
+      error,
+    );
   }
   const candidate = error as { type?: string; status?: number; message?: string } | null;
   if (

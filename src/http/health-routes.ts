@@ -1,5 +1,5 @@
 import express, { type Router } from 'express';
-import type { DeliveryStore } from '../deliveries/types';
+import type { DeliveryStore, StoreStatus } from '../deliveries/types';
 import type { MappingSet } from '../mappings/types';
 
 /** GET /healthz (the process answers) and GET /readyz (what is loaded, and what could not be). */
@@ -19,12 +19,15 @@ export function healthRouter(
   router.get('/readyz', async (_req, res) => {
     const set = mappings();
     let deliveries: Record<string, number>;
+    let status: StoreStatus;
     try {
-      deliveries = await store.counts();
+      [deliveries, status] = await Promise.all([store.counts(), store.status()]);
     } catch (error) {
-      // Without its store flowhook cannot accept a delivery durably: not ready.
+      // Without its store flowhook cannot accept a delivery durably: not ready. It comes back
+      // by itself when the store answers again (a load balancer routes around it meanwhile).
       res.status(503).json({
         status: 'unavailable',
+        store: { reachable: false },
         error: `the delivery store does not answer: ${(error as Error).message}`,
       });
       return;
@@ -33,6 +36,12 @@ export function healthRouter(
       // Ready with load errors still serves every good source; "degraded" says something needs a look.
       status: set.errors.length > 0 ? 'degraded' : 'ready',
       dryRun,
+      // Engine and schema version, not where it is: /readyz answers anyone.
+      store: {
+        reachable: true,
+        engine: status.engine,
+        schemaVersion: status.schemaVersion,
+      },
       deliveries,
       sources: [...set.sources.values()].map((s) => ({
         name: s.name,

@@ -5,6 +5,7 @@ import { FlowhookError } from '../../src/errors';
 import type { FlowClient } from '../../src/flows/create-flow-client';
 import { toStoredRequest } from '../../src/pipeline/stored-request';
 import { testStore } from '../support/harness';
+import { until } from '../support/until';
 
 const failing: FlowClient = {
   execute: async () => {
@@ -204,6 +205,35 @@ describe('runDelivery: a lease lost mid-call', () => {
       nextAttemptAt: stored?.nextAttemptAt,
       attempts: stored?.attempts,
     });
+    await store.close();
+  });
+});
+
+describe('runDelivery: lease renewal (issue 11)', () => {
+  it('renews the lease while a slow call runs, so nobody takes the delivery over', async () => {
+    const store = testStore();
+    const lease = { owner: 'me', until: Date.now() + 3000 };
+    const first = { ...(await newDelivery(store)), lease };
+    await store.update(first.id, { lease });
+    const { client: slow, release } = heldClient('slow-session');
+    const run = runDelivery(first, {
+      store,
+      client: slow,
+      policy: DEFAULT_RETRY_POLICY,
+      now: Date.now,
+    });
+    // Every third of the lease (1 s here) the holder pushes it out again.
+    await until(
+      async () => ((await store.get(first.id))?.lease?.until ?? 0) > first.lease!.until,
+      5000,
+      'a renewal',
+    );
+    // When the first lease would have run out, the delivery is still held: not claimable.
+    expect(await store.claimDue(first.lease!.until + 1, 10, 'other', 60_000)).toEqual([]);
+    release();
+    const outcome = await run;
+    expect(outcome.lost).toBe(false);
+    expect(await store.get(first.id)).toMatchObject({ state: 'succeeded', lease: null });
     await store.close();
   });
 });

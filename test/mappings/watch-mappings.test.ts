@@ -134,6 +134,8 @@ describe('createMappingRegistry: watching the folder', () => {
         await until(() => busyFlow() === `busy-${i}`, 10_000, `busy.yaml edit ${i}`);
       }
     }
+    // Enough requests however busy the machine is (a count, not a rate: no timing asserted).
+    await until(() => statuses.length > 50, 15_000, '50 requests under load');
     stop = true;
     await load;
     flowClient.close();

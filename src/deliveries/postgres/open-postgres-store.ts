@@ -1,0 +1,579 @@
+import pg, { type Pool, type PoolConfig } from 'pg';
+import { canonicalBody } from '../canonical-body';
+import { decodeCursor, encodeCursor } from '../list-cursor';
+import {
+  DELIVERY_STATES,
+  FINAL_STATES,
+  type Attempt,
+  type ClaimRequest,
+  type CreateResult,
+  type DeliveryPatch,
+  type DeliveryRecord,
+  type DeliveryState,
+  type DeliveryStore,
+  type NewDelivery,
+  type UpdateOptions,
+  type UpdateResult,
+} from '../types';
+import { ADVISORY_LOCK_SPACE, PRUNE_LOCK } from './advisory-locks';
+import { listenForQueued } from './listen-for-queued';
+import { migratePostgres } from './migrate-postgres';
+import { POSTGRES_MIGRATIONS } from './postgres-migrations';
+import { redactDatabaseUrl } from './redact-database-url';
+import { unavailableOrSame } from './unavailable-or-same';
+
+export interface PostgresStoreOptions {
+  /** postgres://user:password@host:5432/database (DATABASE_URL). */
+  readonly url: string;
+  /** Connections this process keeps at most (DATABASE_POOL_SIZE); one more listens. */
+  readonly poolSize?: number;
+  /** Clock for updatedAt; default Date.now. */
+  readonly now?: () => number;
+  /** A connection dropped while idle, the listener reconnecting: logged, never thrown. */
+  readonly onProblem?: (error: unknown, what: string) => void;
+}
+
+/** How long a request waits for a free connection, or for the database to accept one. */
+const CONNECT_TIMEOUT_MS = 5000;
+/** A statement that takes longer is cancelled (57014): the request gets 503, not a hang. */
+const STATEMENT_TIMEOUT_MS = 15_000;
+
+/** bigint columns (epoch ms, counts) as numbers: every value flowhook stores is below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+interface DeliveryRow {
+  id: string;
+  source: string;
+  idempotency_key: string | null;
+  mode: 'sync' | 'async';
+  state: DeliveryState;
+  received_at: number;
+  updated_at: number;
+  mapping_version: string;
+  method: string;
+  url: string;
+  headers: string;
+  body: Buffer;
+  body_bytes: number;
+  body_truncated: boolean;
+  routes: string;
+  answer: string | null;
+  next_attempt_at: number | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_error: string | null;
+  late_answer: string | null;
+  /** [number, started_at, duration_ms, route, flow_id, outcome, http_status, session_id, error] */
+  attempts: [
+    number,
+    number,
+    number,
+    string,
+    string,
+    'succeeded' | 'failed',
+    number | null,
+    string | null,
+    string | null,
+  ][];
+}
+
+/** A delivery with its attempts, read in one statement (one snapshot). */
+const RECORD = `d.id, d.source, d.idempotency_key, d.mode, d.state, d.received_at, d.updated_at,
+  d.mapping_version, d.method, d.url, d.headers, d.body, d.body_bytes, d.body_truncated, d.routes,
+  d.answer, d.next_attempt_at, d.lease_owner, d.lease_until, d.last_error,
+  d.late_answer,
+  (SELECT coalesce(json_agg(json_build_array(a.number, a.started_at, a.duration_ms, a.route,
+     a.flow_id, a.outcome, a.http_status, a.session_id, a.error) ORDER BY a.number), '[]'::json)
+   FROM attempts a WHERE a.delivery_id = d.id) AS attempts`;
+
+const FINAL_LIST = FINAL_STATES.map((s) => `'${s}'`).join(', ');
+
+/**
+ * The shared delivery store: any number of flowhook instances on one PostgreSQL database share
+ * one store, one queue, one idempotency window and one replay log. Every method is one statement
+ * (or, for pruning, one short transaction) that carries its own condition, so the guarantees of
+ * the SQLite store hold across instances: the idempotency key's primary key decides between two
+ * copies, claims take rows with FOR UPDATE SKIP LOCKED, a holder's write applies only while its
+ * lease holds. Opening applies the schema migrations (serialized across instances by an advisory
+ * lock) and refuses a database newer than this code. It stores what it is given: redacting
+ * secrets is the caller's job.
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<DeliveryStore> {
+  const now = options.now ?? Date.now;
+  const where = redactDatabaseUrl(options.url);
+  const onProblem = options.onProblem ?? (() => undefined);
+  const config: PoolConfig = {
+    connectionString: options.url,
+    application_name: 'flowhook',
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    query_timeout: STATEMENT_TIMEOUT_MS + 5000,
+    keepAlive: true,
+    types,
+  };
+  const pool: Pool = new pg.Pool({ ...config, max: options.poolSize ?? 10 });
+  // An idle connection the server closed (restart, pg_terminate_backend) is dropped from the pool
+  // and replaced on the next query; without this handler it would crash the process.
+  pool.on('error', (error) => onProblem(error, 'an idle database connection was closed'));
+  let schemaVersion: number;
+  try {
+    schemaVersion = (await migratePostgres(pool, where)).to;
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw unavailableOrSame(error);
+  }
+  const listener = listenForQueued(config, (error) =>
+    onProblem(error, 'the LISTEN connection dropped; reconnecting (workers poll meanwhile)'),
+  );
+  let closed = false;
+
+  async function query<R extends object>(text: string, values: unknown[] = []): Promise<R[]> {
+    if (closed) throw new Error('the delivery store is closed');
+    try {
+      return (await pool.query<R>(text, values)).rows;
+    } catch (error) {
+      throw unavailableOrSame(error);
+    }
+  }
+
+  async function read(id: string): Promise<DeliveryRecord | undefined> {
+    const [row] = await query<DeliveryRow>(`SELECT ${RECORD} FROM deliveries d WHERE d.id = $1`, [
+      id,
+    ]);
+    return row ? recordFromRow(row) : undefined;
+  }
+
+  async function createOnce(delivery: NewDelivery, windowMs: number): Promise<CreateResult | null> {
+    const body = canonicalBody(delivery);
+    const updatedAt = now();
+    const values = [
+      delivery.id,
+      delivery.source,
+      delivery.idempotencyKey,
+      delivery.mode,
+      delivery.state,
+      delivery.receivedAt,
+      updatedAt,
+      delivery.mappingVersion,
+      delivery.request.method,
+      delivery.request.url,
+      JSON.stringify(delivery.request.headers),
+      body,
+      delivery.request.bodyBytes,
+      delivery.request.bodyTruncated,
+      JSON.stringify(delivery.routes),
+      delivery.routes.map((r) => r.route),
+      delivery.answer ? JSON.stringify(delivery.answer) : null,
+      delivery.nextAttemptAt ?? null,
+      delivery.lease?.owner ?? null,
+      delivery.lease?.until ?? null,
+      windowMs,
+    ];
+    // The key row first: its primary key decides. A concurrent insert of the same key waits for
+    // the other transaction and then sees its row, so of two copies exactly one gets `owned`.
+    // A row older than the window is taken over by this delivery.
+    const [row] = await query<{ inserted: boolean }>(
+      `WITH owned AS (
+         INSERT INTO idempotency_keys (source, key, delivery_id, received_at)
+         SELECT $2, $3, $1, $6 WHERE $3::text IS NOT NULL
+         ON CONFLICT (source, key) DO UPDATE
+           SET delivery_id = excluded.delivery_id, received_at = excluded.received_at
+           WHERE excluded.received_at - idempotency_keys.received_at >= $21
+         RETURNING 1
+       ), inserted AS (
+         INSERT INTO deliveries (id, source, idempotency_key, mode, state, received_at, updated_at,
+           mapping_version, method, url, headers, body, body_bytes, body_truncated, routes,
+           route_names, answer, next_attempt_at, lease_owner, lease_until)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+           $19, $20
+         WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM owned)
+         RETURNING 1
+       )
+       SELECT EXISTS (SELECT 1 FROM inserted) AS inserted`,
+      values,
+    );
+    if (row.inserted) {
+      // Built from what was written rather than read back: the body is not decoded again.
+      return {
+        created: true,
+        record: {
+          ...delivery,
+          updatedAt,
+          answer: delivery.answer ?? null,
+          attempts: [],
+          nextAttemptAt: delivery.nextAttemptAt ?? null,
+          lease: delivery.lease ?? null,
+          lastError: null,
+          lateAnswer: null,
+        },
+      };
+    }
+    const [existing] = await query<DeliveryRow>(
+      `SELECT ${RECORD} FROM idempotency_keys k JOIN deliveries d ON d.id = k.delivery_id
+       WHERE k.source = $1 AND k.key = $2`,
+      [delivery.source, delivery.idempotencyKey],
+    );
+    // Gone between the two statements (pruned): try again, the key is free now.
+    return existing ? { created: false, existing: recordFromRow(existing) } : null;
+  }
+
+  async function update(
+    id: string,
+    patch: DeliveryPatch,
+    options: UpdateOptions,
+  ): Promise<UpdateResult> {
+    const attempts = options.attempts ?? [];
+    const values: unknown[] = [id, options.owner ?? null, now(), attempts.length];
+    const param = (value: unknown) => {
+      values.push(value);
+      return `$${values.length}`;
+    };
+    // Each column the patch sets, only when the condition holds (otherwise unchanged).
+    const sets = Object.entries(columnsOf(patch)).map(
+      ([column, value]) =>
+        `${column} = CASE WHEN target.held THEN ${param(value)}${castOf(column)} ELSE d.${column} END`,
+    );
+    const rows = await query<{ held: boolean; attempt_count: number }>(
+      `WITH target AS (
+         SELECT id, ($2::text IS NULL OR (state = 'running' AND lease_owner = $2)) AS held
+         FROM deliveries WHERE id = $1 FOR UPDATE
+       ), changed AS (
+         UPDATE deliveries d SET ${[...sets, ''].join(', ')}
+           attempt_count = d.attempt_count + $4,
+           updated_at = CASE WHEN target.held OR $4 > 0 THEN $3 ELSE d.updated_at END
+         FROM target WHERE d.id = target.id
+         RETURNING target.held, d.attempt_count
+       ), added AS (
+         INSERT INTO attempts (delivery_id, number, started_at, duration_ms, route, flow_id,
+           outcome, http_status, session_id, error)
+         SELECT $1, changed.attempt_count - $4 + a.ord, a.started_at, a.duration_ms, a.route,
+           a.flow_id, a.outcome, a.http_status, a.session_id, a.error
+         FROM changed, unnest(${param(attempts.map((a) => a.startedAt))}::bigint[],
+           ${param(attempts.map((a) => a.durationMs))}::float8[],
+           ${param(attempts.map((a) => a.route))}::text[],
+           ${param(attempts.map((a) => a.flowId))}::text[],
+           ${param(attempts.map((a) => a.outcome))}::text[],
+           ${param(attempts.map((a) => a.httpStatus ?? null))}::integer[],
+           ${param(attempts.map((a) => a.sessionId ?? null))}::text[],
+           ${param(attempts.map((a) => (a.error ? JSON.stringify(a.error) : null)))}::text[])
+           WITH ORDINALITY AS a(started_at, duration_ms, route, flow_id, outcome, http_status,
+             session_id, error, ord)
+       )
+       SELECT held, attempt_count FROM changed`,
+      values,
+    );
+    if (rows.length === 0) throw new Error(`delivery ${id} not found`);
+    const first = rows[0].attempt_count - attempts.length + 1;
+    return {
+      applied: rows[0].held,
+      attempts: attempts.map((attempt, i) => ({ ...attempt, number: first + i })),
+    };
+  }
+
+  async function claimDue(
+    at: number,
+    limit: number,
+    owner: string,
+    leaseMs: number,
+  ): Promise<DeliveryRecord[]> {
+    // SKIP LOCKED: instances claiming at once each take other rows instead of queueing behind one
+    // another's locks; a row another holds is left to it.
+    const rows = await query<DeliveryRow & { due_at: number }>(
+      `WITH due AS (
+         SELECT id, due_at, received_at FROM deliveries
+         WHERE due_at <= $1 ORDER BY due_at, received_at LIMIT $2
+         FOR UPDATE SKIP LOCKED
+       )
+       UPDATE deliveries d SET state = 'running', lease_owner = $3, lease_until = $4,
+         next_attempt_at = NULL, updated_at = $5
+       FROM due WHERE d.id = due.id
+       RETURNING ${RECORD}, due.due_at`,
+      [at, limit, owner, at + leaseMs, now()],
+    );
+    rows.sort((x, y) => x.due_at - y.due_at || x.received_at - y.received_at);
+    return rows.map(recordFromRow);
+  }
+
+  async function claim(id: string, request: ClaimRequest) {
+    const [row] = await query<{ claimed: boolean; present: boolean }>(
+      `WITH claimed AS (
+         UPDATE deliveries SET state = 'running', lease_owner = $2, lease_until = $3,
+           next_attempt_at = NULL, routes = coalesce($6, routes),
+           route_names = coalesce($7, route_names),
+           mapping_version = coalesce($8, mapping_version), updated_at = $9
+         WHERE id = $1 AND state = $4 AND state <> 'running'
+           AND ($5::integer IS NULL OR attempt_count = $5)
+         RETURNING 1
+       )
+       SELECT EXISTS (SELECT 1 FROM claimed) AS claimed,
+              EXISTS (SELECT 1 FROM deliveries WHERE id = $1) AS present`,
+      [
+        id,
+        request.owner,
+        request.until,
+        request.fromState,
+        request.attempts ?? null,
+        request.patch?.routes !== undefined ? JSON.stringify(request.patch.routes) : null,
+        request.patch?.routes !== undefined ? request.patch.routes.map((r) => r.route) : null,
+        request.patch?.mappingVersion ?? null,
+        now(),
+      ],
+    );
+    if (row.claimed) return 'claimed' as const;
+    return row.present ? ('changed' as const) : ('missing' as const);
+  }
+
+  /**
+   * One batch, in one transaction, only by the instance holding the prune lock (the others get 0
+   * and leave the backlog to it). Rows a worker holds are skipped, never waited for. The count
+   * deltas are folded into one row per state on the way.
+   */
+  async function prune(before: number, limit: number): Promise<number> {
+    if (closed) throw new Error('the delivery store is closed');
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw unavailableOrSame(error);
+    }
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      const [lock] = (
+        await client.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS got', [
+          ADVISORY_LOCK_SPACE,
+          PRUNE_LOCK,
+        ])
+      ).rows;
+      if (!lock.got) {
+        await client.query('COMMIT');
+        return 0;
+      }
+      const removed = await client.query(
+        `DELETE FROM deliveries WHERE id IN (
+           SELECT id FROM deliveries
+           WHERE state IN (${FINAL_LIST}) AND received_at < $1
+           ORDER BY received_at LIMIT $2
+           FOR UPDATE SKIP LOCKED)`,
+        [before, limit],
+      );
+      await client.query(
+        `WITH folded AS (DELETE FROM delivery_count_deltas RETURNING state, n)
+         INSERT INTO delivery_count_deltas (state, n)
+         SELECT state, sum(n) FROM folded GROUP BY state`,
+      );
+      await client.query('COMMIT');
+      return removed.rowCount ?? 0;
+    } catch (error) {
+      broken = error;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw unavailableOrSame(error);
+    } finally {
+      // A connection that failed mid-transaction is not given back to the pool.
+      client.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+
+  const store: DeliveryStore = {
+    async create(delivery, windowMs) {
+      // Again only when the delivery holding the key was pruned between the two statements.
+      for (let tries = 0; tries < 3; tries++) {
+        const result = await createOnce(delivery, windowMs);
+        if (result) return result;
+      }
+      throw new Error(`delivery ${delivery.id}: its idempotency key kept changing`);
+    },
+    update(id, patch, options = {}) {
+      return update(id, patch, options);
+    },
+    get(id) {
+      return read(id);
+    },
+    async list(filter) {
+      if (!Number.isInteger(filter.limit) || filter.limit < 1) {
+        throw new RangeError(`list limit must be a positive integer, got ${filter.limit}`);
+      }
+      const after = filter.cursor !== undefined ? decodeCursor(filter.cursor) : undefined;
+      const values: unknown[] = [];
+      const param = (value: unknown) => {
+        values.push(value);
+        return `$${values.length}`;
+      };
+      const conditions: string[] = [];
+      if (filter.source !== undefined) conditions.push(`d.source = ${param(filter.source)}`);
+      if (filter.state !== undefined) conditions.push(`d.state = ${param(filter.state)}`);
+      if (filter.since !== undefined) conditions.push(`d.received_at >= ${param(filter.since)}`);
+      if (after !== undefined) {
+        conditions.push(
+          `(d.received_at, d.id) < (${param(after.receivedAt)}, ${param(after.id)}::text)`,
+        );
+      }
+      if (filter.route !== undefined) {
+        conditions.push(`d.route_names @> ARRAY[${param(filter.route)}::text]`);
+      }
+      const rows = await query<DeliveryRow>(
+        `SELECT ${RECORD} FROM deliveries d
+         ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
+         ORDER BY d.received_at DESC, d.id DESC LIMIT ${param(filter.limit + 1)}`,
+        values,
+      );
+      const page = rows.slice(0, filter.limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map(recordFromRow),
+        nextCursor:
+          rows.length > filter.limit && last ? encodeCursor(last.received_at, last.id) : null,
+      };
+    },
+    claimDue(at, limit, owner, leaseMs) {
+      if (limit < 1) return closed ? closedError() : Promise.resolve([]);
+      return claimDue(at, limit, owner, leaseMs);
+    },
+    claim(id, request) {
+      return claim(id, request);
+    },
+    async renewLease(id, owner, until) {
+      const rows = await query(
+        `UPDATE deliveries SET lease_until = $3, updated_at = $4
+         WHERE id = $1 AND state = 'running' AND lease_owner = $2 RETURNING 1`,
+        [id, owner, until, now()],
+      );
+      return rows.length === 1;
+    },
+    prune(before, limit) {
+      if (limit < 1) return closed ? closedError() : Promise.resolve(0);
+      return prune(before, limit);
+    },
+    async counts() {
+      const counts = Object.fromEntries(DELIVERY_STATES.map((s) => [s, 0])) as Record<
+        DeliveryState,
+        number
+      >;
+      const rows = await query<{ state: DeliveryState; n: number }>(
+        `SELECT state, sum(n)::bigint AS n FROM delivery_count_deltas GROUP BY state`,
+      );
+      for (const { state, n } of rows) counts[state] = n;
+      return counts;
+    },
+    async status() {
+      const [row] = await query<{ version: number }>(
+        'SELECT coalesce(max(version), 0)::integer AS version FROM flowhook_schema',
+      );
+      schemaVersion = row.version;
+      return { engine: 'postgres' as const, location: where, schemaVersion };
+    },
+    watchQueued(wake) {
+      return listener.add(wake);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await listener.close();
+      // Waits for the queries in flight: a caller may be awaiting one.
+      await pool.end();
+    },
+  };
+  return store;
+}
+
+/** The latest schema version this code knows (what /readyz compares against). */
+export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;
+
+function closedError(): Promise<never> {
+  return Promise.reject(new Error('the delivery store is closed'));
+}
+
+/** The columns a patch sets, encoded; a key left undefined is not changed, null clears. */
+function columnsOf(patch: DeliveryPatch): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  if (patch.state !== undefined) values.state = patch.state;
+  if (patch.answer !== undefined) values.answer = jsonOrNull(patch.answer);
+  if (patch.nextAttemptAt !== undefined) values.next_attempt_at = patch.nextAttemptAt;
+  if (patch.lease !== undefined) {
+    values.lease_owner = patch.lease?.owner ?? null;
+    values.lease_until = patch.lease?.until ?? null;
+  }
+  if (patch.lastError !== undefined) values.last_error = jsonOrNull(patch.lastError);
+  if (patch.lateAnswer !== undefined) values.late_answer = jsonOrNull(patch.lateAnswer);
+  if (patch.routes !== undefined) {
+    values.routes = JSON.stringify(patch.routes);
+    values.route_names = patch.routes.map((r) => r.route);
+  }
+  if (patch.mappingVersion !== undefined) values.mapping_version = patch.mappingVersion;
+  return values;
+}
+
+/** A parameter's type inside CASE, where PostgreSQL cannot infer it from the column. */
+function castOf(column: string): string {
+  if (column === 'next_attempt_at' || column === 'lease_until') return '::bigint';
+  if (column === 'route_names') return '::text[]';
+  return '::text';
+}
+
+function recordFromRow(row: DeliveryRow): DeliveryRecord {
+  return {
+    id: row.id,
+    source: row.source,
+    idempotencyKey: row.idempotency_key,
+    mode: row.mode,
+    state: row.state,
+    receivedAt: row.received_at,
+    updatedAt: row.updated_at,
+    mappingVersion: row.mapping_version,
+    request: {
+      method: row.method,
+      url: row.url,
+      headers: JSON.parse(row.headers) as Record<string, string>,
+      bodyBase64: row.body.toString('base64'),
+      bodyBytes: row.body_bytes,
+      bodyTruncated: row.body_truncated,
+    },
+    routes: JSON.parse(row.routes) as DeliveryRecord['routes'],
+    answer: row.answer === null ? null : (JSON.parse(row.answer) as DeliveryRecord['answer']),
+    attempts: row.attempts.map(attemptFromRow),
+    nextAttemptAt: row.next_attempt_at,
+    lease:
+      row.lease_owner !== null && row.lease_until !== null
+        ? { owner: row.lease_owner, until: row.lease_until }
+        : null,
+    lastError:
+      row.last_error === null ? null : (JSON.parse(row.last_error) as DeliveryRecord['lastError']),
+    lateAnswer:
+      row.late_answer === null
+        ? null
+        : (JSON.parse(row.late_answer) as DeliveryRecord['lateAnswer']),
+  };
+}
+
+function attemptFromRow([
+  number,
+  startedAt,
+  durationMs,
+  route,
+  flowId,
+  outcome,
+  httpStatus,
+  sessionId,
+  error,
+]: DeliveryRow['attempts'][number]): Attempt {
+  return {
+    number,
+    startedAt,
+    durationMs,
+    route,
+    flowId,
+    outcome,
+    ...(httpStatus !== null ? { httpStatus } : {}),
+    ...(sessionId !== null ? { sessionId } : {}),
+    ...(error !== null ? { error: JSON.parse(error) as Attempt['error'] } : {}),
+  };
+}
+
+function jsonOrNull(value: unknown): string | null {
+  return value === null ? null : JSON.stringify(value);
+}

@@ -1,0 +1,122 @@
+/**
+ * The PostgreSQL store's schema, as an ordered list of migrations (see migratePostgres). Never
+ * edit a released migration: append a new one. Several helpers add columns; each addition is a
+ * migration of its own, numbered after the last one on main.
+ */
+export interface PostgresMigration {
+  /** 1, 2, …: the schema version once this migration ran. */
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+const FINAL = `'succeeded', 'failed', 'dead', 'ignored'`;
+
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    name: 'deliveries, attempts, idempotency keys, counts, queued notifications',
+    sql: `
+      -- Ids, sources and keys compare byte by byte (as in SQLite), whatever the database's
+      -- collation: list() pages by (received_at, id), and its cursor must order the same way.
+      CREATE TABLE deliveries (
+        id              text    COLLATE "C" NOT NULL PRIMARY KEY,
+        source          text    COLLATE "C" NOT NULL,
+        idempotency_key text    COLLATE "C",
+        mode            text    NOT NULL CHECK (mode IN ('sync', 'async')),
+        state           text    NOT NULL CHECK (state IN ('queued', 'running', ${FINAL})),
+        received_at     bigint  NOT NULL,
+        updated_at      bigint  NOT NULL,
+        mapping_version text    NOT NULL,
+        method          text    NOT NULL,
+        url             text    NOT NULL,
+        headers         text    NOT NULL,             -- JSON object, as written
+        body            bytea   NOT NULL,             -- raw bytes, up to the cap
+        body_bytes      integer NOT NULL,
+        body_truncated  boolean NOT NULL,
+        routes          text    NOT NULL,             -- JSON array, as written
+        route_names     text[]  NOT NULL,             -- routes[].route, for list(route)
+        answer          text,                         -- JSON {status, body}
+        next_attempt_at bigint,
+        lease_owner     text,
+        lease_until     bigint,
+        last_error      text,                         -- JSON {code, message}
+        late_answer     text,                         -- JSON LateAnswer (a response_url outcome)
+        -- Attempts recorded so far: numbers the next ones, and lets a replay's claim fail when
+        -- one was recorded since the caller read the delivery.
+        attempt_count   integer NOT NULL DEFAULT 0,
+        -- When claimDue may take it: a queued delivery when its retry is due (or at once), a
+        -- running one when its lease expires; never for a final state.
+        due_at          bigint GENERATED ALWAYS AS (
+                          CASE state
+                            WHEN 'queued' THEN coalesce(next_attempt_at, received_at)
+                            WHEN 'running' THEN lease_until
+                          END
+                        ) STORED
+      );
+      CREATE INDEX deliveries_received ON deliveries (received_at, id);
+      CREATE INDEX deliveries_source ON deliveries (source, received_at, id);
+      CREATE INDEX deliveries_source_state ON deliveries (source, state, received_at, id);
+      CREATE INDEX deliveries_state ON deliveries (state, received_at, id);
+      CREATE INDEX deliveries_routes ON deliveries USING gin (route_names);
+      -- claimDue(): only queued and running rows are in it.
+      CREATE INDEX deliveries_due ON deliveries (due_at, received_at) WHERE due_at IS NOT NULL;
+
+      CREATE TABLE attempts (
+        delivery_id text    COLLATE "C" NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+        number      integer NOT NULL,
+        started_at  bigint  NOT NULL,
+        duration_ms double precision NOT NULL,
+        route       text    NOT NULL,
+        flow_id     text    NOT NULL,
+        outcome     text    NOT NULL CHECK (outcome IN ('succeeded', 'failed')),
+        http_status integer,
+        session_id  text,
+        error       text,                             -- JSON {code, message}
+        PRIMARY KEY (delivery_id, number)
+      );
+
+      -- One row per (source, key): the latest delivery received with that key. The primary key
+      -- decides between two instances receiving one event at once; a row older than the window
+      -- is taken over by the next delivery with that key.
+      CREATE TABLE idempotency_keys (
+        source      text   COLLATE "C" NOT NULL,
+        key         text   COLLATE "C" NOT NULL,
+        delivery_id text   COLLATE "C" NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+        received_at bigint NOT NULL,
+        PRIMARY KEY (source, key)
+      );
+      CREATE INDEX idempotency_keys_delivery ON idempotency_keys (delivery_id);
+
+      -- counts() without a scan and without a hot row: each change of state appends +1/-1 here
+      -- (inserts never wait on each other across instances); counts() sums, and pruning folds
+      -- the rows into one per state.
+      CREATE TABLE delivery_count_deltas (
+        state text   NOT NULL,
+        n     bigint NOT NULL
+      );
+
+      CREATE FUNCTION flowhook_delivery_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF TG_OP = 'INSERT' THEN
+          INSERT INTO delivery_count_deltas (state, n) VALUES (NEW.state, 1);
+        ELSIF TG_OP = 'DELETE' THEN
+          INSERT INTO delivery_count_deltas (state, n) VALUES (OLD.state, -1);
+        ELSIF OLD.state <> NEW.state THEN
+          INSERT INTO delivery_count_deltas (state, n) VALUES (OLD.state, -1), (NEW.state, 1);
+        END IF;
+        -- Wakes idle workers of every instance (LISTEN flowhook_queued) when a delivery becomes
+        -- due now; one queued for later is found by polling when its time comes.
+        IF TG_OP <> 'DELETE' AND NEW.state = 'queued' AND NEW.next_attempt_at IS NULL
+           AND (TG_OP = 'INSERT' OR OLD.state <> 'queued') THEN
+          PERFORM pg_notify('flowhook_queued', '');
+        END IF;
+        RETURN NULL;
+      END
+      $fn$;
+      CREATE TRIGGER deliveries_changed
+        AFTER INSERT OR DELETE OR UPDATE OF state, next_attempt_at ON deliveries
+        FOR EACH ROW EXECUTE FUNCTION flowhook_delivery_changed();
+    `,
+  },
+];

@@ -1,0 +1,263 @@
+import pg from 'pg';
+import { ADVISORY_LOCK_SPACE, PRUNE_LOCK } from '../../src/deliveries/postgres/advisory-locks';
+import { openPostgresStore } from '../../src/deliveries/postgres/open-postgres-store';
+import { POSTGRES_MIGRATIONS } from '../../src/deliveries/postgres/postgres-migrations';
+import { redactDatabaseUrl } from '../../src/deliveries/postgres/redact-database-url';
+import { StoreUnavailableError } from '../../src/deliveries/store-unavailable-error';
+import type { DeliveryStore } from '../../src/deliveries/types';
+import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { until } from '../support/until';
+import { newDelivery } from './support';
+
+// What only the PostgreSQL store does (issue 11): migrations shared by instances starting at
+// once, refusing a newer schema, the connection string's password kept out of every message,
+// connections lost and found again, wake-ups across instances, and pruning by one instance at a
+// time. The behaviour both stores share is in store-contract.test.ts.
+const DAY = 86_400_000;
+const PASSWORD = 'pg-secret-do-not-leak';
+
+let database: TestDatabase;
+const open: DeliveryStore[] = [];
+
+async function store(options: { poolSize?: number } = {}): Promise<DeliveryStore> {
+  const opened = await openPostgresStore({ url: database.url, poolSize: options.poolSize ?? 4 });
+  open.push(opened);
+  return opened;
+}
+
+beforeEach(async () => {
+  database = await createTestDatabase();
+});
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+  await database.drop();
+});
+
+describe('migrations', () => {
+  it('several instances opening a fresh database at once migrate it once', async () => {
+    const stores = await Promise.all(Array.from({ length: 5 }, () => store({ poolSize: 1 })));
+    const applied = await database.sql<{ version: number }>(
+      'SELECT version FROM flowhook_schema ORDER BY version',
+    );
+    expect(applied.map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
+    for (const s of stores) {
+      expect(await s.status!()).toEqual({
+        engine: 'postgres',
+        location: redactDatabaseUrl(database.url),
+        schemaVersion: POSTGRES_MIGRATIONS.length,
+      });
+    }
+    // And every instance works on the one schema.
+    const d = newDelivery();
+    await stores[0].create(d, DAY);
+    expect((await stores[4].get(d.id))?.id).toBe(d.id);
+  });
+
+  it('refuses a database with a newer schema than it knows, with one clear line', async () => {
+    await (await store()).close();
+    await database.sql(
+      `INSERT INTO flowhook_schema (version, name) VALUES (99, 'from the future')`,
+    );
+    await expect(openPostgresStore({ url: database.url })).rejects.toThrow(
+      `has schema version 99, newer than this flowhook knows (${POSTGRES_MIGRATIONS.length}); upgrade flowhook`,
+    );
+  });
+
+  it('a migration that fails leaves the schema as it was (one transaction each)', async () => {
+    await (await store()).close();
+    const { migratePostgres } = await import('../../src/deliveries/postgres/migrate-postgres');
+    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    try {
+      const broken = [
+        ...POSTGRES_MIGRATIONS,
+        {
+          version: POSTGRES_MIGRATIONS.length + 1,
+          name: 'half done',
+          sql: 'CREATE TABLE half_done (x int); SELECT no_such_function();',
+        },
+      ];
+      await expect(migratePostgres(pool, 'test', broken)).rejects.toThrow(/no_such_function/);
+      const tables = await database.sql(`SELECT 1 FROM pg_tables WHERE tablename = 'half_done'`);
+      expect(tables).toEqual([]);
+      const [{ version }] = await database.sql<{ version: number }>(
+        'SELECT max(version) AS version FROM flowhook_schema',
+      );
+      expect(version).toBe(POSTGRES_MIGRATIONS.length);
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
+describe('the password', () => {
+  it('is in no error when the database cannot be reached or refuses the login', async () => {
+    const unreachable = `postgres://flowhook:${PASSWORD}@127.0.0.1:1/flowhook`;
+    const error = await openPostgresStore({ url: unreachable }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(
+      JSON.stringify({ message: (error as Error).message, stack: (error as Error).stack }),
+    ).not.toContain(PASSWORD);
+
+    const wrongDatabase = new URL(database.url);
+    wrongDatabase.password = PASSWORD;
+    wrongDatabase.pathname = '/no_such_database_here';
+    const refused = await openPostgresStore({ url: wrongDatabase.toString() }).catch(
+      (e: unknown) => e as Error,
+    );
+    expect(refused).toBeInstanceOf(Error);
+    expect(String((refused as Error).message)).not.toContain(PASSWORD);
+    expect(String((refused as Error).stack)).not.toContain(PASSWORD);
+  });
+
+  it('is never in the redacted form used for logs and /readyz', () => {
+    const url = `postgresql://app:${PASSWORD}@db.internal:6432/flowhook?sslmode=require&password=${PASSWORD}`;
+    expect(redactDatabaseUrl(url)).toBe('postgresql://app@db.internal:6432/flowhook');
+    expect(redactDatabaseUrl(`not a url ${PASSWORD}`)).not.toContain(PASSWORD);
+  });
+});
+
+describe('connections lost', () => {
+  it('a killed connection fails its query as StoreUnavailableError, and the next one works', async () => {
+    const s = await store({ poolSize: 2 });
+    const d = newDelivery();
+    await s.create(d, DAY);
+    // Another session holds the row, so the update is running (waiting) when it is killed.
+    const holder = new pg.Client({ connectionString: database.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE', [d.id]);
+      const blocked = s.update(d.id, { state: 'failed' }).catch((e: unknown) => e);
+      await until(
+        async () =>
+          (
+            await holder.query(
+              `SELECT 1 FROM pg_stat_activity WHERE application_name = 'flowhook'
+               AND wait_event_type = 'Lock'`,
+            )
+          ).rowCount === 1,
+        5000,
+        'the update to wait on the lock',
+      );
+      await holder.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name = 'flowhook'`,
+      );
+      const failure = await blocked;
+      expect(failure).toBeInstanceOf(StoreUnavailableError);
+      expect((failure as Error).message).toMatch(/unavailable/);
+      await holder.query('ROLLBACK');
+    } finally {
+      await holder.end();
+    }
+    // Nothing was written, and the store works again without being reopened.
+    expect((await s.get(d.id))?.state).toBe('queued');
+    expect((await s.update(d.id, { state: 'failed' })).applied).toBe(true);
+    expect((await s.create(newDelivery(), DAY)).created).toBe(true);
+  });
+
+  it('calls while the server refuses connections reject as StoreUnavailableError', async () => {
+    const s = await store({ poolSize: 2 });
+    // Stop new logins to this database, and end the ones open: every call now fails to connect.
+    const admin = new pg.Client({
+      connectionString: database.url.replace(/\/[^/]+$/, '/postgres'),
+    });
+    await admin.connect();
+    try {
+      await admin.query(`ALTER DATABASE ${database.name} WITH ALLOW_CONNECTIONS false`);
+      await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`,
+        [database.name],
+      );
+      const failure = await s.create(newDelivery(), DAY).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(StoreUnavailableError);
+      await expect(s.counts()).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(s.claimDue(Date.now(), 5, 'w', 1000)).rejects.toBeInstanceOf(
+        StoreUnavailableError,
+      );
+    } finally {
+      await admin.query(`ALTER DATABASE ${database.name} WITH ALLOW_CONNECTIONS true`);
+      await admin.end();
+    }
+    // Back without a restart.
+    await until(async () => (await s.counts().catch(() => null)) !== null, 10_000, 'recovery');
+    expect((await s.create(newDelivery(), DAY)).created).toBe(true);
+  });
+});
+
+describe('across instances', () => {
+  it('a delivery queued on one instance wakes the workers of another (LISTEN/NOTIFY)', async () => {
+    const [a, b] = await Promise.all([store(), store()]);
+    let woken = 0;
+    const unwatch = b.watchQueued!(() => (woken += 1));
+    // The listener wakes once when it connects (it may have missed notifications before).
+    await until(() => woken >= 1, 5000, 'the listener to connect');
+    const before = woken;
+    await a.create(newDelivery({ state: 'queued' }), DAY);
+    await until(() => woken > before, 5000, 'the notification');
+    // A delivery that is not due now (a final state) wakes nobody.
+    const after = woken;
+    await a.create(newDelivery({ state: 'succeeded' }), DAY);
+    await a.create(newDelivery({ state: 'queued' }), DAY);
+    await until(() => woken > after, 5000, 'the second notification');
+    expect(woken).toBe(after + 1);
+    unwatch();
+  });
+
+  it('two instances claiming at once never take the same delivery (SKIP LOCKED)', async () => {
+    const [a, b] = await Promise.all([store(), store()]);
+    const now = Date.now();
+    const ids = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const d = newDelivery({ receivedAt: now - 1000 + i });
+      ids.add(d.id);
+      await a.create(d, DAY);
+    }
+    const claimed: string[] = [];
+    const claimAll = async (s: DeliveryStore, owner: string) => {
+      for (;;) {
+        const batch = await s.claimDue(now, 7, owner, 60_000);
+        if (batch.length === 0) return;
+        claimed.push(...batch.map((d) => d.id));
+      }
+    };
+    await Promise.all([claimAll(a, 'a'), claimAll(b, 'b'), claimAll(a, 'a2'), claimAll(b, 'b2')]);
+    expect(claimed).toHaveLength(200);
+    expect(new Set(claimed)).toEqual(ids);
+  });
+
+  it('pruning runs on one instance at a time: while another holds the lock, prune skips', async () => {
+    const s = await store();
+    await s.create(newDelivery({ state: 'succeeded', receivedAt: 1 }), DAY);
+    const holder = new pg.Client({ connectionString: database.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock($1, $2)', [ADVISORY_LOCK_SPACE, PRUNE_LOCK]);
+      expect(await s.prune(Date.now(), 100)).toBe(0);
+      await holder.query('COMMIT');
+    } finally {
+      await holder.end();
+    }
+    expect(await s.prune(Date.now(), 100)).toBe(1);
+  });
+
+  it('counts stay right through many instances writing, and pruning folds them', async () => {
+    const stores = await Promise.all([store(), store(), store()]);
+    await Promise.all(
+      stores.flatMap((s, i) =>
+        Array.from({ length: 30 }, (_, n) =>
+          s.create(newDelivery({ state: n % 3 === 0 ? 'dead' : 'queued', receivedAt: i }), DAY),
+        ),
+      ),
+    );
+    expect(await stores[1].counts()).toMatchObject({ queued: 60, dead: 30 });
+    expect(await stores[2].prune(Date.now(), 1000)).toBe(30);
+    const [{ rows }] = await database.sql<{ rows: number }>(
+      'SELECT count(*)::int AS rows FROM delivery_count_deltas',
+    );
+    expect(rows).toBeLessThanOrEqual(6);
+    expect(await stores[0].counts()).toMatchObject({ queued: 60, dead: 0 });
+  });
+});
