@@ -12,6 +12,10 @@ import type { DeliveryStore } from './deliveries/types';
 import { createDryRunClient } from './flows/create-dry-run-client';
 import { createMappingRegistry } from './mappings/watch-mappings';
 import type { MappingSet } from './mappings/types';
+import { createFlowLimiter } from './limits/create-flow-limiter';
+import { limitClaims } from './limits/limit-claims';
+import { observeCalls } from './limits/observe-calls';
+import { openSqliteLimitsStore } from './limits/sqlite-limits-store';
 
 export interface RunningServer {
   readonly server: Server;
@@ -40,19 +44,39 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     );
   }
 
-  const flowClient: FlowClient | undefined = config.dryRun
-    ? undefined
-    : createFlowClient({
-        baseUrl: config.flowBaseUrl as string,
-        token: config.flowApiToken as string,
-        timeoutMs: config.flowTimeoutMs,
-      });
   const store = openSqliteStore({ dataDir: config.dataDir, sync: config.storeSync });
   log.info({ dataDir: config.dataDir, ...(await store.counts()) }, 'delivery store open');
+  // Budgets, circuits and pauses live in the same database, shared by every process using it.
+  const limitsStore = openSqliteLimitsStore({ dataDir: config.dataDir });
+  const limiter = createFlowLimiter({
+    store: limitsStore,
+    mappings: registry.current,
+    defaultOrgId: config.flowOrgId,
+    platform: {
+      ...(config.flowMaxConcurrency === undefined
+        ? {}
+        : { concurrency: config.flowMaxConcurrency }),
+      ...(config.flowRate === undefined ? {} : { rate: config.flowRate }),
+    },
+    circuit: config.circuit,
+    logger: log,
+  });
+  // Every call, sync or by the worker, tells the limiter how its flow is doing (circuit, 429).
+  const flowClient: FlowClient | undefined = config.dryRun
+    ? undefined
+    : observeCalls(
+        createFlowClient({
+          baseUrl: config.flowBaseUrl as string,
+          token: config.flowApiToken as string,
+          timeoutMs: config.flowTimeoutMs,
+        }),
+        limiter,
+      );
   const owner = processOwner();
   const policy = retryPolicyFrom(config);
   const worker = createDeliveryWorker({
-    store,
+    // The worker claims only deliveries whose flows have room; the others wait in the queue.
+    store: limitClaims(store, limiter, { wake: () => worker.notify() }),
     client: flowClient ?? createDryRunClient(log),
     policy,
     logger: log,
@@ -72,6 +96,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     mappings: registry.current,
     flowClient,
     store,
+    limiter,
     owner,
     onQueued: worker.notify,
   });
@@ -113,7 +138,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
             )
             .then(() => {
               flowClient?.close();
-              return store.close();
+              return Promise.all([store.close(), limitsStore.close()]);
             })
             .catch((error: unknown) =>
               log.error({ err: error }, 'closing the delivery store failed'),

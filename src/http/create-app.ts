@@ -6,6 +6,7 @@ import { leaseFor, processOwner } from '../deliveries/lease';
 import { retryPolicyFrom } from '../deliveries/retry-policy';
 import type { DeliveryStore } from '../deliveries/types';
 import type { FlowClient } from '../flows/create-flow-client';
+import type { FlowLimiter } from '../limits/create-flow-limiter';
 import type { Logger } from '../logger';
 import type { MappingSet } from '../mappings/types';
 import { adminRouter } from './admin-routes';
@@ -29,6 +30,8 @@ export interface AppDeps {
     >;
   /** Where every verified request is kept (SQLite by default). */
   readonly store: DeliveryStore;
+  /** Per-flow limits, circuits and pauses (the admin API's pause and resume); none = unlimited. */
+  readonly limiter?: FlowLimiter;
   /** Called when a delivery was queued (the worker's notify). */
   readonly onQueued?: () => void;
   /** This process, in delivery leases. */
