@@ -31,6 +31,8 @@ export const PAUSED_RECHECK_MS = 30_000;
 const MAX_WAIT_MS = 60_000;
 /** Backoff after a 429 without Retry-After: 1 s, 2 s, 4 s … up to this. */
 const MAX_THROTTLE_MS = 60_000;
+/** While a probe runs, the flow's other deliveries look again this often. */
+const PROBE_RECHECK_MS = 1000;
 /** The first guess of a call's duration, before one was measured. */
 const FIRST_AVG_MS = 100;
 
@@ -189,7 +191,12 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
       if (row.circuit === 'open' && (row.open_until ?? 0) > now)
         later(row.open_until as number, 'circuit_open', budget.key);
       else if (row.circuit === 'half-open' && (row.probe_until ?? 0) > now)
-        later(row.probe_until as number, 'circuit_open', budget.key);
+        // The probe usually answers long before its lease ends: look again soon.
+        later(
+          Math.min(row.probe_until as number, now + PROBE_RECHECK_MS),
+          'circuit_open',
+          budget.key,
+        );
       else if (row.circuit !== 'closed') probes.push(budget.key);
     });
     const blocked = wait.at(0);
