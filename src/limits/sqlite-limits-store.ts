@@ -227,9 +227,8 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
         concurrency ? (row.avg_ms ?? FIRST_AVG_MS) / concurrency : 0,
       );
       const base = Math.max(soonest, now + (full === 'concurrency' ? spacing : 0));
-      const at = Math.min(
-        now + MAX_WAIT_MS,
-        Math.max(base, Math.round((row.park_until ?? 0) + spacing)),
+      const at = Math.round(
+        Math.min(now + MAX_WAIT_MS, Math.max(base, (row.park_until ?? 0) + spacing)),
       );
       row.park_until = at;
       sql.saveState.run(row);
