@@ -45,6 +45,12 @@ export interface Config {
   readonly flowRate: Rate | undefined;
   /** The circuit breaker, per flow (docs/limits.md). */
   readonly circuit: CircuitConfig;
+  /**
+   * Where a late answer may be POSTed (a request's Slack response_url), as origins
+   * (`https://hooks.slack.com`): a bare host allows HTTPS to it, an entry with a scheme exactly
+   * that origin.
+   */
+  readonly responseUrlAllow: readonly string[];
 }
 
 export interface CircuitConfig {
@@ -159,6 +165,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
         DAY,
       ),
     },
+    responseUrlAllow: responseUrlAllow(value('RESPONSE_URL_ALLOW') ?? 'hooks.slack.com'),
   });
 }
 
@@ -186,6 +193,40 @@ function adminToken(raw: string | undefined): string | undefined {
     throw new ConfigError('ADMIN_TOKEN', 'must be printable ASCII without spaces');
   }
   return raw;
+}
+
+/** "hooks.slack.com, http://127.0.0.1:8080" → ["https://hooks.slack.com", "http://127.0.0.1:8080"] */
+function responseUrlAllow(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const withScheme = entry.includes('://');
+      let url: URL | undefined;
+      try {
+        url = new URL(withScheme ? entry : `https://${entry}`);
+      } catch {
+        url = undefined;
+      }
+      const bare = url !== undefined && (url.pathname === '/' || url.pathname === '');
+      if (
+        !url ||
+        !['http:', 'https:'].includes(url.protocol) ||
+        url.username ||
+        url.password ||
+        !bare ||
+        url.search ||
+        url.hash ||
+        (!withScheme && url.host !== entry.toLowerCase())
+      ) {
+        throw new ConfigError(
+          'RESPONSE_URL_ALLOW',
+          `"${entry}" is not a host (hooks.slack.com) or an origin (http://127.0.0.1:8080)`,
+        );
+      }
+      return url.origin;
+    });
 }
 
 function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[]): T {

@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       retryMaxAttempts: 25,
       retryMaxAgeMs: 24 * 3_600_000,
       adminToken: undefined,
+      responseUrlAllow: ['https://hooks.slack.com'],
     });
     expect(Object.isFrozen(config)).toBe(true);
   });

@@ -3,6 +3,7 @@ import { combine, compileCondition } from '../routing/compile-condition';
 import { compileVariables } from '../routing/compile-variables';
 import { compileJsonPath } from '../routing/json-path';
 import type { RequestView } from '../routing/request-view';
+import { compileRespond } from '../responses/compile-respond';
 import { createPreset } from '../verify/create-preset';
 import type { VerifySpec } from '../verify/types';
 import { compileLimits, describeLimits, sameLimits } from '../limits/compile-limits';
@@ -80,6 +81,16 @@ export function compileMapping(
       : {}),
     jsonFields: def.body?.jsonFields ?? ['payload'],
     routes,
+    ...(def.respond === undefined
+      ? {}
+      : {
+          respond: atPath(['respond'], () =>
+            compileRespond(
+              def.respond!,
+              new Set(def.routes.flatMap((route) => Object.keys(route.variables ?? {}))),
+            ),
+          ),
+        }),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { CompiledCondition, ConditionDef } from '../routing/compile-condition';
 import type { RequestView } from '../routing/request-view';
 import type { VariableDef, VariableExtractor } from '../routing/compile-variables';
+import type { CompiledRespond, RespondDef } from '../responses/types';
 import type { AfterVerify, Verifier, VerifySpec } from '../verify/types';
 import type { DeclaredLimits, LimitsDef } from '../limits/types';
 
@@ -15,6 +16,7 @@ export interface MappingDef {
   body?: { jsonFields?: string[] };
   /** Defaults for the routes that declare no limits of their own. */
   limits?: LimitsDef;
+  respond?: RespondDef;
   routes: RouteDef[];
 }
 
@@ -59,6 +61,8 @@ export interface CompiledSource extends AfterVerify {
   /** Form fields that hold JSON and are parsed (Slack's `payload`). */
   readonly jsonFields: readonly string[];
   readonly routes: readonly CompiledRoute[];
+  /** The mapping's own answers per outcome (`respond:`); undefined = flowhook's answers. */
+  readonly respond?: CompiledRespond;
 }
 
 /** Why a source cannot take requests; the answer is 503 with this reason (no secret in it). */
