@@ -26,6 +26,9 @@ describe('loadConfig', () => {
       retryMaxAgeMs: 24 * 3_600_000,
       adminToken: undefined,
       responseUrlAllow: ['https://hooks.slack.com'],
+      flowMaxConcurrency: undefined,
+      flowRate: undefined,
+      circuit: { failureRatio: 0.5, windowMs: 60_000, minCalls: 10, coolDownMs: 30_000 },
     });
     expect(Object.isFrozen(config)).toBe(true);
   });

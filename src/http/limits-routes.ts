@@ -108,8 +108,8 @@ export function limitsRouter(deps: LimitsDeps, rejectInvalid: Validate): Router 
     const [states, pauses] = await Promise.all([store.flows(at), store.pauses()]);
     const configured = flowLimitsOf(deps.mappings(), deps.config.flowOrgId);
     const byFlow = new Map(states.map((s) => [s.flow, s]));
-    const names = [...new Set([...configured.keys(), ...byFlow.keys()])].sort();
     const pausedFlows = new Set(pauses.filter((p) => p.kind === 'flow').map((p) => p.name));
+    const names = [...new Set([...configured.keys(), ...byFlow.keys(), ...pausedFlows])].sort();
     res.json({
       platform: limitsView(deps.limiter.platform),
       flows: names.map((flow) => {
