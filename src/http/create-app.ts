@@ -97,6 +97,7 @@ export function createApp(deps: AppDeps): Express {
             'the delivery store failed to record an accepted delivery; the worker resumes it when its lease expires',
           ),
         track: (deps.background ?? createBackgroundWork()).track,
+        ...(deps.limiter ? { limiter: deps.limiter } : {}),
       },
       deps.logger,
       deps.config.bodyLimit,

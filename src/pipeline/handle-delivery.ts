@@ -5,6 +5,7 @@ import type { RetryPolicy } from '../deliveries/retry-policy';
 import type { DeliveryState, DeliveryStore, StoredAnswer } from '../deliveries/types';
 import { FlowhookError } from '../errors';
 import type { FlowClient } from '../flows/create-flow-client';
+import type { FlowLimiter } from '../limits/create-flow-limiter';
 import { validTraceparent } from '../flows/valid-traceparent';
 import type { CompiledSource, MappingSet } from '../mappings/types';
 import { planDelivery, type PlannedExecution } from '../routing/plan-delivery';
@@ -54,6 +55,8 @@ export interface PipelineDeps {
   readonly onStoreFailure: (deliveryId: string, error: unknown) => void;
   /** A sync run that goes on after its sender was answered: shutdown waits for it. */
   readonly track: (work: Promise<unknown>) => void;
+  /** Per-flow limits, circuits and pauses: a sync delivery waits for room (docs/limits.md). */
+  readonly limiter?: FlowLimiter;
 }
 
 /** What the request log line says; filled in as the request moves through the stages. */

@@ -228,4 +228,43 @@ describe('flow limits through the worker (issue 14)', () => {
     expect(again.out).toBe('flow org-1/flow-f was already running\n');
     expect((await cli(['pause', 'queue', 'x'], env)).code).toBe(2);
   }, 45_000);
+
+  it('sync over the limit: the sender gets 202 queued when replyWithin passes; it runs later', async () => {
+    api.answerFlow('flow-s', { kind: 'slow', ms: 800 });
+    flowhook = await startFlowhook({
+      api,
+      files: { 's.yaml': asyncSource('flow-s', '{ concurrency: 1 }', 'sync\nreplyWithin: 300ms') },
+    });
+    const [first, second] = await send(flowhook, 's', 2);
+    const answers = [first.body, second.body].sort((x, y) => (x.status < y.status ? 1 : -1));
+    // One took the only slot and outlived replyWithin; the other waited for it up to replyWithin.
+    expect(answers[0]).toEqual({ deliveryId: expect.any(String), status: 'running' });
+    expect(answers[1]).toEqual({
+      deliveryId: expect.any(String),
+      status: 'queued',
+      reason:
+        'the flow has as many executions running as its limits allow; the delivery is kept and runs when there is room',
+      nextAttemptAt: expect.any(String),
+    });
+    await until(async () => (await countIn(flowhook!, 's', 'succeeded')) === 2, 10_000, 'both run');
+    expect(api.callsOf('flow-s')).toHaveLength(2);
+    expect(maxOverlap(api.callsOf('flow-s'))).toBe(1);
+  }, 30_000);
+
+  it('a paused sync source answers 202 queued at once and runs after the resume', async () => {
+    flowhook = await startFlowhook({
+      api,
+      files: { 'q.yaml': asyncSource('flow-q', '', 'sync') },
+    });
+    await admin(flowhook, 'post', '/api/sources/q/pause');
+    const [answer] = await send(flowhook, 'q', 1);
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({
+      status: 'queued',
+      reason: expect.stringMatching(/^the source is paused/),
+    });
+    expect(api.requests).toEqual([]);
+    await admin(flowhook, 'post', '/api/sources/q/resume');
+    await until(async () => (await countIn(flowhook!, 'q', 'succeeded')) === 1, 5000, 'it runs');
+  }, 30_000);
 });
