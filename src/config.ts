@@ -45,6 +45,8 @@ export interface Config {
   readonly flowRate: Rate | undefined;
   /** The circuit breaker, per flow (docs/limits.md). */
   readonly circuit: CircuitConfig;
+  /** CONSOLE_EDIT=on: the console may save a draft mapping to MAPPINGS_DIR. */
+  readonly consoleEdit: boolean;
   /**
    * Where a late answer may be POSTed (a request's Slack response_url), as origins
    * (`https://hooks.slack.com`): a bare host allows HTTPS to it, an entry with a scheme exactly
@@ -165,6 +167,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
         DAY,
       ),
     },
+    consoleEdit: oneOf('CONSOLE_EDIT', value('CONSOLE_EDIT') ?? 'off', ['on', 'off']) === 'on',
     responseUrlAllow: responseUrlAllow(value('RESPONSE_URL_ALLOW') ?? 'hooks.slack.com'),
   });
 }

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { loadConfig, type Config } from './config';
 import { createFlowClient, type FlowClient } from './flows/create-flow-client';
 import { createBackgroundWork } from './background-work';
-import { createApp } from './http/create-app';
+import { createApp, type AppStops } from './http/create-app';
 import { createLogger, type Logger } from './logger';
 import { createDeliveryWorker } from './deliveries/delivery-worker';
 import { createLeases } from './deliveries/lease';
@@ -99,6 +99,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     limiter,
     leases,
     onQueued: worker.notify,
+    env,
   });
   const server = app.listen(config.port, config.host);
   // A slow or stalled sender cannot hold a connection for ever (Node's default is 300 s).
@@ -124,6 +125,8 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
         // idle ones until the server is done.
         const sweep = setInterval(() => server.closeIdleConnections(), 50);
         pruner.stop();
+        // Live console streams would hold the server open; bulk replays stop between deliveries.
+        const appStopped = (app.locals.stops as AppStops | undefined)?.stop() ?? Promise.resolve();
         // The worker stops claiming at once; what it runs finishes within the grace (or keeps its
         // lease and resumes after a restart); queued deliveries stay queued in the store. Sync
         // runs that outlived their answer get the same grace before the store closes under them.
@@ -131,7 +134,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
         const lateRunsDone = background.drain(SHUTDOWN_WORKER_GRACE_MS);
         server.close(() => {
           clearInterval(sweep);
-          void Promise.all([workerStopped, lateRunsDone])
+          void Promise.all([workerStopped, lateRunsDone, appStopped])
             .then(() => registry.close())
             .catch((error: unknown) =>
               log.error({ err: error }, 'stopping the mappings watcher failed'),

@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       retryMaxAttempts: 25,
       retryMaxAgeMs: 24 * 3_600_000,
       adminToken: undefined,
+      consoleEdit: false,
       responseUrlAllow: ['https://hooks.slack.com'],
       flowMaxConcurrency: undefined,
       flowRate: undefined,
