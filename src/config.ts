@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { parseRate, type Rate } from './limits/parse-rate';
 
 /** The whole configuration, read once at start from the environment (README: Configuration). */
 export interface Config {
@@ -48,6 +49,12 @@ export interface Config {
   readonly retryMaxAgeMs: number;
   /** Bearer token for the admin API (/api/*); unset = the admin API does not exist. */
   readonly adminToken: string | undefined;
+  /** Execute calls at once across all flows and instances (FLOW_MAX_CONCURRENCY); unset = none. */
+  readonly flowMaxConcurrency: number | undefined;
+  /** Execute calls per time across all flows and instances (FLOW_RATE); unset = none. */
+  readonly flowRate: Rate | undefined;
+  /** The circuit breaker, per flow (docs/limits.md). */
+  readonly circuit: CircuitConfig;
   /** CONSOLE_EDIT=on: the console may save a draft mapping to MAPPINGS_DIR. */
   readonly consoleEdit: boolean;
   /**
@@ -56,6 +63,17 @@ export interface Config {
    * that origin.
    */
   readonly responseUrlAllow: readonly string[];
+}
+
+export interface CircuitConfig {
+  /** The share of failed attempts (0–1) in a window that opens the circuit. */
+  readonly failureRatio: number;
+  /** How long the window of counted attempts is, in ms. */
+  readonly windowMs: number;
+  /** Attempts a window needs before its share counts. */
+  readonly minCalls: number;
+  /** How long an open circuit lets nothing through before its probe, in ms. */
+  readonly coolDownMs: number;
 }
 
 export class ConfigError extends Error {
@@ -150,6 +168,24 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       30 * DAY,
     ),
     adminToken: adminToken(value('ADMIN_TOKEN')),
+    flowMaxConcurrency:
+      value('FLOW_MAX_CONCURRENCY') === undefined
+        ? undefined
+        : integer('FLOW_MAX_CONCURRENCY', value('FLOW_MAX_CONCURRENCY'), 0, 1, 100_000),
+    flowRate: rate('FLOW_RATE', value('FLOW_RATE')),
+    circuit: {
+      failureRatio:
+        integer('CIRCUIT_FAILURE_PERCENT', value('CIRCUIT_FAILURE_PERCENT'), 50, 1, 100) / 100,
+      windowMs: withUnit('CIRCUIT_WINDOW', value('CIRCUIT_WINDOW') ?? '60s', TIME_UNITS, 100, DAY),
+      minCalls: integer('CIRCUIT_MIN_CALLS', value('CIRCUIT_MIN_CALLS'), 10, 1, 100_000),
+      coolDownMs: withUnit(
+        'CIRCUIT_COOLDOWN',
+        value('CIRCUIT_COOLDOWN') ?? '30s',
+        TIME_UNITS,
+        100,
+        DAY,
+      ),
+    },
     consoleEdit: oneOf('CONSOLE_EDIT', value('CONSOLE_EDIT') ?? 'off', ['on', 'off']) === 'on',
     responseUrlAllow: responseUrlAllow(value('RESPONSE_URL_ALLOW') ?? 'hooks.slack.com'),
   });
@@ -174,6 +210,15 @@ function databaseUrl(raw: string | undefined): string | undefined {
     throw new ConfigError('DATABASE_URL', 'names no host');
   }
   return raw;
+}
+
+function rate(name: string, raw: string | undefined): Rate | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = parseRate(raw);
+  if (parsed === undefined) {
+    throw new ConfigError(name, `"${raw}" is not a rate such as 50/s, 600/min or 1000/h`);
+  }
+  return parsed;
 }
 
 /** Long enough not to be guessed over the network; the value itself is never repeated. */

@@ -13,6 +13,10 @@ import { createDryRunClient } from './flows/create-dry-run-client';
 import { createMappingRegistry } from './mappings/watch-mappings';
 import type { MappingSet } from './mappings/types';
 import { createLateAnswers } from './responses/create-late-answers';
+import { createFlowLimiter } from './limits/create-flow-limiter';
+import { limitClaims } from './limits/limit-claims';
+import { observeCalls } from './limits/observe-calls';
+import { openSqliteLimitsStore } from './limits/sqlite-limits-store';
 
 export interface RunningServer {
   readonly server: Server;
@@ -41,13 +45,6 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     );
   }
 
-  const flowClient: FlowClient | undefined = config.dryRun
-    ? undefined
-    : createFlowClient({
-        baseUrl: config.flowBaseUrl as string,
-        token: config.flowApiToken as string,
-        timeoutMs: config.flowTimeoutMs,
-      });
   const store = await openStore(config, log);
   log.info(
     {
@@ -56,6 +53,33 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     },
     'delivery store open',
   );
+  // Budgets, circuits and pauses live in the SQLite file in DATA_DIR, shared by every process
+  // using it (with DATABASE_URL they are per machine: docs/limits.md).
+  const limitsStore = openSqliteLimitsStore({ dataDir: config.dataDir });
+  const limiter = createFlowLimiter({
+    store: limitsStore,
+    mappings: registry.current,
+    defaultOrgId: config.flowOrgId,
+    platform: {
+      ...(config.flowMaxConcurrency === undefined
+        ? {}
+        : { concurrency: config.flowMaxConcurrency }),
+      ...(config.flowRate === undefined ? {} : { rate: config.flowRate }),
+    },
+    circuit: config.circuit,
+    logger: log,
+  });
+  // Every call, sync or by the worker, tells the limiter how its flow is doing (circuit, 429).
+  const flowClient: FlowClient | undefined = config.dryRun
+    ? undefined
+    : observeCalls(
+        createFlowClient({
+          baseUrl: config.flowBaseUrl as string,
+          token: config.flowApiToken as string,
+          timeoutMs: config.flowTimeoutMs,
+        }),
+        limiter,
+      );
   // One lease length and one holder counter for the worker, the hook route and the admin API.
   const leases = createLeases({ flowTimeoutMs: config.flowTimeoutMs });
   const policy = retryPolicyFrom(config);
@@ -68,7 +92,8 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     now: Date.now,
   });
   const worker = createDeliveryWorker({
-    store,
+    // The worker claims only deliveries whose flows have room; the others wait in the queue.
+    store: limitClaims(store, limiter, { wake: () => worker.notify() }),
     client: flowClient ?? createDryRunClient(log),
     policy,
     logger: log,
@@ -90,6 +115,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     mappings: registry.current,
     flowClient,
     store,
+    limiter,
     leases,
     onQueued: worker.notify,
     lateAnswers,
@@ -136,7 +162,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
             )
             .then(() => {
               flowClient?.close();
-              return store.close();
+              return Promise.all([store.close(), limitsStore.close()]);
             })
             .catch((error: unknown) =>
               log.error({ err: error }, 'closing the delivery store failed'),

@@ -30,6 +30,9 @@ describe('loadConfig', () => {
       adminToken: undefined,
       consoleEdit: false,
       responseUrlAllow: ['https://hooks.slack.com'],
+      flowMaxConcurrency: undefined,
+      flowRate: undefined,
+      circuit: { failureRatio: 0.5, windowMs: 60_000, minCalls: 10, coolDownMs: 30_000 },
     });
     expect(Object.isFrozen(config)).toBe(true);
   });

@@ -5,6 +5,8 @@ import { startServer } from '../server';
 import { processIo, type CliIo } from './cli-io';
 import { deliveriesCommand, type DeliveriesOptions } from './deliveries-command';
 import { loadDotEnv, type DotEnv } from './load-dot-env';
+import { limitsCommand, type LimitsOptions } from './limits-command';
+import { pauseCommand, type PauseOptions } from './pause-command';
 import { replayCommand, type ReplayOptions } from './replay-command';
 import { sendCommand, type SendOptions } from './send-command';
 import { signCommand, type SignOptions } from './sign-command';
@@ -178,6 +180,42 @@ Example:
     .action(async (id: string, options: ReplayOptions) =>
       setExit(await replayCommand(id, options, io)),
     );
+
+  for (const action of ['pause', 'resume'] as const) {
+    program
+      .command(action)
+      .argument('<kind>', 'source or flow')
+      .argument('<name>', 'the source name, or the flow id')
+      .description(
+        action === 'pause'
+          ? 'Pause a source or a flow in the running flowhook: its deliveries are still verified, stored and answered, and run nothing until resumed. Kept in the store: every instance obeys it, and it survives restarts.'
+          : 'Resume a paused source or flow: the deliveries that waited run now.',
+      )
+      .option('--org <org-id>', "the flow's org (default: FLOW_ORG_ID of the running flowhook)")
+      .option('--url <base>', adminUrlHelp)
+      .option('--json', "print the API's answer as JSON")
+      .addHelpText(
+        'after',
+        `${adminNote}
+Example:
+  ADMIN_TOKEN=… flowhook ${action} source stripe
+  ADMIN_TOKEN=… flowhook ${action} flow 3f1c…-order-flow --org my-org
+`,
+      )
+      .action(async (kind: string, name: string, options: PauseOptions) =>
+        setExit(await pauseCommand(action, kind, name, options, io)),
+      );
+  }
+
+  program
+    .command('limits')
+    .description(
+      "Show every flow's limits, circuit, 429 block and running calls, and the pauses, of the running flowhook (GET /api/limits).",
+    )
+    .option('--url <base>', adminUrlHelp)
+    .option('--json', "print the API's answer as JSON")
+    .addHelpText('after', adminNote)
+    .action(async (options: LimitsOptions) => setExit(await limitsCommand(options, io)));
 
   program
     .command('serve')

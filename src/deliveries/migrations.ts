@@ -119,6 +119,58 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'late answers (a response_url outcome) recorded with the delivery',
     sql: `ALTER TABLE deliveries ADD COLUMN late_answer TEXT;`,
   },
+  {
+    version: 4,
+    name: 'flow limits: concurrency slots, token buckets, 429 blocks, circuits, pauses',
+    sql: `
+      -- One row per flow (org/flow, or '*' for the platform-wide budget) that was ever limited,
+      -- throttled or failed. Every field is shared by the processes using this file.
+      CREATE TABLE flow_states (
+        flow            TEXT    NOT NULL PRIMARY KEY,
+        tokens          REAL,                          -- token bucket: what is left
+        refilled_at     INTEGER,                       -- … at this time
+        park_until      INTEGER,                       -- the last time a waiting delivery was given
+        avg_ms          REAL,                          -- mean call time (spreads waiting deliveries)
+        blocked_until   INTEGER,                       -- a 429: no call before this
+        throttles       INTEGER NOT NULL DEFAULT 0,    -- 429s in a row (backoff without Retry-After)
+        circuit         TEXT    NOT NULL DEFAULT 'closed'
+                        CHECK (circuit IN ('closed', 'open', 'half-open')),
+        changed_at      INTEGER,                       -- when the circuit last changed
+        open_until      INTEGER,                       -- open: the probe may go from then
+        probe_until     INTEGER,                       -- half-open: the probe holds it until then
+        window_start    INTEGER,
+        window_calls    INTEGER NOT NULL DEFAULT 0,
+        window_failures INTEGER NOT NULL DEFAULT 0
+      ) STRICT, WITHOUT ROWID;
+
+      -- A concurrency slot per running delivery and flow; it expires with the delivery's lease, so
+      -- a slot of a killed process frees itself.
+      CREATE TABLE flow_slots (
+        flow        TEXT    NOT NULL,
+        delivery_id TEXT    NOT NULL,
+        owner       TEXT    NOT NULL,
+        taken_at    INTEGER NOT NULL,
+        until       INTEGER NOT NULL,
+        PRIMARY KEY (flow, delivery_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX flow_slots_delivery ON flow_slots (delivery_id);
+
+      -- An org the platform throttled as a whole (429s from several of its flows).
+      CREATE TABLE org_states (
+        org           TEXT    NOT NULL PRIMARY KEY,
+        blocked_until INTEGER,
+        last_flow     TEXT,                            -- the flow of the last 429 …
+        last_until    INTEGER                          -- … and until when it blocked that flow
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE pauses (
+        kind      TEXT    NOT NULL CHECK (kind IN ('source', 'flow')),
+        name      TEXT    NOT NULL,
+        paused_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, name)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 /**

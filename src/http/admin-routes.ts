@@ -18,6 +18,9 @@ import type { Logger } from '../logger';
 import type { LoadProblem, MappingSet } from '../mappings/types';
 import { replayDelivery, type ReplayDeps } from '../pipeline/replay-delivery';
 import type { Config } from '../config';
+import type { FlowLimiter } from '../limits/create-flow-limiter';
+import { limitsView } from '../limits/limits-view';
+import { limitsRouter } from './limits-routes';
 import { invalidRequest, rejectInvalid } from './reject-invalid';
 
 export interface AdminDeps {
@@ -34,6 +37,8 @@ export interface AdminDeps {
   readonly leases: Leases;
   readonly onQueued?: () => void;
   readonly now?: () => number;
+  /** Pause, resume and the limits' state; without it those endpoints answer 404. */
+  readonly limiter?: FlowLimiter;
 }
 
 /** What a replay needs, from the admin deps: the same policy, lease and clock as the hook route. */
@@ -180,9 +185,16 @@ export function adminRouter(deps: AdminDeps): Router {
     },
   );
 
-  router.get('/sources', (_req: Request, res: Response) => {
-    res.json(sourcesView(deps.mappings(), deps.config.flowOrgId));
+  router.get('/sources', async (_req: Request, res: Response) => {
+    const paused = new Set(
+      ((await deps.limiter?.store.pauses()) ?? [])
+        .filter((p) => p.kind === 'source')
+        .map((p) => p.name),
+    );
+    res.json(sourcesView(deps.mappings(), deps.config.flowOrgId, paused));
   });
+
+  if (deps.limiter) router.use(limitsRouter({ ...deps, limiter: deps.limiter }, rejectInvalid));
 
   return router;
 }
@@ -312,7 +324,11 @@ function resultView(result: RouteResult) {
  * The loaded sources, field by field: a CompiledSource also holds the compiled verify block
  * (`verifySpec`, the secrets), which must never be serialized.
  */
-function sourcesView(set: MappingSet, defaultOrgId: string | undefined) {
+function sourcesView(
+  set: MappingSet,
+  defaultOrgId: string | undefined,
+  paused: ReadonlySet<string>,
+) {
   const problem = (p: LoadProblem) => ({
     file: p.file,
     message: p.message,
@@ -328,11 +344,13 @@ function sourcesView(set: MappingSet, defaultOrgId: string | undefined) {
       provider: s.provider,
       mode: s.mode,
       dispatch: s.dispatch,
+      paused: paused.has(s.name),
       routes: s.routes.map((r) => ({
         name: r.name,
         flowId: r.flowId,
         // The org it executes in: its own, or FLOW_ORG_ID.
         orgId: r.orgId ?? defaultOrgId ?? null,
+        limits: r.limits ? limitsView(r.limits) : null,
       })),
     })),
     disabled: [...set.disabled.values()].map((d) => ({

@@ -6,6 +6,7 @@ import { createLeases, type Leases } from '../deliveries/lease';
 import { retryPolicyFrom } from '../deliveries/retry-policy';
 import type { DeliveryStore } from '../deliveries/types';
 import type { FlowClient } from '../flows/create-flow-client';
+import type { FlowLimiter } from '../limits/create-flow-limiter';
 import type { Logger } from '../logger';
 import type { MappingSet } from '../mappings/types';
 import { createLateAnswers, type LateAnswers } from '../responses/create-late-answers';
@@ -41,6 +42,8 @@ export interface AppDeps {
     >;
   /** Where every verified request is kept (SQLite by default). */
   readonly store: DeliveryStore;
+  /** Per-flow limits, circuits and pauses (the admin API's pause and resume); none = unlimited. */
+  readonly limiter?: FlowLimiter;
   /** Called when a delivery was queued (the worker's notify). */
   readonly onQueued?: () => void;
   /** This process's delivery leases (server.ts shares them with the worker); default from flowTimeoutMs. */
@@ -130,6 +133,7 @@ export function createApp(deps: AppDeps): Express {
             logger: deps.logger,
             now: deps.now ?? Date.now,
           }),
+        ...(deps.limiter ? { limiter: deps.limiter } : {}),
       },
       deps.logger,
       deps.config.bodyLimit,

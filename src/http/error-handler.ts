@@ -31,7 +31,6 @@ function toFlowhookError(error: unknown): FlowhookError {
   if (error instanceof URIError) {
     return new FlowhookError('invalid_path', 'the path is not valid percent-encoded UTF-8');
   }
-||||||| base
   // The database is down or restarting (any route: hooks, admin reads, replay): retry later.
   if (error instanceof StoreUnavailableError) {
     return new FlowhookError(

@@ -6,6 +6,8 @@ import type { RequestView } from '../routing/request-view';
 import { compileRespond } from '../responses/compile-respond';
 import { createPreset } from '../verify/create-preset';
 import type { VerifySpec } from '../verify/types';
+import { compileLimits, describeLimits, sameLimits } from '../limits/compile-limits';
+import type { DeclaredLimits } from '../limits/types';
 import type { CompiledRoute, CompiledSource, MappingDef } from './types';
 
 /**
@@ -28,12 +30,32 @@ export function compileMapping(
   } as VerifySpec;
   const preset = atPath(['verify'], () => createPreset(spec));
   const seen = new Set<string>();
+  const sourceLimits: DeclaredLimits | undefined = def.limits
+    ? { ...atPath(['limits'], () => compileLimits(def.limits!)), declaredAt: 'limits' }
+    : undefined;
+  // One flow, one budget: two routes of this file executing one flow must not ask for two.
+  const limitsByFlow = new Map<string, DeclaredLimits>();
   const routes = def.routes.map((route, index): CompiledRoute =>
     atPath(['routes', index], () => {
       if (seen.has(route.name)) {
         throw new PathError(['name'], `the route name "${route.name}" is used twice`);
       }
       seen.add(route.name);
+      const limits: DeclaredLimits | undefined = route.limits
+        ? {
+            ...atPath(['limits'], () => compileLimits(route.limits!)),
+            declaredAt: `routes[${index}].limits`,
+          }
+        : sourceLimits;
+      const flow = JSON.stringify([route.org ?? null, route.flow]);
+      const earlier = limitsByFlow.get(flow);
+      if (limits && earlier && !sameLimits(limits, earlier)) {
+        throw new PathError(
+          route.limits ? ['limits'] : [],
+          `flow "${route.flow}" is limited to ${describeLimits(limits)} here (${limits.declaredAt}) but to ${describeLimits(earlier)} at ${earlier.declaredAt}; a flow has one budget: declare the same limits in both places, or in one only`,
+        );
+      }
+      if (limits && !earlier) limitsByFlow.set(flow, limits);
       return {
         name: route.name,
         flowId: route.flow,
@@ -45,6 +67,7 @@ export function compileMapping(
           ),
         ),
         extract: atPath(['variables'], () => compileVariables(route.variables ?? {})),
+        ...(limits ? { limits } : {}),
       };
     }),
   );

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { rejectLimitConflicts } from '../limits/reject-limit-conflicts';
 import { loadFile, type FileOutcome, type LoadOptions } from './load-file';
 import type { CompiledSource, DisabledSource, LoadProblem, MappingSet } from './types';
 
@@ -36,7 +37,7 @@ export function loadMappings(
   options: LoadOptions = {},
 ): MappingSet {
   const outcomes = listMappingFiles(dir).map((file) => loadFile(dir, file, env, options));
-  return assembleMappings(dir, outcomes);
+  return assembleMappings(dir, rejectLimitConflicts(outcomes));
 }
 
 /**

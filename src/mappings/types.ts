@@ -3,6 +3,7 @@ import type { RequestView } from '../routing/request-view';
 import type { VariableDef, VariableExtractor } from '../routing/compile-variables';
 import type { CompiledRespond, RespondDef } from '../responses/types';
 import type { AfterVerify, Verifier, VerifySpec } from '../verify/types';
+import type { DeclaredLimits, LimitsDef } from '../limits/types';
 
 /** A mapping file as written (after `${VAR}` substitution and schema validation). */
 export interface MappingDef {
@@ -13,6 +14,8 @@ export interface MappingDef {
   dispatch?: 'first' | 'all';
   idempotency?: { key: { header: string } | { path: string } };
   body?: { jsonFields?: string[] };
+  /** Defaults for the routes that declare no limits of their own. */
+  limits?: LimitsDef;
   respond?: RespondDef;
   routes: RouteDef[];
 }
@@ -23,6 +26,7 @@ export interface RouteDef {
   flow: string;
   org?: string;
   variables?: Record<string, VariableDef>;
+  limits?: LimitsDef;
 }
 
 /** A route ready for the request path: predicates and extractors built, nothing left to parse. */
@@ -34,6 +38,8 @@ export interface CompiledRoute {
   /** All of the route's `when` conditions (an empty list always holds). */
   readonly when: CompiledCondition;
   readonly extract: VariableExtractor;
+  /** The flow's limits as this route declares them (its own, or the source's); none = unlimited here. */
+  readonly limits?: DeclaredLimits;
 }
 
 export interface CompiledSource extends AfterVerify {

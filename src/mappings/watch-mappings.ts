@@ -2,6 +2,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../logger';
 import { loadText, readMappingFile, type FileOutcome } from './load-file';
 import { assembleMappings, listMappingFiles } from './load-mappings';
+import { rejectLimitConflicts } from '../limits/reject-limit-conflicts';
 import type { CompiledSource, MappingSet } from './types';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -41,8 +42,14 @@ export function createMappingRegistry(dir: string, env: Env, logger?: Logger): M
       const previous = files.get(file);
       const outcome = previous?.text === text ? previous.outcome : loadText(file, text, env);
       next.set(file, { text, outcome });
-      if (outcome.kind === 'ready') lastGood.set(file, outcome.source);
     }
+    // Checked on every reload (not stored with the file): editing the other file can end a conflict.
+    const outcomes = rejectLimitConflicts(
+      [...next.values()].map((state) => state.outcome),
+      lastGood,
+    );
+    for (const outcome of outcomes)
+      if (outcome.kind === 'ready') lastGood.set(outcome.file, outcome.source);
     for (const file of lastGood.keys()) if (!next.has(file)) lastGood.delete(file);
     const before = set;
     const changed = [...next.keys()].filter(
@@ -50,11 +57,7 @@ export function createMappingRegistry(dir: string, env: Env, logger?: Logger): M
     );
     const removed = [...files.keys()].filter((file) => !next.has(file));
     files = next;
-    set = assembleMappings(
-      dir,
-      [...next.values()].map((state) => state.outcome),
-      lastGood,
-    );
+    set = assembleMappings(dir, outcomes, lastGood);
     if (before !== undefined && (changed.length > 0 || removed.length > 0))
       report(before, set, changed, removed);
     return set;

@@ -10,6 +10,7 @@ import type {
 } from '../deliveries/types';
 import { FlowhookError } from '../errors';
 import type { FlowClient } from '../flows/create-flow-client';
+import type { FlowLimiter } from '../limits/create-flow-limiter';
 import { validTraceparent } from '../flows/valid-traceparent';
 import type { CompiledSource, MappingSet } from '../mappings/types';
 import { planDelivery, type PlannedExecution } from '../routing/plan-delivery';
@@ -66,6 +67,8 @@ export interface PipelineDeps {
   readonly track: (work: Promise<unknown>) => void;
   /** Late answers through a request's response_url (respond: slack). */
   readonly lateAnswers: LateAnswers;
+  /** Per-flow limits, circuits and pauses: a sync delivery waits for room (docs/limits.md). */
+  readonly limiter?: FlowLimiter;
 }
 
 /** What the request log line says; filled in as the request moves through the stages. */

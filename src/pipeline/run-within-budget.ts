@@ -7,6 +7,8 @@ import {
   type StoredAnswer,
 } from '../deliveries/types';
 import type { FlowClient } from '../flows/create-flow-client';
+import { waitForBudget } from '../limits/wait-for-budget';
+import type { WaitReason } from '../limits/types';
 import type { CompiledSource } from '../mappings/types';
 import { answerContext } from '../responses/answer-context';
 import { respondWith } from '../responses/respond-with';
@@ -63,12 +65,47 @@ export async function runWithinBudget(
         })
       : Promise.resolve(null);
   for (;;) {
+    // The flow's limits, pause and circuit: wait for room until the deadline at most; past it
+    // the delivery is queued for the worker, and the sender told so (nothing is refused).
+    if (deps.limiter) {
+      const budget = await waitForBudget(
+        deps.limiter,
+        record,
+        holder,
+        deadline,
+        deps.leases.leaseMs,
+        deps.now,
+      );
+      if (!budget.granted) {
+        // Not written: the delivery stays running under this lease, and the worker takes it
+        // back when the lease expires; the sender is told the same.
+        await deps.store
+          .update(
+            record.id,
+            { state: 'queued', lease: null, nextAttemptAt: budget.retryAt },
+            { owner: holder },
+          )
+          .catch((error: unknown) => deps.onStoreFailure(record.id, error));
+        deps.onQueued();
+        trace.state = 'queued';
+        return {
+          answer: acceptedAnswer(record.id, 'queued', {
+            reason: `${WAIT_REASONS[budget.reason]}; the delivery is kept and runs when there is room`,
+            nextAttemptAt: new Date(budget.retryAt).toISOString(),
+          }),
+          stored: false,
+        };
+      }
+    }
     const run = runDelivery(record, runDeps, {
       holdUntil: deadline,
       owner: holder,
       leaseMs: deps.leases.leaseMs,
       answerFor,
     });
+    // The slots are this attempt's until it is recorded, whenever that is.
+    const release = () => deps.limiter?.release(record.id, holder);
+    void run.then(release, release);
     let timer: NodeJS.Timeout | undefined;
     const deadlinePassed = new Promise<'deadline passed'>((resolve) => {
       timer = setTimeout(() => resolve('deadline passed'), Math.max(0, deadline - deps.now()));
@@ -131,3 +168,14 @@ export async function runWithinBudget(
     };
   }
 }
+
+/** Why a sync delivery waits, as its sender is told. */
+const WAIT_REASONS: Readonly<Record<WaitReason, string>> = {
+  source_paused: 'the source is paused',
+  flow_paused: 'the flow is paused',
+  circuit_open: "the flow's circuit is open (its recent calls failed)",
+  throttled: 'the flow API throttled this flow (429)',
+  org_throttled: 'the flow API throttled this org (429)',
+  concurrency: 'the flow has as many executions running as its limits allow',
+  rate: 'the flow reached its rate limit',
+};

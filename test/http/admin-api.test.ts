@@ -753,9 +753,10 @@ describe('admin API (/api/*)', () => {
             provider: 'github',
             mode: 'sync',
             dispatch: 'first',
+            paused: false,
             routes: [
-              { name: 'created', flowId: 'order-created', orgId: ORG },
-              { name: 'paid', flowId: 'order-paid', orgId: 'billing-org' },
+              { name: 'created', flowId: 'order-created', orgId: ORG, limits: null },
+              { name: 'paid', flowId: 'order-paid', orgId: 'billing-org', limits: null },
             ],
           },
           expect.objectContaining({ name: 'open', provider: 'none' }),

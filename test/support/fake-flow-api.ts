@@ -9,6 +9,11 @@ export interface RecordedRequest {
   readonly body: unknown;
   /** The status this fake answered (undefined while hanging). */
   status?: number;
+  /** The flow id from the execute path (decoded). */
+  readonly flowId: string;
+  /** When the request arrived and when it was answered (Date.now()), for limits tests. */
+  readonly receivedAt: number;
+  answeredAt?: number;
 }
 
 export type Behaviour =
@@ -24,6 +29,8 @@ export type Behaviour =
 export class FakeFlowApi {
   readonly requests: RecordedRequest[] = [];
   private behaviour: Behaviour = { kind: 'answer', status: 200, body: undefined };
+  /** Answers for one flow only (by flow id), over the default behaviour. */
+  private readonly perFlow = new Map<string, Behaviour>();
   private sessions = 0;
   private readonly server = http.createServer((req, res) => this.handle(req, res));
   private readonly hanging = new Set<http.ServerResponse>();
@@ -56,8 +63,20 @@ export class FakeFlowApi {
     this.behaviour = { kind: 'hang' };
   }
 
+  /** How calls of one flow are answered from now on; undefined = like the others again. */
+  answerFlow(flowId: string, behaviour: Behaviour | undefined): void {
+    if (behaviour) this.perFlow.set(flowId, behaviour);
+    else this.perFlow.delete(flowId);
+  }
+
+  /** The calls of one flow. */
+  callsOf(flowId: string): RecordedRequest[] {
+    return this.requests.filter((r) => r.flowId === flowId);
+  }
+
   reset(): void {
     this.requests.length = 0;
+    this.perFlow.clear();
     this.behaviour = { kind: 'answer', status: 200, body: undefined };
   }
 
@@ -78,15 +97,20 @@ export class FakeFlowApi {
       } catch {
         body = rawBody;
       }
+      const flowMatch = /\/flows\/([^/]+)\/execute/.exec(req.url ?? '');
+      const flowId = flowMatch ? decodeURIComponent(flowMatch[1]) : '';
       const recorded: RecordedRequest = {
         method: req.method ?? '',
         path: req.url ?? '',
         headers: req.headers,
         rawBody,
         body,
+        flowId,
+        receivedAt: Date.now(),
       };
       this.requests.push(recorded);
-      const behaviour = this.behaviour;
+      res.once('finish', () => (recorded.answeredAt = Date.now()));
+      const behaviour = this.perFlow.get(flowId) ?? this.behaviour;
       if (behaviour.kind === 'hang') {
         this.hanging.add(res);
         return;

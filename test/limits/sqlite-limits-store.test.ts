@@ -1,0 +1,216 @@
+import { openSqliteLimitsStore } from '../../src/limits/sqlite-limits-store';
+import type { BudgetRequest, CircuitSettings, LimitsStore } from '../../src/limits/types';
+import { cleanup, tempDir } from '../deliveries/support';
+
+const CIRCUIT: CircuitSettings = {
+  failureRatio: 0.5,
+  windowMs: 10_000,
+  minCalls: 4,
+  coolDownMs: 1000,
+};
+const T0 = 1_700_000_000_000;
+
+function ask(id: string, overrides: Partial<BudgetRequest> = {}): BudgetRequest {
+  return {
+    deliveryId: id,
+    source: 'src',
+    flows: [{ key: 'o/f', org: 'o', limits: {} }],
+    platform: {},
+    owner: 'p1#1',
+    until: T0 + 30_000,
+    now: T0,
+    ...overrides,
+  };
+}
+
+const limited = (limits: BudgetRequest['flows'][number]['limits']) => ({
+  flows: [{ key: 'o/f', org: 'o', limits }],
+});
+
+describe('SQLite limits store', () => {
+  let dir: string;
+  let store: LimitsStore;
+  beforeEach(() => {
+    dir = tempDir();
+    store = openSqliteLimitsStore({ dataDir: dir });
+  });
+  afterEach(async () => {
+    await store.close();
+    cleanup(dir);
+  });
+
+  it('concurrency: a slot per delivery up to the limit; released or expired slots free it', async () => {
+    const two = limited({ concurrency: 2 });
+    expect(await store.acquire(ask('d1', two))).toMatchObject({ granted: true });
+    expect(await store.acquire(ask('d2', two))).toMatchObject({ granted: true });
+    const third = await store.acquire(ask('d3', two));
+    expect(third).toMatchObject({ granted: false, reason: 'concurrency', on: 'o/f' });
+    // The one waiting is told a time, not the same time as the next one.
+    const fourth = await store.acquire(ask('d4', two));
+    expect(
+      fourth.granted === false && third.granted === false && fourth.retryAt > third.retryAt,
+    ).toBe(true);
+    await store.release('d1', 'p1#1', T0 + 10);
+    expect(await store.acquire(ask('d3', { ...two, now: T0 + 20 }))).toMatchObject({
+      granted: true,
+    });
+    // A holder that died: its slot ends with its lease.
+    expect(await store.acquire(ask('d5', { ...two, now: T0 + 20 }))).toMatchObject({
+      granted: false,
+    });
+    expect(
+      await store.acquire(ask('d5', { ...two, now: T0 + 30_000, until: T0 + 60_000 })),
+    ).toMatchObject({ granted: true });
+  });
+
+  it('release only frees the slots of the holder that took them', async () => {
+    const one = limited({ concurrency: 1 });
+    await store.acquire(ask('d1', one));
+    await store.release('d1', 'someone-else#9', T0 + 1);
+    expect(await store.acquire(ask('d2', { ...one, now: T0 + 2 }))).toMatchObject({
+      granted: false,
+    });
+  });
+
+  it('rate: a token bucket with a burst of the count, refilled over time', async () => {
+    const rate = limited({ rate: { count: 2, perMs: 1000 } });
+    expect(await store.acquire(ask('d1', rate))).toMatchObject({ granted: true });
+    expect(await store.acquire(ask('d2', rate))).toMatchObject({ granted: true });
+    const denied = await store.acquire(ask('d3', rate));
+    expect(denied).toMatchObject({ granted: false, reason: 'rate', retryAt: T0 + 500 });
+    expect(await store.acquire(ask('d3', { ...rate, now: T0 + 500 }))).toMatchObject({
+      granted: true,
+    });
+  });
+
+  it('the platform budget (FLOW_MAX_CONCURRENCY) counts every flow', async () => {
+    const platform = { concurrency: 1 };
+    expect(await store.acquire(ask('d1', { platform }))).toMatchObject({ granted: true });
+    expect(
+      await store.acquire(
+        ask('d2', { platform, flows: [{ key: 'o/other', org: 'o', limits: {} }] }),
+      ),
+    ).toMatchObject({ granted: false, reason: 'concurrency', on: '*' });
+  });
+
+  it('a 429 blocks its flow for Retry-After; 429s from two flows of one org block the org', async () => {
+    const first = await store.record(
+      { key: 'o/f', org: 'o', kind: 'throttled', retryAfterMs: 2000, at: T0 },
+      CIRCUIT,
+    );
+    expect(first).toEqual({ throttle: { flow: 'o/f', until: T0 + 2000 } });
+    expect(await store.acquire(ask('d1', { now: T0 + 1999 }))).toMatchObject({
+      granted: false,
+      reason: 'throttled',
+      retryAt: T0 + 2000,
+    });
+    expect(await store.acquire(ask('d1', { now: T0 + 2000 }))).toMatchObject({ granted: true });
+    const other = { flows: [{ key: 'o/g', org: 'o', limits: {} }] };
+    expect(await store.acquire(ask('d2', { ...other, now: T0 + 100 }))).toMatchObject({
+      granted: true,
+    });
+    const second = await store.record(
+      { key: 'o/g', org: 'o', kind: 'throttled', retryAfterMs: 3000, at: T0 + 100 },
+      CIRCUIT,
+    );
+    expect(second.throttle).toEqual({ flow: 'o/g', org: 'o', until: T0 + 3100 });
+    const third = { flows: [{ key: 'o/h', org: 'o', limits: {} }] };
+    expect(await store.acquire(ask('d3', { ...third, now: T0 + 200 }))).toMatchObject({
+      granted: false,
+      reason: 'org_throttled',
+      retryAt: T0 + 3100,
+    });
+  });
+
+  it('a 429 without Retry-After backs off 1 s, 2 s, 4 s …; a success resets it', async () => {
+    const throttled = (at: number) =>
+      store.record({ key: 'o/f', org: 'o', kind: 'throttled', at }, CIRCUIT);
+    expect((await throttled(T0)).throttle?.until).toBe(T0 + 1000);
+    expect((await throttled(T0 + 1000)).throttle?.until).toBe(T0 + 3000);
+    expect((await throttled(T0 + 3000)).throttle?.until).toBe(T0 + 7000);
+    await store.record({ key: 'o/f', org: 'o', kind: 'succeeded', at: T0 + 7000 }, CIRCUIT);
+    expect((await throttled(T0 + 8000)).throttle?.until).toBe(T0 + 9000);
+  });
+
+  it('circuit: opens at the share of failures, one probe after the cool-down, closes on success', async () => {
+    const call = (kind: 'succeeded' | 'failed', at: number) =>
+      store.record({ key: 'o/f', org: 'o', kind, at }, CIRCUIT);
+    expect(await call('succeeded', T0)).toEqual({});
+    expect(await call('failed', T0 + 1)).toEqual({});
+    expect(await call('succeeded', T0 + 2)).toEqual({});
+    // 2 of 4 failed: 50 %, the minimum count reached.
+    expect(await call('failed', T0 + 3)).toEqual({
+      circuit: { flow: 'o/f', from: 'closed', to: 'open', calls: 4, failures: 2 },
+    });
+    expect(await store.acquire(ask('d1', { now: T0 + 500 }))).toMatchObject({
+      granted: false,
+      reason: 'circuit_open',
+      retryAt: T0 + 1003,
+    });
+    expect(await store.acquire(ask('d1', { now: T0 + 1003 }))).toEqual({
+      granted: true,
+      probes: ['o/f'],
+    });
+    // Only one probe at a time.
+    expect(await store.acquire(ask('d2', { now: T0 + 1004 }))).toMatchObject({
+      granted: false,
+      reason: 'circuit_open',
+    });
+    expect(await call('failed', T0 + 1100)).toEqual({
+      circuit: { flow: 'o/f', from: 'half-open', to: 'open' },
+    });
+    expect(await store.acquire(ask('d2', { now: T0 + 2100 }))).toMatchObject({
+      granted: true,
+      probes: ['o/f'],
+    });
+    expect(await call('succeeded', T0 + 2200)).toEqual({
+      circuit: { flow: 'o/f', from: 'half-open', to: 'closed' },
+    });
+    expect(await store.acquire(ask('d3', { now: T0 + 2201 }))).toEqual({
+      granted: true,
+      probes: [],
+    });
+  });
+
+  it('a window older than CIRCUIT_WINDOW starts over', async () => {
+    const call = (kind: 'succeeded' | 'failed', at: number) =>
+      store.record({ key: 'o/f', org: 'o', kind, at }, CIRCUIT);
+    for (let i = 0; i < 3; i++) await call('failed', T0 + i);
+    expect(await call('failed', T0 + 10_000)).toEqual({}); // a new window: 1 of 1, under the minimum
+  });
+
+  it('pauses: per source and per flow, kept in the file (a new connection sees them)', async () => {
+    expect(await store.pause('source', 'src', T0)).toBe(true);
+    expect(await store.pause('source', 'src', T0)).toBe(false);
+    expect(await store.acquire(ask('d1'))).toMatchObject({
+      granted: false,
+      reason: 'source_paused',
+      on: 'src',
+    });
+    const other = openSqliteLimitsStore({ dataDir: dir });
+    try {
+      expect(await other.pauses()).toEqual([{ kind: 'source', name: 'src', pausedAt: T0 }]);
+      expect(await other.resume('source', 'src')).toBe(true);
+      await other.pause('flow', 'o/f', T0);
+    } finally {
+      await other.close();
+    }
+    expect(await store.acquire(ask('d1'))).toMatchObject({ reason: 'flow_paused', on: 'o/f' });
+    await store.resume('flow', 'o/f');
+    expect(await store.acquire(ask('d1'))).toMatchObject({ granted: true });
+  });
+
+  it('two connections share one budget', async () => {
+    const other = openSqliteLimitsStore({ dataDir: dir });
+    try {
+      const one = limited({ concurrency: 1 });
+      expect(await store.acquire(ask('d1', one))).toMatchObject({ granted: true });
+      expect(await other.acquire(ask('d2', { ...one, owner: 'p2#1' }))).toMatchObject({
+        granted: false,
+      });
+      expect((await other.flows(T0)).find((f) => f.flow === 'o/f')).toMatchObject({ running: 1 });
+    } finally {
+      await other.close();
+    }
+  });
+});
