@@ -23,6 +23,7 @@ export interface DeliveryRow {
   lease_owner: string | null;
   lease_until: number | null;
   last_error: string | null;
+  explanation: string | null;
 }
 
 export interface AttemptRow {
@@ -36,14 +37,15 @@ export interface AttemptRow {
   http_status: number | null;
   session_id: string | null;
   error: string | null;
+  draft: 0 | 1;
 }
 
 export const DELIVERY_COLUMNS = `id, source, idempotency_key, mode, state, received_at, updated_at,
   mapping_version, method, url, headers, body, body_bytes, body_truncated, routes, answer,
-  next_attempt_at, lease_owner, lease_until, last_error`;
+  next_attempt_at, lease_owner, lease_until, last_error, explanation`;
 
 export const ATTEMPT_COLUMNS = `delivery_id, number, started_at, duration_ms, route, flow_id, outcome,
-  http_status, session_id, error`;
+  http_status, session_id, error, draft`;
 
 /** The columns a patch sets, encoded; a key left undefined is not changed, null clears. */
 export function columnsOf(patch: DeliveryPatch): Record<string, unknown> {
@@ -88,6 +90,7 @@ export function rowFromNew(d: NewDelivery, updatedAt: number) {
     lease_owner: d.lease?.owner ?? null,
     lease_until: d.lease?.until ?? null,
     last_error: null,
+    explanation: d.explanation ? JSON.stringify(d.explanation) : null,
   };
 }
 
@@ -116,6 +119,10 @@ export function recordFromRow(row: DeliveryRow, attempts: Attempt[]): DeliveryRe
     lease: leaseOf(row),
     lastError:
       row.last_error === null ? null : (JSON.parse(row.last_error) as DeliveryRecord['lastError']),
+    explanation:
+      row.explanation === null
+        ? null
+        : (JSON.parse(row.explanation) as DeliveryRecord['explanation']),
   };
 }
 
@@ -130,6 +137,7 @@ export function attemptFromRow(row: AttemptRow): Attempt {
     ...(row.http_status !== null ? { httpStatus: row.http_status } : {}),
     ...(row.session_id !== null ? { sessionId: row.session_id } : {}),
     ...(row.error !== null ? { error: JSON.parse(row.error) as Attempt['error'] } : {}),
+    ...(row.draft === 1 ? { draft: true } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { planDelivery, type PlannedExecution } from '../routing/plan-delivery';
 import type { RequestView } from '../routing/request-view';
 import type { HeaderMap } from '../verify/types';
 import { answerRepeat } from './answer-repeat';
+import { explainReceived } from './explain-received';
 import { acceptedAnswer, dryRunAnswer, errorAnswer } from './answers';
 import { runWithinBudget } from './run-within-budget';
 import { toStoredRequest } from './stored-request';
@@ -169,6 +170,17 @@ export async function handleDelivery(
             : null,
         nextAttemptAt: null,
         answer: initial.answer,
+        // Why it routed (or not), with the mapping in force now: computed once, kept with it.
+        explanation: explainReceived(
+          source,
+          view,
+          decision.kind === 'run'
+            ? { matched: decision.plan.map((step) => step.route.name) }
+            : decision.kind === 'refused'
+              ? { matched: [], error: decision.error }
+              : { matched: [] },
+          verdict.secretIndex,
+        ),
       },
       deps.idempotencyWindowMs,
     )
