@@ -119,10 +119,10 @@ export function recordFromRow(row: DeliveryRow, attempts: Attempt[]): DeliveryRe
     lease: leaseOf(row),
     lastError:
       row.last_error === null ? null : (JSON.parse(row.last_error) as DeliveryRecord['lastError']),
-    explanation:
-      row.explanation === null
-        ? null
-        : (JSON.parse(row.explanation) as DeliveryRecord['explanation']),
+    // Absent (not null) when none was stored, so records from before it read as they did.
+    ...(row.explanation === null
+      ? {}
+      : { explanation: JSON.parse(row.explanation) as DeliveryRecord['explanation'] }),
   };
 }
 
