@@ -85,7 +85,7 @@ export interface Explanation {
     request: { method: string; path: string; headers: Record<string, string>; body: unknown };
   }[];
   error?: { status: number; code: string; message: string };
-  verification?: { provider: string; result: string; secretIndex?: number | null };
+  verification?: { provider: string; secretIndex: number | null };
   mappingVersion?: string;
 }
 

@@ -3,7 +3,7 @@ import { api, shortId, STATES, when, type Job, type SourcesView, type Summary } 
 import { go, href } from './router';
 import { useLoad } from './use-load';
 
-const FILTERS = ['source', 'status', 'route', 'since', 'limit'] as const;
+const FILTERS = ['source', 'status', 'route', 'flow', 'since', 'until', 'q', 'limit'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 
 function filtersOf(params: URLSearchParams): Filters {
@@ -22,7 +22,7 @@ function query(filters: Filters, cursor?: string): string {
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(filters)) {
     if (!value) continue;
-    params.set(name, name === 'since' ? (toIso(value) as string) : value);
+    params.set(name, name === 'since' || name === 'until' ? (toIso(value) as string) : value);
   }
   // 50 a page unless the address says otherwise (#/deliveries?limit=10).
   if (!params.has('limit')) params.set('limit', '50');
@@ -35,6 +35,15 @@ function matches(row: Summary, filters: Filters): boolean {
   if (filters.source && row.source !== filters.source) return false;
   if (filters.status && row.state !== filters.status) return false;
   if (filters.route && !row.routes.some((r) => r.route === filters.route)) return false;
+  if (filters.flow && !row.routes.some((r) => r.flowId === filters.flow)) return false;
+  if (filters.until) return false; // a window that ends before now gets nothing new
+  if (
+    filters.q &&
+    !row.id.startsWith(filters.q.toLowerCase()) &&
+    row.idempotencyKey !== filters.q
+  ) {
+    return false;
+  }
   return true;
 }
 
@@ -144,8 +153,26 @@ export function DeliveriesPage(props: { params: URLSearchParams }) {
           <input name="route" defaultValue={filters.route ?? ''} size={12} />
         </label>
         <label>
+          Flow
+          <input name="flow" defaultValue={filters.flow ?? ''} size={12} />
+        </label>
+        <label>
           From
           <input type="datetime-local" name="since" defaultValue={filters.since ?? ''} />
+        </label>
+        <label>
+          To
+          <input type="datetime-local" name="until" defaultValue={filters.until ?? ''} />
+        </label>
+        <label>
+          Delivery id
+          <input
+            name="q"
+            type="search"
+            defaultValue={filters.q ?? ''}
+            size={20}
+            placeholder="flowhook or provider id"
+          />
         </label>
         <button type="submit">Apply filters</button>
         <a href={href('deliveries')} class="button quiet">
@@ -243,7 +270,7 @@ function BulkReplay(props: { filters: Filters }) {
     const body: Record<string, string> = {};
     for (const [name, value] of Object.entries(props.filters)) {
       if (value && name !== 'limit')
-        body[name] = name === 'since' ? (toIso(value) as string) : value;
+        body[name] = name === 'since' || name === 'until' ? (toIso(value) as string) : value;
     }
     try {
       setJob(await api<Job>('POST', '/replays', body));

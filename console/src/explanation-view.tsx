@@ -46,10 +46,11 @@ export function ExplanationView(props: { explanation: Explanation; label: string
       </p>
       {e.verification && (
         <p>
-          Verification ({e.verification.provider}): {e.verification.result}
-          {typeof e.verification.secretIndex === 'number'
-            ? ` with secret #${e.verification.secretIndex + 1} of the rotation`
+          Verified by <strong>{e.verification.provider}</strong>
+          {e.verification.secretIndex !== null
+            ? `, with secret #${e.verification.secretIndex + 1} of the rotation`
             : ''}
+          .
         </p>
       )}
       <ol class="routes">

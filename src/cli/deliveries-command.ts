@@ -1,10 +1,14 @@
 import type { CliIo } from './cli-io';
+import { explanationLines, type ExplanationLike } from './explanation-lines';
 
 export interface DeliveriesOptions {
   status?: string;
   source?: string;
   route?: string;
+  flow?: string;
+  search?: string;
   since?: string;
+  until?: string;
   limit?: string;
   cursor?: string;
   url?: string;
@@ -106,12 +110,27 @@ interface Summary {
  * API, as a table or, with --json, the API's answer. Exit 0 when listed, 1 when the API refused
  * or did not answer, 2 when ADMIN_TOKEN is not set.
  */
-export async function deliveriesCommand(options: DeliveriesOptions, io: CliIo): Promise<number> {
+export async function deliveriesCommand(
+  options: DeliveriesOptions,
+  io: CliIo,
+  id?: string,
+): Promise<number> {
+  if (id !== undefined) return showDelivery(id, options, io);
   const params = new URLSearchParams();
-  for (const name of ['status', 'source', 'route', 'since', 'limit', 'cursor'] as const) {
+  for (const name of [
+    'status',
+    'source',
+    'route',
+    'flow',
+    'since',
+    'until',
+    'limit',
+    'cursor',
+  ] as const) {
     const value = options[name];
     if (value !== undefined) params.set(name, value);
   }
+  if (options.search !== undefined) params.set('q', options.search);
   const query = params.toString();
   const answer = await callAdminApi(
     'deliveries',
@@ -142,6 +161,94 @@ export async function deliveriesCommand(options: DeliveriesOptions, io: CliIo): 
   io.out(table(['RECEIVED', 'ID', 'SOURCE', 'STATE', 'ROUTES', 'ATTEMPTS', 'LAST ERROR'], rows));
   io.out(`${items.length} deliver${items.length === 1 ? 'y' : 'ies'}\n`);
   if (nextCursor !== null) io.out(`more: add --cursor ${nextCursor}\n`);
+  return 0;
+}
+
+interface Detail {
+  id: string;
+  source: string;
+  state: string;
+  mode: string;
+  receivedAt: string;
+  idempotencyKey: string | null;
+  mappingVersion: string;
+  nextAttemptAt: string | null;
+  request: { method: string; url: string };
+  attempts: {
+    number: number;
+    startedAt: string;
+    durationMs: number;
+    route: string;
+    flowId: string;
+    outcome: string;
+    httpStatus: number | null;
+    sessionId: string | null;
+    error: { code: string; message: string } | null;
+    draft?: boolean;
+  }[];
+  explanation:
+    | (ExplanationLike & {
+        file: string;
+        dispatch: string;
+        mappingVersion: string;
+        verification: { provider: string; secretIndex: number | null };
+      })
+    | null;
+}
+
+/**
+ * `flowhook deliveries <id>`: one delivery, with the routing explanation stored when it was
+ * received (route by route, condition by condition, as `flowhook test` prints it) and its attempts.
+ */
+async function showDelivery(id: string, options: DeliveriesOptions, io: CliIo): Promise<number> {
+  const answer = await callAdminApi(
+    'deliveries',
+    'GET',
+    `/api/deliveries/${encodeURIComponent(id)}`,
+    options.url,
+    io,
+  );
+  if (typeof answer === 'number') return answer;
+  if (options.json) {
+    io.out(`${JSON.stringify(answer.body, null, 2)}
+`);
+    return 0;
+  }
+  const d = answer.body as Detail;
+  const lines = [
+    `delivery ${d.id}`,
+    `  source ${d.source}, ${d.mode}, ${d.state}; received ${d.receivedAt}`,
+    `  ${d.request.method} ${d.request.url}`,
+    `  provider delivery id: ${d.idempotencyKey ?? '-'}`,
+  ];
+  if (d.nextAttemptAt !== null) lines.push(`  next retry: ${d.nextAttemptAt}`);
+  const e = d.explanation;
+  if (e === null) {
+    lines.push('', 'routing explanation: not stored (received before explanations were kept)');
+  } else {
+    const secret =
+      e.verification.secretIndex === null ? '' : `, secret #${e.verification.secretIndex + 1}`;
+    lines.push(
+      '',
+      `routing explanation, as received with ${e.file} version ${e.mappingVersion} (dispatch: ${e.dispatch})`,
+      `verified by ${e.verification.provider}${secret}`,
+      ...explanationLines(e),
+    );
+  }
+  lines.push('', d.attempts.length === 0 ? 'no attempts' : 'attempts:');
+  for (const a of d.attempts) {
+    const result = a.sessionId
+      ? `session ${a.sessionId}`
+      : a.error
+        ? `${a.error.code}: ${oneLine(a.error.message, 100)}`
+        : '';
+    lines.push(
+      `  ${a.number}. ${a.startedAt} route ${a.route} → flow ${a.flowId}: ${a.outcome}` +
+        `${a.httpStatus === null ? '' : ` (HTTP ${a.httpStatus})`}, ${a.durationMs} ms` +
+        `${result ? `, ${result}` : ''}${a.draft ? ' [draft mapping]' : ''}`,
+    );
+  }
+  io.out(`${lines.join('\n')}\n`);
   return 0;
 }
 

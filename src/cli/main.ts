@@ -137,8 +137,9 @@ ADMIN_TOKEN is not set.
 
   program
     .command('deliveries')
+    .argument('[delivery-id]', 'show this delivery: its routing explanation and attempts')
     .description(
-      'List stored deliveries of a running flowhook, newest first (GET /api/deliveries).',
+      'List stored deliveries of a running flowhook, newest first (GET /api/deliveries), or show one with the routing explanation stored when it was received.',
     )
     .option(
       '--status <state>',
@@ -146,7 +147,13 @@ ADMIN_TOKEN is not set.
     )
     .option('--source <name>', 'only this source')
     .option('--route <name>', 'only deliveries that chose this route')
+    .option('--flow <id>', 'only deliveries that chose a route running this flow')
+    .option(
+      '--search <id>',
+      "flowhook's delivery id (whole or its first 8+ characters) or the provider's",
+    )
     .option('--since <when>', 'received at or after: an ISO 8601 date or epoch ms')
+    .option('--until <when>', 'received before: an ISO 8601 date or epoch ms')
     .option('--limit <n>', 'how many, 1 to 500 (default 50)')
     .option('--cursor <cursor>', 'the next page (printed after a full page)')
     .option('--url <base>', adminUrlHelp)
@@ -156,9 +163,12 @@ ADMIN_TOKEN is not set.
       `${adminNote}
 Example:
   ADMIN_TOKEN=… flowhook deliveries --status dead
+  ADMIN_TOKEN=… flowhook deliveries 0b5d1c9e-3f0e-4c1a-9a56-2f4f8f6f7b21
 `,
     )
-    .action(async (options: DeliveriesOptions) => setExit(await deliveriesCommand(options, io)));
+    .action(async (id: string | undefined, options: DeliveriesOptions) =>
+      setExit(await deliveriesCommand(options, io, id)),
+    );
 
   program
     .command('replay')

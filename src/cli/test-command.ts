@@ -3,8 +3,8 @@ import path from 'node:path';
 import { parseBody } from '../body/parse-body';
 import { loadMappings } from '../mappings/load-mappings';
 import { previewAnswer, type AnswerPreview } from '../responses/preview-answer';
-import type { ConditionTrace } from '../routing/compile-condition';
 import type { CliIo } from './cli-io';
+import { explanationLines } from './explanation-lines';
 import { explainDelivery, type Explanation } from './explain-delivery';
 
 export interface TestOptions {
@@ -93,30 +93,7 @@ function render(e: Explanation, unset: string[], preview: AnswerPreview): string
     `source ${e.source} (${e.file}), dispatch: ${e.dispatch}; the signature is not checked`,
   ];
   if (unset.length > 0) lines.push(`unset variables, shown by name: ${unset.join(', ')}`);
-  for (const route of e.routes) {
-    const ran = e.matched.includes(route.name);
-    lines.push(
-      '',
-      `route ${route.name}: ${route.held ? (ran ? 'MATCHED' : 'holds, but an earlier route ran') : 'no match'}`,
-    );
-    if (route.conditions.length === 0) lines.push('  (no conditions: always holds)');
-    for (const condition of route.conditions) lines.push(...traceLines(condition, '  '));
-  }
-  if (e.error) {
-    lines.push('', `answer: ${e.error.status} ${e.error.code}: ${e.error.message}`);
-  } else if (e.matched.length === 0) {
-    lines.push('', 'answer: 202 ignored: no route matched');
-  }
-  for (const execution of e.executions) {
-    const { request } = execution;
-    lines.push('', `execute (route ${execution.route}):`, `  ${request.method} ${request.path}`);
-    for (const [name, value] of Object.entries(request.headers)) lines.push(`  ${name}: ${value}`);
-    lines.push(
-      ...JSON.stringify(request.body, null, 2)
-        .split('\n')
-        .map((line) => `  ${line}`),
-    );
-  }
+  lines.push(...explanationLines(e));
   if (preview.answer) {
     // The mapping's own answer (respond:), exactly as the sender would get it.
     const { status, contentType, headers, body } = preview.answer;
@@ -126,19 +103,4 @@ function render(e: Explanation, unset: string[], preview: AnswerPreview): string
     lines.push(...body.split('\n').map((line) => `  ${line}`));
   }
   return `${lines.join('\n')}\n`;
-}
-
-function traceLines(trace: ConditionTrace, indent: string): string[] {
-  const mark = trace.held ? '✓' : '✗';
-  if (trace.children) {
-    return [
-      `${indent}${mark} ${trace.condition}:`,
-      ...trace.children.flatMap((c) => traceLines(c, `${indent}  `)),
-    ];
-  }
-  const found = trace.found?.length
-    ? trace.found.map((v) => JSON.stringify(v)).join(', ')
-    : 'nothing';
-  const line = `${indent}${mark} ${trace.condition}    found: ${found}`;
-  return trace.hint ? [line, `${indent}  hint: ${trace.hint}`] : [line];
 }

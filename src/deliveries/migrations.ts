@@ -171,6 +171,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 5,
+    name: 'the routing explanation of each delivery; draft attempts (the console, issue 13)',
+    sql: `
+      ALTER TABLE deliveries ADD COLUMN explanation TEXT;
+      ALTER TABLE attempts ADD COLUMN draft INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX deliveries_idempotency_key ON deliveries (idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+    `,
+  },
 ];
 
 /**

@@ -55,6 +55,8 @@ export async function runDelivery(
   /** fresh (replay): every route runs again, whatever earlier attempts did. */
   options: {
     fresh?: boolean;
+    /** The routes came from a draft mapping (the console's "replay with this draft"): mark the attempts. */
+    draft?: boolean;
     /**
      * A sync sender is still waiting until then: a retry due before it stays with this process
      * (running, lease kept) instead of going to the worker.
@@ -206,6 +208,7 @@ async function runHeld(
           outcome: 'succeeded',
           httpStatus: 200,
           sessionId: outcome.sessionId,
+          ...(options.draft ? { draft: true } : {}),
         };
         result = { route: route.route, flowId: route.flowId, ...outcome };
       } catch (error) {
@@ -220,6 +223,7 @@ async function runHeld(
           outcome: 'failed',
           ...(upstream?.status === undefined ? {} : { httpStatus: upstream.status }),
           error: { code: failure.code, message: failure.message },
+          ...(options.draft ? { draft: true } : {}),
         };
         result = { route: route.route, flowId: route.flowId, error: failure };
         retryable = isRetryable(error);

@@ -6,18 +6,41 @@ export interface ListParams {
   source: string | null;
   state: string | null;
   route: string | null;
+  flow: string | null;
   since: number | null;
+  until: number | null;
+  search: string | null;
+  search_prefix: string | null;
   cursor_at: number | null;
   cursor_id: string | null;
   limit: number;
 }
 
 /** One SELECT per filter shape, so each can use its index (no `@x IS NULL OR …`). */
-export function listSql(shape: Record<'source' | 'state' | 'route' | 'since' | 'cursor', boolean>) {
+export function listSql(
+  shape: Record<
+    'source' | 'state' | 'route' | 'flow' | 'since' | 'until' | 'search' | 'cursor',
+    boolean
+  >,
+) {
   const where: string[] = [];
   if (shape.source) where.push('source = @source');
   if (shape.state) where.push('state = @state');
   if (shape.since) where.push('received_at >= @since');
+  if (shape.until) where.push('received_at < @until');
+  if (shape.search) {
+    // flowhook's id, whole or by a prefix of at least 8 characters, or the provider's id.
+    where.push(
+      `(idempotency_key = @search OR id = @search
+        OR (length(@search) >= 8 AND id LIKE @search_prefix))`,
+    );
+  }
+  if (shape.flow) {
+    where.push(
+      `EXISTS (SELECT 1 FROM json_each(deliveries.routes) AS f
+               WHERE json_extract(f.value, '$.flowId') = @flow)`,
+    );
+  }
   if (shape.cursor) where.push('(received_at, id) < (@cursor_at, @cursor_id)');
   if (shape.route) {
     where.push(

@@ -25,6 +25,7 @@ export interface DeliveryRow {
   lease_until: number | null;
   last_error: string | null;
   late_answer: string | null;
+  explanation: string | null;
 }
 
 export interface AttemptRow {
@@ -38,14 +39,15 @@ export interface AttemptRow {
   http_status: number | null;
   session_id: string | null;
   error: string | null;
+  draft: 0 | 1;
 }
 
 export const DELIVERY_COLUMNS = `id, source, idempotency_key, mode, state, received_at, updated_at,
   mapping_version, method, url, headers, body, body_bytes, body_truncated, routes, answer,
-  next_attempt_at, lease_owner, lease_until, last_error, late_answer`;
+  next_attempt_at, lease_owner, lease_until, last_error, late_answer, explanation`;
 
 export const ATTEMPT_COLUMNS = `delivery_id, number, started_at, duration_ms, route, flow_id, outcome,
-  http_status, session_id, error`;
+  http_status, session_id, error, draft`;
 
 /** The columns a patch sets, encoded; a key left undefined is not changed, null clears. */
 export function columnsOf(patch: DeliveryPatch): Record<string, unknown> {
@@ -88,6 +90,7 @@ export function rowFromNew(d: NewDelivery, updatedAt: number) {
     lease_until: d.lease?.until ?? null,
     last_error: null,
     late_answer: null,
+    explanation: d.explanation ? JSON.stringify(d.explanation) : null,
   };
 }
 
@@ -120,6 +123,10 @@ export function recordFromRow(row: DeliveryRow, attempts: Attempt[]): DeliveryRe
       row.late_answer === null
         ? null
         : (JSON.parse(row.late_answer) as DeliveryRecord['lateAnswer']),
+    // Absent (not null) when none was stored, so records from before it read as they did.
+    ...(row.explanation === null
+      ? {}
+      : { explanation: JSON.parse(row.explanation) as DeliveryRecord['explanation'] }),
   };
 }
 
@@ -134,6 +141,7 @@ export function attemptFromRow(row: AttemptRow): Attempt {
     ...(row.http_status !== null ? { httpStatus: row.http_status } : {}),
     ...(row.session_id !== null ? { sessionId: row.session_id } : {}),
     ...(row.error !== null ? { error: JSON.parse(row.error) as Attempt['error'] } : {}),
+    ...(row.draft === 1 ? { draft: true } : {}),
   };
 }
 

@@ -83,7 +83,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       `INSERT INTO deliveries (${DELIVERY_COLUMNS})
        VALUES (@id, @source, @idempotency_key, @mode, @state, @received_at, @updated_at,
          @mapping_version, @method, @url, @headers, @body, @body_bytes, @body_truncated, @routes,
-         @answer, @next_attempt_at, @lease_owner, @lease_until, @last_error, @late_answer)`,
+         @answer, @next_attempt_at, @lease_owner, @lease_until, @last_error, @late_answer, @explanation)`,
     ),
     selectDelivery: db.prepare<[string], DeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`,
@@ -109,7 +109,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     insertAttempt: db.prepare<Omit<AttemptRow, 'number'>, { number: number }>(
       `INSERT INTO attempts (${ATTEMPT_COLUMNS})
        SELECT @delivery_id, coalesce(max(number), 0) + 1, @started_at, @duration_ms, @route,
-         @flow_id, @outcome, @http_status, @session_id, @error
+         @flow_id, @outcome, @http_status, @session_id, @error, @draft
        FROM attempts WHERE delivery_id = @delivery_id
        RETURNING number`,
     ),
@@ -245,6 +245,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
         http_status: attempt.httpStatus ?? null,
         session_id: attempt.sessionId ?? null,
         error: attempt.error ? JSON.stringify(attempt.error) : null,
+        draft: attempt.draft ? 1 : 0,
       });
       return { ...attempt, number: inserted!.number };
     });
@@ -283,7 +284,10 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       source: filter.source !== undefined,
       state: filter.state !== undefined,
       route: filter.route !== undefined,
+      flow: filter.flowId !== undefined,
       since: filter.since !== undefined,
+      until: filter.until !== undefined,
+      search: filter.search !== undefined,
       cursor: after !== undefined,
     };
     const name = JSON.stringify(shape);
@@ -296,7 +300,12 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       source: filter.source ?? null,
       state: filter.state ?? null,
       route: filter.route ?? null,
+      flow: filter.flowId ?? null,
       since: filter.since ?? null,
+      until: filter.until ?? null,
+      search: filter.search ?? null,
+      // A prefix of flowhook's id (LIKE: the id holds only hex digits and dashes).
+      search_prefix: filter.search !== undefined ? `${filter.search.toLowerCase()}%` : null,
       cursor_at: after?.receivedAt ?? null,
       cursor_id: after?.id ?? null,
       limit: filter.limit + 1,

@@ -84,6 +84,36 @@ export interface Attempt {
   readonly sessionId?: string;
   /** Error code and message (never the token). */
   readonly error?: { readonly code: string; readonly message: string };
+  /** Made by a replay with a draft mapping (the console's playground), not the loaded one. */
+  readonly draft?: boolean;
+}
+
+/** One condition as it was evaluated: its text, whether it held, and the values found. */
+export interface StoredConditionTrace {
+  readonly condition: string;
+  readonly held: boolean;
+  readonly found?: readonly unknown[];
+  readonly children?: readonly StoredConditionTrace[];
+}
+
+/**
+ * Why a delivery routed as it did, computed once when it was received, with the mapping then in
+ * force (the console and `flowhook deliveries <id>` show it): the verification, every route and
+ * condition with the values found, the routes chosen, and the refusal when there was one.
+ */
+export interface RoutingExplanation {
+  readonly mappingVersion: string;
+  readonly file: string;
+  readonly dispatch: 'first' | 'all';
+  /** The preset that verified it, and which secret of a rotation matched (0-based; null = n/a). */
+  readonly verification: { readonly provider: string; readonly secretIndex: number | null };
+  readonly routes: readonly {
+    readonly name: string;
+    readonly held: boolean;
+    readonly conditions: readonly StoredConditionTrace[];
+  }[];
+  readonly matched: readonly string[];
+  readonly error?: { readonly status: number; readonly code: string; readonly message: string };
 }
 
 export interface DeliveryRecord {
@@ -116,6 +146,8 @@ export interface DeliveryRecord {
   readonly lastError: { readonly code: string; readonly message: string } | null;
   /** The late answer promised to the sender, and what became of it; null = none. */
   readonly lateAnswer?: LateAnswer | null;
+  /** Computed when it was received; null for deliveries stored before explanations were kept. */
+  readonly explanation?: RoutingExplanation | null;
 }
 
 export type NewDelivery = Omit<
@@ -175,8 +207,17 @@ export interface DeliveryFilter {
   readonly source?: string;
   readonly state?: DeliveryState;
   readonly route?: string;
+  /** Deliveries that chose a route running this flow. */
+  readonly flowId?: string;
   /** receivedAt >= since (ms). */
   readonly since?: number;
+  /** receivedAt < until (ms). */
+  readonly until?: number;
+  /**
+   * A delivery id: flowhook's whole id or its first 8 or more characters, or the provider's
+   * delivery id (the idempotency key).
+   */
+  readonly search?: string;
   readonly limit: number;
   /** Opaque, from a previous page's nextCursor. */
   readonly cursor?: string;

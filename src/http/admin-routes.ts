@@ -13,6 +13,7 @@ import {
 } from '../deliveries/types';
 import { FlowhookError } from '../errors';
 import { createDryRunClient } from '../flows/create-dry-run-client';
+import { describeExecute } from '../flows/execute-request';
 import type { FlowClient } from '../flows/create-flow-client';
 import type { Logger } from '../logger';
 import type { LoadProblem, MappingSet } from '../mappings/types';
@@ -86,6 +87,16 @@ export function adminRouter(deps: AdminDeps): Router {
           .isIn(DELIVERY_STATES)
           .withMessage(`must be one of ${DELIVERY_STATES.join(', ')}`),
         text('route'),
+        text('flow'),
+        text('q'),
+        query('until')
+          .optional()
+          .custom(once)
+          .bail()
+          .custom((value: string) => sinceMs(value) !== undefined)
+          .withMessage('must be an ISO 8601 date (2024-05-01, 2024-05-01T10:00:00Z) or epoch ms')
+          .bail()
+          .customSanitizer((value: string) => sinceMs(value)),
         query('since')
           .optional()
           .custom(once)
@@ -117,7 +128,10 @@ export function adminRouter(deps: AdminDeps): Router {
         source?: string;
         status?: DeliveryState;
         route?: string;
+        flow?: string;
+        q?: string;
         since?: number;
+        until?: number;
         limit?: number;
         cursor?: string;
       }>(req, { locations: ['query'] });
@@ -125,7 +139,10 @@ export function adminRouter(deps: AdminDeps): Router {
         source: input.source,
         state: input.status,
         route: input.route,
+        flowId: input.flow,
+        search: input.q,
         since: input.since,
+        until: input.until,
         limit: input.limit ?? DEFAULT_LIMIT,
         cursor: input.cursor,
       };
@@ -287,6 +304,7 @@ function detailView(record: DeliveryRecord) {
     },
     routes: record.routes,
     answer: record.answer,
+    explanation: explanationView(record),
     attempts: record.attempts.map(attemptView),
     lease:
       record.lease === null ? null : { owner: record.lease.owner, until: iso(record.lease.until) },
@@ -311,6 +329,29 @@ function attemptView(attempt: Attempt) {
     httpStatus: attempt.httpStatus ?? null,
     sessionId: attempt.sessionId ?? null,
     error: attempt.error ?? null,
+    ...(attempt.draft ? { draft: true } : {}),
+  };
+}
+
+/**
+ * The routing explanation stored when the delivery was received, with the execute requests its
+ * chosen routes make (from the routes and variables stored with it); null when none was stored.
+ */
+function explanationView(record: DeliveryRecord) {
+  const explanation = record.explanation ?? null;
+  if (explanation === null) return null;
+  return {
+    source: record.source,
+    ...explanation,
+    executions: record.routes.map((r) => ({
+      route: r.route,
+      flowId: r.flowId,
+      request: describeExecute({
+        orgId: r.orgId,
+        flowId: r.flowId,
+        variables: r.variables as Record<string, unknown>,
+      }),
+    })),
   };
 }
 

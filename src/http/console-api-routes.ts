@@ -105,14 +105,25 @@ export function consoleApiRouter(deps: ConsoleApiDeps): ConsoleApi {
     checkExact(filterChecks(), { locations: ['body'], message: 'is not a field of this endpoint' }),
     rejectInvalid,
     (req: Request, res: Response) => {
-      const input = matchedData<BulkFilter & { status?: BulkFilter['state'] }>(req, {
+      const input = matchedData<{
+        source?: string;
+        status?: BulkFilter['state'];
+        route?: string;
+        flow?: string;
+        q?: string;
+        since?: number;
+        until?: number;
+      }>(req, {
         locations: ['body'],
       });
       const filter: BulkFilter = {
         source: input.source,
         state: input.status,
         route: input.route,
+        flowId: input.flow,
+        search: input.q,
         since: input.since,
+        until: input.until,
       };
       res.status(202).json(jobs.start(filter));
     },
@@ -307,6 +318,7 @@ export function consoleApiRouter(deps: ConsoleApiDeps): ConsoleApi {
       const outcome = await replayDelivery(input.deliveryId, {
         ...deps.replayDeps,
         mappings: () => ({ ...current, sources }),
+        draft: true,
       });
       deps.logger.info(
         {
@@ -391,6 +403,14 @@ function filterChecks() {
       .isIn(DELIVERY_STATES)
       .withMessage(`must be one of ${DELIVERY_STATES.join(', ')}`),
     text('route'),
+    text('flow'),
+    text('q'),
+    body('until')
+      .optional()
+      .custom((value: unknown) => sinceMs(String(value)) !== undefined)
+      .withMessage('must be an ISO 8601 date (2024-05-01, 2024-05-01T10:00:00Z) or epoch ms')
+      .bail()
+      .customSanitizer((value: unknown) => sinceMs(String(value))),
     body('since')
       .optional()
       .custom((value: unknown) => sinceMs(String(value)) !== undefined)

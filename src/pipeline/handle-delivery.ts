@@ -17,6 +17,7 @@ import { planDelivery, type PlannedExecution } from '../routing/plan-delivery';
 import type { RequestView } from '../routing/request-view';
 import type { HeaderMap } from '../verify/types';
 import { answerRepeat } from './answer-repeat';
+import { explainReceived } from './explain-received';
 import { acceptedAnswer, dryRunAnswer, errorAnswer } from './answers';
 import { answerContext } from '../responses/answer-context';
 import type { LateAnswers } from '../responses/create-late-answers';
@@ -181,6 +182,17 @@ export async function handleDelivery(
             : null,
         nextAttemptAt: null,
         answer: initial.answer,
+        // Why it routed (or not), with the mapping in force now: computed once, kept with it.
+        explanation: explainReceived(
+          source,
+          view,
+          decision.kind === 'run'
+            ? { matched: decision.plan.map((step) => step.route.name) }
+            : decision.kind === 'refused'
+              ? { matched: [], error: decision.error }
+              : { matched: [] },
+          verdict.secretIndex,
+        ),
       },
       deps.idempotencyWindowMs,
     )

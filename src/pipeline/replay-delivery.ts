@@ -25,6 +25,8 @@ export interface ReplayDeps {
   readonly now: () => number;
   /** The replay ended queued for a retry: wake the worker. */
   readonly onQueued: () => void;
+  /** `mappings` holds a draft for this source (the console's playground): attempts are marked. */
+  readonly draft?: boolean;
 }
 
 export interface ReplayOutcome {
@@ -121,7 +123,7 @@ export async function replayDelivery(id: string, deps: ReplayDeps): Promise<Repl
   const { record: after, results } = await runDelivery(
     held,
     { store: deps.store, client: deps.client, policy: deps.policy, now: deps.now },
-    { fresh: true },
+    { fresh: true, draft: deps.draft },
   );
   if (after.state === 'queued') deps.onQueued();
   return { record: after, attempts: after.attempts.filter((a) => a.number > before), results };

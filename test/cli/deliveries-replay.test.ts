@@ -109,6 +109,35 @@ describe('flowhook deliveries / flowhook replay (against a listening flowhook)',
       expect(next.out).not.toContain('more:');
     });
 
+    it('<id> prints the delivery with the routing explanation stored when it was received (issue 13)', async () => {
+      const ignored = (await post('deleted', { id: 'o-3' })).body as { deliveryId: string };
+      const result = await cli(['deliveries', ignored.deliveryId, '--url', url], env());
+      expect(result).toMatchObject({ code: 0, err: '' });
+      expect(result.out).toContain(`delivery ${ignored.deliveryId}`);
+      expect(result.out).toMatch(
+        /routing explanation, as received with orders\.yaml version [0-9a-f]{12}/,
+      );
+      expect(result.out).toContain('verified by github, secret #1');
+      expect(result.out).toContain('route created: no match');
+      expect(result.out).toContain('✗ header X-Event equals "created"    found: "deleted"');
+      expect(result.out).toContain('answer: 202 ignored: no route matched');
+      const ran = await cli(['deliveries', failed, '--url', url], env());
+      expect(ran.out).toContain('route created: MATCHED');
+      expect(ran.out).toContain('execute (route created):');
+      expect(ran.out).toMatch(/1\. \S+ route created → flow order-created: failed \(HTTP 400\)/);
+      // Filters by flow and by id.
+      const byId = await cli(
+        ['deliveries', '--search', failed.slice(0, 8), '--json', '--url', url],
+        env(),
+      );
+      expect(JSON.parse(byId.out).items.map((d: { id: string }) => d.id)).toEqual([failed]);
+      const byFlow = await cli(
+        ['deliveries', '--flow', 'order-created', '--json', '--url', url],
+        env(),
+      );
+      expect(JSON.parse(byFlow.out).items).toHaveLength(2);
+    });
+
     it('--source with no deliveries: "no deliveries", exit 0', async () => {
       const result = await cli(['deliveries', '--source', 'nope', '--url', url], env());
       expect(result).toEqual({ code: 0, out: 'no deliveries\n', err: '' });
@@ -117,7 +146,7 @@ describe('flowhook deliveries / flowhook replay (against a listening flowhook)',
     it('the URL defaults to 127.0.0.1:$PORT', async () => {
       const result = await cli(['deliveries', '--json'], { ...env(), PORT: String(port) });
       expect(result.code).toBe(0);
-      expect(JSON.parse(result.out).items).toHaveLength(2);
+      expect(JSON.parse(result.out).items.length).toBeGreaterThanOrEqual(2);
     });
 
     it('a bad filter: the 400 is printed, exit 1', async () => {

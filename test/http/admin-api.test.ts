@@ -402,6 +402,10 @@ describe('admin API (/api/*)', () => {
         ],
         lastError: null,
         nextAttemptAt: null,
+        explanation: expect.objectContaining({
+          matched: ['paid'],
+          executions: [expect.objectContaining({ route: 'paid' })],
+        }),
         lease: null,
         lateAnswer: null,
       });

@@ -470,6 +470,121 @@ describe('console sign-in and API (issue 13)', () => {
     });
   });
 
+  describe('the routing explanation, stored when received', () => {
+    it('for a delivery that ran, one ignored and one refused; the API shows it', async () => {
+      const t = build();
+      const ran = (await send(t, { action: 'created', id: 'o-1' }, 'e-1')).body.deliveryId;
+      const ignored = (await send(t, { action: 'deleted', id: 'o-2' }, 'e-2')).body.deliveryId;
+      const refused = (await send(t, { action: 'created' }, 'e-3')).body.deliveryId;
+      const detail = async (id: string) =>
+        (await bearer(request(t.app).get(`/api/deliveries/${id}`))).body.explanation;
+      expect(await detail(ran)).toMatchObject({
+        source: 'orders',
+        file: 'orders.yaml',
+        mappingVersion: t.mappings.sources.get('orders')?.version,
+        verification: { provider: 'github', secretIndex: 0 },
+        matched: ['created'],
+        routes: [
+          {
+            name: 'created',
+            held: true,
+            conditions: [
+              { condition: '$.action equals "created"', held: true, found: ['created'] },
+            ],
+          },
+        ],
+        executions: [
+          { route: 'created', flowId: 'order-created', request: { body: { id: 'o-1' } } },
+        ],
+      });
+      expect(await detail(ignored)).toMatchObject({
+        matched: [],
+        routes: [{ held: false, conditions: [{ held: false, found: ['deleted'] }] }],
+        executions: [],
+      });
+      const refusal = await detail(refused);
+      expect(refusal).toMatchObject({
+        matched: ['created'],
+        error: { status: 422, code: 'missing_variables' },
+      });
+      // Computed when received: a later change of the mapping does not change it.
+      expect((await t.store.get(ran))?.explanation?.mappingVersion).toBe(
+        t.mappings.sources.get('orders')?.version,
+      );
+    });
+
+    it('a found value holding a secret is redacted, a long one cut', async () => {
+      const t = buildApp({
+        files: {
+          'orders.yaml': ORDERS.replace(
+            '- path: $.action',
+            '- path: $.note\n        equals: x\n      - path: $.action',
+          ),
+        },
+        env: { ORDERS_SECRET: SECRET },
+        flowBaseUrl: api.url,
+        config: { adminToken: ADMIN },
+      });
+      const id = (await send(t, { note: `the secret is ${SECRET}`, action: 'x', id: 'o' }, 's-1'))
+        .body.deliveryId;
+      const long = (await send(t, { note: 'y'.repeat(1000), action: 'x', id: 'o' }, 's-2')).body
+        .deliveryId;
+      const found = async (delivery: string) =>
+        (await t.store.get(delivery))?.explanation?.routes[0].conditions[0].found?.[0];
+      expect(await found(id)).toBe('[redacted]');
+      expect(String(await found(long))).toHaveLength(201);
+      expect(JSON.stringify(await t.store.get(id))).not.toContain(SECRET);
+    });
+  });
+
+  it('lists by flow, time range and delivery id (whole, first 8 characters, provider id)', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const t = buildApp({
+      files: { 'orders.yaml': ORDERS.replace('flow: order-created', "flow: '${FLOW}'") },
+      env: { ORDERS_SECRET: SECRET, FLOW: 'order-created' },
+      flowBaseUrl: api.url,
+      config: { adminToken: ADMIN },
+      now: () => now,
+    });
+    const a = (await send(t, { action: 'created', id: 'o-1' }, 'provider-a')).body.deliveryId;
+    now += 60_000;
+    const b = (await send(t, { action: 'created', id: 'o-2' }, 'provider-b')).body.deliveryId;
+    now += 60_000;
+    const c = (await send(t, { action: 'other', id: 'o-3' }, 'provider-c')).body.deliveryId;
+    const ids = async (query: string) =>
+      (await bearer(request(t.app).get(`/api/deliveries?${query}`))).body.items.map(
+        (d: { id: string }) => d.id,
+      );
+    expect(await ids('flow=order-created')).toEqual([b, a]);
+    expect(await ids('flow=nothing')).toEqual([]);
+    expect(await ids('until=2026-01-01T00:01:00Z')).toEqual([a]);
+    expect(await ids('since=2026-01-01T00:01:00Z&until=2026-01-01T00:02:00Z')).toEqual([b]);
+    expect(await ids(`q=${c}`)).toEqual([c]);
+    expect(await ids(`q=${b.slice(0, 8)}`)).toEqual([b]);
+    expect(await ids(`q=${b.slice(0, 7)}`)).toEqual([]);
+    expect(await ids('q=provider-a')).toEqual([a]);
+    const bad = await bearer(request(t.app).get('/api/deliveries?until=yesterday'));
+    expect(bad.status).toBe(400);
+  });
+
+  it('replay with a draft marks its attempts as draft', async () => {
+    const t = build();
+    const { deliveryId } = (await send(t, { action: 'shipped', id: 'o-3' }, 'dr-1')).body;
+    const draft = ORDERS.replace('equals: created', 'equals: shipped');
+    await bearer(request(t.app).post('/api/playground/replay')).send({
+      source: 'orders',
+      mapping: draft,
+      deliveryId,
+    });
+    const detail = (await bearer(request(t.app).get(`/api/deliveries/${deliveryId}`))).body;
+    expect(detail.attempts).toEqual([
+      expect.objectContaining({ number: 1, outcome: 'succeeded', draft: true }),
+    ]);
+    await bearer(request(t.app).post(`/api/deliveries/${deliveryId}/replay`));
+    const after = (await bearer(request(t.app).get(`/api/deliveries/${deliveryId}`))).body.attempts;
+    expect(after).toHaveLength(1); // the loaded mapping does not match "shipped": refused, nothing ran
+  });
+
   it('sources/activity: the last delivery and the count of the last hour per source', async () => {
     const t = build();
     const { deliveryId } = (await send(t, { action: 'created', id: 'o-1' }, 'a-1')).body;

@@ -68,7 +68,8 @@ interface DeliveryRow {
   lease_until: number | null;
   last_error: string | null;
   late_answer: string | null;
-  /** [number, started_at, duration_ms, route, flow_id, outcome, http_status, session_id, error] */
+  explanation: string | null;
+  /** [number, started_at, duration_ms, route, flow_id, outcome, http_status, session_id, error, draft] */
   attempts: [
     number,
     number,
@@ -79,6 +80,7 @@ interface DeliveryRow {
     number | null,
     string | null,
     string | null,
+    boolean,
   ][];
 }
 
@@ -86,9 +88,9 @@ interface DeliveryRow {
 const RECORD = `d.id, d.source, d.idempotency_key, d.mode, d.state, d.received_at, d.updated_at,
   d.mapping_version, d.method, d.url, d.headers, d.body, d.body_bytes, d.body_truncated, d.routes,
   d.answer, d.next_attempt_at, d.lease_owner, d.lease_until, d.last_error,
-  d.late_answer,
+  d.late_answer, d.explanation,
   (SELECT coalesce(json_agg(json_build_array(a.number, a.started_at, a.duration_ms, a.route,
-     a.flow_id, a.outcome, a.http_status, a.session_id, a.error) ORDER BY a.number), '[]'::json)
+     a.flow_id, a.outcome, a.http_status, a.session_id, a.error, a.draft) ORDER BY a.number), '[]'::json)
    FROM attempts a WHERE a.delivery_id = d.id) AS attempts`;
 
 const FINAL_LIST = FINAL_STATES.map((s) => `'${s}'`).join(', ');
@@ -173,6 +175,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       delivery.lease?.owner ?? null,
       delivery.lease?.until ?? null,
       windowMs,
+      delivery.explanation ? JSON.stringify(delivery.explanation) : null,
     ];
     // The key row first: its primary key decides. A concurrent insert of the same key waits for
     // the other transaction and then sees its row, so of two copies exactly one gets `owned`.
@@ -188,9 +191,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
        ), inserted AS (
          INSERT INTO deliveries (id, source, idempotency_key, mode, state, received_at, updated_at,
            mapping_version, method, url, headers, body, body_bytes, body_truncated, routes,
-           route_names, answer, next_attempt_at, lease_owner, lease_until)
+           route_names, answer, next_attempt_at, lease_owner, lease_until, explanation)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-           $19, $20
+           $19, $20, $22
          WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM owned)
          RETURNING 1
        )
@@ -250,9 +253,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
          RETURNING target.held, d.attempt_count
        ), added AS (
          INSERT INTO attempts (delivery_id, number, started_at, duration_ms, route, flow_id,
-           outcome, http_status, session_id, error)
+           outcome, http_status, session_id, error, draft)
          SELECT $1, changed.attempt_count - $4 + a.ord, a.started_at, a.duration_ms, a.route,
-           a.flow_id, a.outcome, a.http_status, a.session_id, a.error
+           a.flow_id, a.outcome, a.http_status, a.session_id, a.error, a.draft
          FROM changed, unnest(${param(attempts.map((a) => a.startedAt))}::bigint[],
            ${param(attempts.map((a) => a.durationMs))}::float8[],
            ${param(attempts.map((a) => a.route))}::text[],
@@ -260,9 +263,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
            ${param(attempts.map((a) => a.outcome))}::text[],
            ${param(attempts.map((a) => a.httpStatus ?? null))}::integer[],
            ${param(attempts.map((a) => a.sessionId ?? null))}::text[],
-           ${param(attempts.map((a) => (a.error ? JSON.stringify(a.error) : null)))}::text[])
+           ${param(attempts.map((a) => (a.error ? JSON.stringify(a.error) : null)))}::text[],
+           ${param(attempts.map((a) => a.draft === true))}::boolean[])
            WITH ORDINALITY AS a(started_at, duration_ms, route, flow_id, outcome, http_status,
-             session_id, error, ord)
+             session_id, error, draft, ord)
        )
        SELECT held, attempt_count FROM changed`,
       values,
@@ -408,6 +412,22 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       if (filter.source !== undefined) conditions.push(`d.source = ${param(filter.source)}`);
       if (filter.state !== undefined) conditions.push(`d.state = ${param(filter.state)}`);
       if (filter.since !== undefined) conditions.push(`d.received_at >= ${param(filter.since)}`);
+      if (filter.until !== undefined) conditions.push(`d.received_at < ${param(filter.until)}`);
+      if (filter.search !== undefined) {
+        // flowhook's id, whole or by a prefix of at least 8 characters, or the provider's id.
+        const search = param(filter.search);
+        const prefix =
+          filter.search.length >= 8
+            ? ` OR d.id LIKE ${param(`${filter.search.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`)}`
+            : '';
+        conditions.push(`(d.idempotency_key = ${search} OR d.id = ${search}${prefix})`);
+      }
+      if (filter.flowId !== undefined) {
+        conditions.push(
+          `EXISTS (SELECT 1 FROM json_array_elements(d.routes::json) AS f
+                   WHERE f->>'flowId' = ${param(filter.flowId)})`,
+        );
+      }
       if (after !== undefined) {
         conditions.push(
           `(d.received_at, d.id) < (${param(after.receivedAt)}, ${param(after.id)}::text)`,
@@ -547,6 +567,10 @@ function recordFromRow(row: DeliveryRow): DeliveryRecord {
       row.late_answer === null
         ? null
         : (JSON.parse(row.late_answer) as DeliveryRecord['lateAnswer']),
+    // Absent (not null) when none was stored, as in the SQLite store.
+    ...(row.explanation === null
+      ? {}
+      : { explanation: JSON.parse(row.explanation) as DeliveryRecord['explanation'] }),
   };
 }
 
@@ -560,6 +584,7 @@ function attemptFromRow([
   httpStatus,
   sessionId,
   error,
+  draft,
 ]: DeliveryRow['attempts'][number]): Attempt {
   return {
     number,
@@ -571,6 +596,7 @@ function attemptFromRow([
     ...(httpStatus !== null ? { httpStatus } : {}),
     ...(sessionId !== null ? { sessionId } : {}),
     ...(error !== null ? { error: JSON.parse(error) as Attempt['error'] } : {}),
+    ...(draft ? { draft: true } : {}),
   };
 }
 

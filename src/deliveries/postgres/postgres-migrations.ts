@@ -42,6 +42,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         lease_until     bigint,
         last_error      text,                         -- JSON {code, message}
         late_answer     text,                         -- JSON LateAnswer (a response_url outcome)
+        explanation     text,                         -- JSON RoutingExplanation, at receive time
         -- Attempts recorded so far: numbers the next ones, and lets a replay's claim fail when
         -- one was recorded since the caller read the delivery.
         attempt_count   integer NOT NULL DEFAULT 0,
@@ -73,6 +74,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         http_status integer,
         session_id  text,
         error       text,                             -- JSON {code, message}
+        draft       boolean NOT NULL DEFAULT false,   -- run through a draft mapping (console)
         PRIMARY KEY (delivery_id, number)
       );
 
