@@ -15,6 +15,8 @@ export interface Config {
   readonly dataDir: string;
   /** Largest request body accepted, in bytes (413 past it). */
   readonly bodyLimit: number;
+  /** Largest execute body (the variables of one execution, as JSON), in bytes (422 past it). */
+  readonly executeBodyLimit: number;
   /** How long one execute call may take before it is answered 504, in ms. */
   readonly flowTimeoutMs: number;
   /**
@@ -108,6 +110,13 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mappingsWatch: oneOf('MAPPINGS_WATCH', value('MAPPINGS_WATCH') ?? 'on', ['on', 'poll', 'off']),
     dataDir: path.resolve(cwd, value('DATA_DIR') ?? 'data'),
     bodyLimit: withUnit('BODY_LIMIT', value('BODY_LIMIT') ?? '1mb', SIZE_UNITS, 1, 64 * 1024 ** 2),
+    executeBodyLimit: withUnit(
+      'EXECUTE_BODY_LIMIT',
+      value('EXECUTE_BODY_LIMIT') ?? '2mb',
+      SIZE_UNITS,
+      1,
+      64 * 1024 ** 2,
+    ),
     flowTimeoutMs: withUnit('FLOW_TIMEOUT', value('FLOW_TIMEOUT') ?? '10s', TIME_UNITS, 1, 600_000),
     trustProxy: trustProxy(value('TRUST_PROXY')),
     logLevel,

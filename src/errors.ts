@@ -5,6 +5,8 @@
 export const ERROR_STATUS = {
   unknown_source: 404,
   not_found: 404,
+  /** A path whose percent-encoding does not decode (`/hooks/%ff`): no source can have that name. */
+  invalid_path: 400,
   method_not_allowed: 405,
   source_disabled: 503,
   invalid_signature: 401,
@@ -13,6 +15,8 @@ export const ERROR_STATUS = {
   invalid_body: 400,
   missing_variables: 422,
   invalid_variables: 422,
+  /** A variable's path matched too much, or the execute body would pass EXECUTE_BODY_LIMIT. */
+  variables_too_large: 422,
   upstream_error: 502,
   executions_failed: 502,
   upstream_unreachable: 502,

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import axios, { AxiosError } from 'axios';
 import { FlowhookError } from '../errors';
+import { createSecretRedactor, type SecretRedactor } from '../redact/create-secret-redactor';
 import { executePath, type ExecuteRequest, type ExecuteResult } from './execute-request';
 
 export interface FlowClient {
@@ -24,6 +25,8 @@ const MAX_UPSTREAM_MESSAGE = 500;
  * never the token.
  */
 export function createFlowClient(options: FlowClientOptions): FlowClient {
+  // The token in every form an upstream may echo it: any letter case, base64, URL-encoded.
+  const token = createSecretRedactor([options.token]);
   const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256 });
   const client = axios.create({
@@ -69,7 +72,7 @@ export function createFlowClient(options: FlowClientOptions): FlowClient {
       // An upstream that echoes the request must not leak the token through our answer or logs.
       throw upstreamError(
         response.status,
-        upstreamMessage(body).split(options.token).join('[redacted]'),
+        upstreamMessage(body, token),
         retryAfterMs(response.headers['retry-after'], Date.now()),
       );
     },
@@ -80,10 +83,14 @@ export function createFlowClient(options: FlowClientOptions): FlowClient {
   };
 }
 
-function upstreamMessage(body: unknown): string {
-  if (typeof body === 'string') return body.slice(0, MAX_UPSTREAM_MESSAGE);
-  const error = (body as { error?: unknown } | null | undefined)?.error;
-  return typeof error === 'string' ? error.slice(0, MAX_UPSTREAM_MESSAGE) : '';
+/**
+ * The upstream's error text, token redacted, at most 500 characters. Redacted before it is cut:
+ * a cut first could leave part of a token that no longer matches (issue 9, item 7).
+ */
+function upstreamMessage(body: unknown, token: SecretRedactor): string {
+  const error = typeof body === 'string' ? body : (body as { error?: unknown } | null)?.error;
+  if (typeof error !== 'string') return '';
+  return token.text(error).slice(0, MAX_UPSTREAM_MESSAGE);
 }
 
 function upstreamError(status: number, message: string, retryAfter?: number): FlowhookError {

@@ -22,7 +22,9 @@ import { invalidRequest, rejectInvalid } from './reject-invalid';
 
 export interface AdminDeps {
   readonly config: Pick<Config, 'flowOrgId'> &
-    Partial<Pick<Config, 'flowTimeoutMs' | 'retryMaxAttempts' | 'retryMaxAgeMs'>>;
+    Partial<
+      Pick<Config, 'flowTimeoutMs' | 'retryMaxAttempts' | 'retryMaxAgeMs' | 'executeBodyLimit'>
+    >;
   readonly store: DeliveryStore;
   readonly mappings: () => MappingSet;
   /** Undefined = dry-run: a replay logs the execute call instead of sending it. */
@@ -42,6 +44,7 @@ export function replayDepsFrom(deps: AdminDeps): ReplayDeps {
     client: deps.flowClient ?? createDryRunClient(deps.logger),
     policy: retryPolicyFrom(deps.config),
     defaultOrgId: deps.config.flowOrgId,
+    executeBodyLimit: deps.config.executeBodyLimit,
     leases: deps.leases,
     now: deps.now ?? Date.now,
     onQueued: deps.onQueued ?? (() => {}),

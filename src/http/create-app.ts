@@ -9,6 +9,8 @@ import type { FlowClient } from '../flows/create-flow-client';
 import type { Logger } from '../logger';
 import type { MappingSet } from '../mappings/types';
 import { createLateAnswers, type LateAnswers } from '../responses/create-late-answers';
+import { currentSecrets } from '../redact/current-secrets';
+import { redactingStore } from '../redact/redacting-store';
 import { createDeliveryFeed } from '../console/delivery-feed';
 import { adminRouter, replayDepsFrom } from './admin-routes';
 import { consoleApiRouter } from './console-api-routes';
@@ -31,6 +33,8 @@ export interface AppDeps {
         | 'retryMaxAgeMs'
         | 'adminToken'
         | 'responseUrlAllow'
+        | 'flowApiToken'
+        | 'executeBodyLimit'
         | 'consoleEdit'
         | 'mappingsWatch'
       >
@@ -68,6 +72,9 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   const leases =
     deps.leases ?? createLeases({ flowTimeoutMs: deps.config.flowTimeoutMs ?? 10_000 });
+  // Every configured secret and the flow token, kept out of what is stored and answered by value.
+  const secrets = currentSecrets(deps.mappings, deps.config.flowApiToken);
+  const store = redactingStore(deps.store, secrets);
   // Answers are per-request JSON: an ETag costs a hash per answer and means nothing to a sender.
   app.set('etag', false);
   app.set('x-powered-by', false);
@@ -99,8 +106,9 @@ export function createApp(deps: AppDeps): Express {
         mappings: deps.mappings,
         flowClient: deps.flowClient,
         defaultOrgId: deps.config.flowOrgId,
+        executeBodyLimit: deps.config.executeBodyLimit,
         now: deps.now ?? Date.now,
-        store: deps.store,
+        store,
         policy: retryPolicyFrom(deps.config),
         idempotencyWindowMs: deps.config.idempotencyWindowMs ?? 24 * 3_600_000,
         // A sync delivery is held for one execution; past that the worker may take it back.
@@ -125,6 +133,7 @@ export function createApp(deps: AppDeps): Express {
       },
       deps.logger,
       deps.config.bodyLimit,
+      secrets,
     ),
   );
   app.use(healthRouter(deps.mappings, deps.config.dryRun, deps.store));
@@ -132,10 +141,10 @@ export function createApp(deps: AppDeps): Express {
   if (deps.config.adminToken !== undefined) {
     const session = consoleSession(deps.config.adminToken, deps.logger, deps.now);
     // The same leases as the hook route: one process holds deliveries under one name.
-    const adminDeps = { ...deps, leases };
+    const adminDeps = { ...deps, leases, store };
     const feed = createDeliveryFeed(deps.store, deps.logger);
     const consoleApi = consoleApiRouter({
-      store: deps.store,
+      store,
       mappings: deps.mappings,
       replayDeps: replayDepsFrom(adminDeps),
       feed,
@@ -164,6 +173,6 @@ export function createApp(deps: AppDeps): Express {
     app.locals.stops = stops;
   }
   app.use(notFound);
-  app.use(errorHandler(deps.logger));
+  app.use(errorHandler(deps.logger, secrets));
   return app;
 }

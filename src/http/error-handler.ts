@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { FlowhookError } from '../errors';
 import type { Logger } from '../logger';
+import { createSecretRedactor, type SecretRedactor } from '../redact/create-secret-redactor';
 import type { DeliveryTrace } from '../pipeline/handle-delivery';
 import { logHookRequest } from './request-log';
 
@@ -24,6 +25,11 @@ function fromBodyParser(error: { type?: string; status?: number; message: string
 
 function toFlowhookError(error: unknown): FlowhookError {
   if (error instanceof FlowhookError) return error;
+  // The router could not percent-decode a path segment (/hooks/%ff, /hooks/%): not a body
+  // problem, and no source can have such a name (issue 9, item 10).
+  if (error instanceof URIError) {
+    return new FlowhookError('invalid_path', 'the path is not valid percent-encoded UTF-8');
+  }
   const candidate = error as { type?: string; status?: number; message?: string } | null;
   if (
     candidate &&
@@ -37,7 +43,14 @@ function toFlowhookError(error: unknown): FlowhookError {
 }
 
 /** The one place an error becomes an answer: `{error, code, deliveryId?, ...details}`. */
-export function errorHandler(logger: Logger) {
+const NO_SECRETS = createSecretRedactor([]);
+
+/**
+ * The one place an error becomes an answer: `{error, code, deliveryId?, ...details}`. A message
+ * may quote what the sender sent (a JSON parser's excerpt): secrets are redacted from the answer
+ * and the log line by value (issue 9, item 6).
+ */
+export function errorHandler(logger: Logger, secrets: () => SecretRedactor = () => NO_SECRETS) {
   return (error: unknown, _req: Request, res: Response, next: NextFunction): void => {
     if (res.headersSent) {
       next(error);
@@ -50,16 +63,21 @@ export function errorHandler(logger: Logger) {
       logger.error({ err: failure.cause, ...trace }, 'the delivery store failed');
       res.setHeader('Retry-After', '5');
     }
+    const redactor = secrets();
+    const message = redactor.text(failure.message);
     res.status(failure.status).json({
-      error: failure.message,
+      error: message,
       code: failure.code,
       ...(trace?.deliveryId ? { deliveryId: trace.deliveryId } : {}),
-      ...failure.details,
+      ...redactor.json(failure.details),
     });
     if (trace) {
-      logHookRequest(logger, trace, failure.status, res.locals.startedAt as number, failure);
+      logHookRequest(logger, trace, failure.status, res.locals.startedAt as number, {
+        code: failure.code,
+        message,
+      });
     } else {
-      logger.warn({ status: failure.status, code: failure.code }, failure.message);
+      logger.warn({ status: failure.status, code: failure.code }, message);
     }
   };
 }

@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { FlowhookError } from '../errors';
 import type { Logger } from '../logger';
 import { handleDelivery, type DeliveryTrace, type PipelineDeps } from '../pipeline/handle-delivery';
+import type { SecretRedactor } from '../redact/create-secret-redactor';
 import type { HeaderMap } from '../verify/types';
 import { logHookRequest } from './request-log';
 
@@ -11,7 +12,13 @@ export interface HookRouteLocals {
 }
 
 /** POST /hooks/:source — raw bytes in (bounded), the pipeline, the answer. */
-export function hooksRouter(deps: PipelineDeps, logger: Logger, bodyLimit: number): Router {
+export function hooksRouter(
+  deps: PipelineDeps,
+  logger: Logger,
+  bodyLimit: number,
+  /** Every configured secret and the flow token: no answer carries one (issue 9, item 6). */
+  secrets: () => SecretRedactor,
+): Router {
   const router = express.Router();
   // Every content type is read as raw bytes: the signature is over exactly what was sent, and
   // the body is parsed only after it is verified. No inflating: a compressed body would be
@@ -47,12 +54,20 @@ export function hooksRouter(deps: PipelineDeps, logger: Logger, bodyLimit: numbe
         deps,
         trace,
       );
-      if (answer.headers) res.set(answer.headers);
+      const redactor = secrets();
+      if (answer.headers) res.set(redactor.json(answer.headers));
       // A respond: template's answer: its exact text, with its own content type.
-      if (answer.contentType !== undefined)
-        res.status(answer.status).type(answer.contentType).send(String(answer.body));
-      else if (answer.text) res.status(answer.status).type('text/plain').send(String(answer.body));
-      else res.status(answer.status).json(answer.body);
+      if (answer.contentType !== undefined) {
+        res
+          .status(answer.status)
+          .type(answer.contentType)
+          .send(redactor.text(String(answer.body)));
+      } else if (answer.text) {
+        res
+          .status(answer.status)
+          .type('text/plain')
+          .send(redactor.text(String(answer.body)));
+      } else res.status(answer.status).json(redactor.json(answer.body));
       logHookRequest(logger, trace, answer.status, res.locals.startedAt as number);
     },
   );

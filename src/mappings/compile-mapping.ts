@@ -18,6 +18,9 @@ export function compileMapping(
   meta: { name: string; file: string; version: string },
 ): CompiledSource {
   const { provider, secret, secrets, ...options } = def.verify;
+  // A secret of spaces is as good as none (issue 9, item 9): refused here, where the key path is known.
+  if (typeof secret === 'string') blankSecret(secret, ['verify', 'secret']);
+  (secrets ?? []).forEach((value, i) => blankSecret(value, ['verify', 'secrets', i]));
   const spec = {
     ...options,
     provider,
@@ -107,4 +110,10 @@ function replyWithinMs(def: { mode?: string; replyWithin?: string }, provider: s
   if (text === undefined) return REPLY_WITHIN_BY_PROVIDER[provider] ?? 8000;
   const match = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(text) as RegExpExecArray; // the schema checked it
   return Math.round(Number(match[1]) * (match[2] === 's' ? 1000 : 1));
+}
+
+function blankSecret(value: unknown, path: readonly (string | number)[]): void {
+  if (typeof value === 'string' && value.trim() === '') {
+    throw new PathError(path, 'the secret is empty (only whitespace); set a real secret');
+  }
 }

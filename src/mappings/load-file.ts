@@ -14,7 +14,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** The schema's pattern for `source`; a name taken from the file name must fit it too. */
 const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-export type FileOutcome =
+export type FileOutcome = (
   | {
       kind: 'ready';
       file: string;
@@ -24,7 +24,14 @@ export type FileOutcome =
       unset?: string[];
     }
   | { kind: 'missing-env'; file: string; name: string; reason: string }
-  | { kind: 'invalid'; file: string; name: string; problems: LoadProblem[] };
+  | { kind: 'invalid'; file: string; name: string; problems: LoadProblem[] }
+) & {
+  /**
+   * The file's `verify` secrets whose variables are set, whatever the outcome: a source that
+   * waits for its flow id still has a secret to keep out of every stored record and answer.
+   */
+  secrets?: readonly string[];
+};
 
 /**
  * Reads, parses, validates, substitutes and compiles one mapping file. Never throws: every
@@ -94,15 +101,16 @@ export function loadText(
   }
   const placeholder = options.placeholders ? (name: string) => name : undefined;
   const { value, missing } = substituteEnv(document as MappingDef, env, placeholder);
+  const secrets = options.placeholders ? [] : configuredSecrets(document, env);
   if (missing.length > 0 && !options.placeholders) {
     const reason = `disabled until ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} set`;
-    return { kind: 'missing-env', file, name, reason };
+    return { kind: 'missing-env', file, name, reason, secrets };
   }
   // Again with the values in place: `flow: "${F:-}"` must not become an empty flow id.
   const substituted = validateMapping(value);
   if (substituted.length > 0) {
     const list = substituted.map((p) => at(p.path, `after \${VAR} substitution, ${p.message}`));
-    return invalid(file, name, list);
+    return { ...invalid(file, name, list), secrets };
   }
   const version = createHash('sha256').update(text).digest('hex').slice(0, 12);
   let source: CompiledSource;
@@ -110,7 +118,7 @@ export function loadText(
     source = compileMapping(value, { name, file, version });
   } catch (error) {
     if (!(error instanceof PathError)) throw error;
-    return invalid(file, name, [at(error.path, error.message)]);
+    return { ...invalid(file, name, [at(error.path, error.message)]), secrets };
   }
   const warnings =
     source.provider === 'none'
@@ -121,8 +129,22 @@ export function loadText(
     file,
     source,
     warnings,
+    secrets,
     ...(missing.length > 0 ? { unset: missing } : {}),
   };
+}
+
+/** `verify.secret` and `verify.secrets` with their variables set (issue 9, item 6). */
+function configuredSecrets(document: unknown, env: Env): string[] {
+  const verify = (document as { verify?: { secret?: unknown; secrets?: unknown } } | null)?.verify;
+  const written = [verify?.secret, ...(Array.isArray(verify?.secrets) ? verify.secrets : [])];
+  const found: string[] = [];
+  for (const text of written) {
+    if (typeof text !== 'string') continue;
+    const { value, missing } = substituteEnv(text, env);
+    if (missing.length === 0 && value.trim() !== '') found.push(value);
+  }
+  return found;
 }
 
 function invalid(file: string, name: string, problems: LoadProblem[]): FileOutcome {

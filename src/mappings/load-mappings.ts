@@ -51,11 +51,13 @@ export function assembleMappings(
   const errors: LoadProblem[] = [];
   const warnings: LoadProblem[] = [];
   const unset = new Map<string, readonly string[]>();
+  const secrets = new Set<string>();
   const byName = new Map<
     string,
     { file: string; outcome: FileOutcome; serving?: CompiledSource }[]
   >();
   for (const outcome of outcomes) {
+    for (const secret of outcome.secrets ?? []) secrets.add(secret);
     let name: string;
     let serving: CompiledSource | undefined;
     if (outcome.kind === 'ready') {
@@ -76,7 +78,10 @@ export function assembleMappings(
           message: `source "${outcome.name}" ${outcome.reason}${note}`,
         });
       }
-      if (serving) name = serving.name;
+      if (serving) {
+        name = serving.name;
+        for (const secret of serving.verifySpec.secrets) secrets.add(secret);
+      }
     }
     byName.set(name, [...(byName.get(name) ?? []), { file: outcome.file, outcome, serving }]);
   }
@@ -101,5 +106,13 @@ export function assembleMappings(
       disabled.set(name, { name, files, reason, cause: 'invalid' });
     }
   }
-  return { dir, sources, disabled, errors, warnings, ...(unset.size > 0 ? { unset } : {}) };
+  return {
+    dir,
+    sources,
+    disabled,
+    errors,
+    warnings,
+    secrets: [...secrets],
+    ...(unset.size > 0 ? { unset } : {}),
+  };
 }

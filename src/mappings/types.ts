@@ -89,4 +89,9 @@ export interface MappingSet {
   readonly warnings: readonly LoadProblem[];
   /** Loaded with placeholders (tools): each source's unset variables, standing as their names. */
   readonly unset?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Every configured secret of every file, enabled or not: redacted by value from stored requests
+   * and from answers (issue 9, item 6). Never logged or answered.
+   */
+  readonly secrets?: readonly string[];
 }

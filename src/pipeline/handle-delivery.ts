@@ -41,6 +41,8 @@ export interface PipelineDeps {
   /** Undefined = dry-run: everything but the execute call. */
   readonly flowClient: FlowClient | undefined;
   readonly defaultOrgId: string | undefined;
+  /** EXECUTE_BODY_LIMIT, in bytes (422 variables_too_large past it); unset = the default. */
+  readonly executeBodyLimit?: number;
   readonly now: () => number;
   readonly store: DeliveryStore;
   readonly policy: RetryPolicy;
@@ -71,6 +73,8 @@ export interface DeliveryTrace {
   deliveryId?: string;
   providerDeliveryId?: string;
   source?: string;
+  /** A disabled source: why (logged, never answered). */
+  disabled?: string;
   mappingVersion?: string;
   secretIndex?: number | null;
   mode?: 'sync' | 'async';
@@ -104,7 +108,7 @@ export async function handleDelivery(
   trace: DeliveryTrace,
 ): Promise<DeliveryAnswer> {
   // One snapshot for the whole request: a reload mid-request does not change its mapping.
-  const source = findSource(deps.mappings(), request.sourceName);
+  const source = findSource(deps.mappings(), request.sourceName, trace);
   trace.source = source.name;
   trace.mappingVersion = source.version;
   trace.mode = source.mode;
@@ -139,6 +143,7 @@ export async function handleDelivery(
       view,
       deps.defaultOrgId,
       validTraceparent(request.headers.traceparent),
+      deps.executeBodyLimit,
     );
     decision = plan.length === 0 ? { kind: 'ignored' } : { kind: 'run', plan };
   } catch (error) {
@@ -299,12 +304,16 @@ function routesOf(plan: readonly PlannedExecution[]): DeliveryRecord['routes'] {
   }));
 }
 
-function findSource(mappings: MappingSet, name: string): CompiledSource {
+function findSource(mappings: MappingSet, name: string, trace: DeliveryTrace): CompiledSource {
   const source = mappings.sources.get(name);
   if (source !== undefined) return source;
   const disabled = mappings.disabled.get(name);
   if (disabled !== undefined) {
-    throw new FlowhookError('source_disabled', `source "${name}" is disabled: ${disabled.reason}`);
+    // Why goes to the log line (and /readyz, the admin API), never to an unauthenticated sender:
+    // variable names and mapping errors describe the deployment (issue 9, item 8).
+    trace.source = name;
+    trace.disabled = disabled.reason;
+    throw new FlowhookError('source_disabled', `source "${name}" is unavailable`);
   }
   throw new FlowhookError('unknown_source', `no source named "${name}"`);
 }

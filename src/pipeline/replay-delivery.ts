@@ -18,6 +18,8 @@ export interface ReplayDeps {
   readonly client: FlowClient;
   readonly policy: RetryPolicy;
   readonly defaultOrgId: string | undefined;
+  /** EXECUTE_BODY_LIMIT, in bytes; unset = the default. */
+  readonly executeBodyLimit?: number;
   /** This process's leases: the delivery is held under a new holder name while the replay runs. */
   readonly leases: Leases;
   readonly now: () => number;
@@ -70,6 +72,7 @@ export async function replayDelivery(id: string, deps: ReplayDeps): Promise<Repl
     view,
     deps.defaultOrgId,
     validTraceparent(record.request.headers.traceparent),
+    deps.executeBodyLimit,
   );
   if (plan.length === 0) {
     throw new FlowhookError(

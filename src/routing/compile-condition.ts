@@ -1,5 +1,6 @@
+import RE2 from 're2';
 import { atPath } from '../path-error';
-import { compileJsonPath } from './json-path';
+import { compileJsonPath, MAX_PATH_MATCHES } from './json-path';
 import type { RequestView } from './request-view';
 
 export type Scalar = string | number | boolean | null;
@@ -119,7 +120,8 @@ function compileSubject(def: {
 }): [string, Subject] {
   if (def.path !== undefined) {
     const path = compileJsonPath(def.path);
-    return [def.path, (request) => path.all(request.body)];
+    // A condition decides on the first MAX_PATH_MATCHES matches (issue 9, item 3).
+    return [def.path, (request) => path.all(request.body).slice(0, MAX_PATH_MATCHES)];
   }
   if (def.header !== undefined) {
     const name = def.header.toLowerCase();
@@ -150,18 +152,13 @@ function compileOperator(
       return (value) => options.some((option) => sameValue(value, option, textual));
     }
     case 'matches': {
-      let regex: RegExp;
-      try {
-        regex = new RegExp(expected as string);
-      } catch (error) {
-        throw new Error(
-          `invalid regular expression /${String(expected)}/: ${(error as Error).message}`,
-          {
-            cause: error,
-          },
-        );
-      }
-      return (value) => isText(value) && regex.test(String(value));
+      const regex = compileRegex(expected as string);
+      return (value) => {
+        if (!isText(value)) return false;
+        const text = String(value);
+        // RE2 is linear in the subject; the cap bounds that line too (a 64 MB body is one string).
+        return text.length <= MAX_MATCH_SUBJECT && regex.test(text);
+      };
     }
     case 'contains':
       // A list contains an element; a text contains a substring.
@@ -181,6 +178,34 @@ function compileOperator(
         return actual !== undefined && compare(actual, limit);
       };
     }
+  }
+}
+
+/**
+ * Longest text `matches` tests, in UTF-16 code units; a longer subject never matches. `matches`
+ * checks the shape of ids, event names and commands, not of documents (issue 9, item 1).
+ */
+export const MAX_MATCH_SUBJECT = 65_536;
+
+/**
+ * `matches` runs on RE2 (the `re2` package): matching takes time linear in the subject whatever
+ * the pattern, so a sender's text cannot stall the event loop with a pattern such as ^(a+)+$
+ * (issue 9, item 1). RE2 has no backreferences and no lookaround; a pattern that uses them is a
+ * load error that says so.
+ */
+function compileRegex(pattern: string): RE2 {
+  try {
+    return new RE2(pattern);
+  } catch (error) {
+    const reason = (error as Error).message;
+    const unsupported = /invalid perl operator: \(\?<?[=!]|invalid escape sequence: \\(\d|k)/.test(
+      reason,
+    )
+      ? '; matches uses a linear-time engine (RE2), which has no lookaround ((?=, (?!, (?<=, (?<!) and no backreferences (\\1, \\k<name>): rewrite the pattern without them, or test the parts with separate conditions'
+      : '';
+    throw new Error(`invalid regular expression /${pattern}/: ${reason}${unsupported}`, {
+      cause: error,
+    });
   }
 }
 

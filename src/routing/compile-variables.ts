@@ -1,8 +1,9 @@
+import { FlowhookError } from '../errors';
 import { atPath } from '../path-error';
 import { coerce, type VariableType } from './coerce';
 import { compileCondition, type ConditionDef } from './compile-condition';
 import { compileTemplate, isTemplate } from './compile-template';
-import { compileJsonPath } from './json-path';
+import { compileJsonPath, MAX_PATH_MATCHES } from './json-path';
 import type { RequestView } from './request-view';
 
 interface Options {
@@ -64,7 +65,7 @@ function compileGroup(defs: Readonly<Record<string, VariableDef>>): Group {
     const values: Record<string, unknown> = Object.create(null);
     for (const variable of compiled) {
       const qualified = prefix + variable.name;
-      let value = variable.read(request, out, `${qualified}.`);
+      let value = readBounded(variable, request, out, qualified);
       if (value === undefined) value = variable.fallback;
       if (value === undefined) {
         if (variable.required) out.missing.push(qualified);
@@ -82,6 +83,33 @@ function compileGroup(defs: Readonly<Record<string, VariableDef>>): Group {
     }
     return values;
   };
+}
+
+/** A path that matched more than MAX_PATH_MATCHES values: stopped, and refused (issue 9, item 3). */
+class TooManyMatches extends Error {}
+
+function readBounded(
+  variable: CompiledVariable,
+  request: RequestView,
+  out: Extraction,
+  qualified: string,
+): unknown {
+  try {
+    return variable.read(request, out, `${qualified}.`);
+  } catch (error) {
+    if (!(error instanceof TooManyMatches)) throw error;
+    throw new FlowhookError(
+      'variables_too_large',
+      `variable ${qualified} matches more than ${MAX_PATH_MATCHES} values in this request`,
+      { variables: [qualified] },
+    );
+  }
+}
+
+/** Every match of a path, refused past the cap rather than cut: a flow must not get part of a list. */
+function bounded(found: unknown[]): unknown[] {
+  if (found.length > MAX_PATH_MATCHES) throw new TooManyMatches();
+  return found;
 }
 
 /** `type` applies to each element of an `all: true` list. */
@@ -149,7 +177,7 @@ function compilePathVariable(def: {
   const path = compileJsonPath(def.path);
   if (def.where === undefined && def.pick === undefined) {
     return def.all
-      ? (request: RequestView) => nonEmpty(path.all(request.body))
+      ? (request: RequestView) => nonEmpty(bounded(path.all(request.body)))
       : (request: RequestView) => path.first(request.body);
   }
   const where =
@@ -162,7 +190,7 @@ function compilePathVariable(def: {
       : atPath(['pick'], () => compileJsonPath(def.pick as string));
   return (request: RequestView) => {
     const results: unknown[] = [];
-    for (const match of path.all(request.body)) {
+    for (const match of bounded(path.all(request.body))) {
       if (where && !where.holds({ body: match, headers: request.headers, query: request.query }))
         continue;
       const value = pick ? pick.first(match) : match;

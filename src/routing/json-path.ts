@@ -1,9 +1,18 @@
 import { JSONPath } from 'jsonpath-plus';
 
+/**
+ * Most matches one evaluation collects (issue 9, item 3): `$..*` over a large nested payload
+ * matches every node, and each match may be a whole subtree. Past this, evaluation stops.
+ */
+export const MAX_PATH_MATCHES = 10_000;
+
 /** A JSONPath compiled once at load; the request path only walks it. */
 export interface CompiledJsonPath {
   readonly source: string;
-  /** Every match, in document order. */
+  /**
+   * Every match, in document order, up to MAX_PATH_MATCHES + 1: one more than the cap says the
+   * cap was passed, without collecting the rest.
+   */
   all(json: unknown): unknown[];
   /** The first match, or undefined when nothing matches. */
   first(json: unknown): unknown;
@@ -31,11 +40,36 @@ export function compileJsonPath(source: string): CompiledJsonPath {
     return plainPath(source, segments);
   }
   const pathArray = JSONPath.toPathArray(source);
-  const all = (json: unknown): unknown[] =>
-    JSONPath({ path: pathArray, json: json as object, eval: false, wrap: true }) ?? [];
-  all({}); // surfaces a path jsonpath-plus cannot evaluate at load time, not per request
-  return { source, all, first: (json) => all(json)[0] };
+  // Matches are taken from jsonpath-plus's callback, which it calls as it walks; throwing from it
+  // is the only way to stop a walk early (at the cap, or at the first match for first()).
+  const collect = (json: unknown, limit: number): unknown[] => {
+    const found: unknown[] = [];
+    try {
+      JSONPath({
+        path: pathArray,
+        json: json as object,
+        eval: false,
+        wrap: true,
+        resultType: 'value',
+        callback: (value: unknown) => {
+          found.push(value);
+          if (found.length >= limit) throw ENOUGH;
+        },
+      });
+    } catch (error) {
+      if (error !== ENOUGH) throw error;
+    }
+    return found;
+  };
+  collect({}, 1); // surfaces a path jsonpath-plus cannot evaluate at load time, not per request
+  return {
+    source,
+    all: (json) => collect(json, MAX_PATH_MATCHES + 1),
+    first: (json) => collect(json, 1)[0],
+  };
 }
+
+const ENOUGH = Symbol('enough matches');
 
 /** $.a.b[0]: a walk over own properties, the same answers as jsonpath-plus without its overhead. */
 function plainPath(source: string, segments: readonly string[]): CompiledJsonPath {

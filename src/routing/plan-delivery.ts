@@ -1,7 +1,11 @@
 import { FlowhookError } from '../errors';
 import type { ExecuteRequest } from '../flows/execute-request';
 import type { CompiledRoute, CompiledSource } from '../mappings/types';
+import { jsonSizeUpTo } from './json-size-up-to';
 import type { RequestView } from './request-view';
+
+/** EXECUTE_BODY_LIMIT's default: the largest execute body (one execution's variables as JSON). */
+export const DEFAULT_EXECUTE_BODY_LIMIT = 2 * 1024 * 1024;
 
 export interface PlannedExecution {
   readonly route: CompiledRoute;
@@ -19,6 +23,7 @@ export function planDelivery(
   view: RequestView,
   defaultOrgId: string | undefined,
   traceparent?: string,
+  executeBodyLimit = DEFAULT_EXECUTE_BODY_LIMIT,
 ): PlannedExecution[] {
   const routes =
     source.dispatch === 'all'
@@ -57,5 +62,37 @@ export function planDelivery(
       { variables: invalid },
     );
   }
+  const tooLarge = plan.flatMap((step) =>
+    oversized(step.request.variables, executeBodyLimit).map((name) =>
+      fanOut ? `${step.route.name}.${name}` : name,
+    ),
+  );
+  if (tooLarge.length > 0) {
+    throw new FlowhookError(
+      'variables_too_large',
+      `the execute body would be larger than EXECUTE_BODY_LIMIT (${executeBodyLimit} bytes); the largest variables: ${tooLarge.join(', ')}`,
+      { variables: tooLarge },
+    );
+  }
   return plan;
+}
+
+/**
+ * When one execution's variables, as JSON, pass the limit (issue 9, item 3): the names of the
+ * largest variables that alone pass it, largest first; else none. Each is measured only up to
+ * the limit, so a 50 MB value costs what the limit costs.
+ */
+function oversized(variables: Readonly<Record<string, unknown>>, limit: number): string[] {
+  if (jsonSizeUpTo(variables, limit) <= limit) return [];
+  const sizes = Object.entries(variables)
+    .map(([name, value]) => ({ name, size: jsonSizeUpTo(value, limit) }))
+    .sort((a, b) => b.size - a.size);
+  const names: string[] = [];
+  let total = 0;
+  for (const { name, size } of sizes) {
+    names.push(name);
+    total += size;
+    if (total > limit) break;
+  }
+  return names;
 }

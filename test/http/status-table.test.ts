@@ -134,11 +134,15 @@ describe('HTTP status table (DESIGN §4)', () => {
     expect(res.body).toEqual({ error: 'no source named "nope"', code: 'unknown_source' });
   });
 
-  it('a source waiting for its secret → 503 source_disabled naming the variable', async () => {
+  it('a source waiting for its secret → 503 source_disabled; why is logged, not answered (issue 9 item 8)', async () => {
     const res = await request(t.app).post('/hooks/later').send({});
     expect(res.status).toBe(503);
-    expect(res.body.code).toBe('source_disabled');
-    expect(res.body.error).toContain('NOT_SET_YET');
+    expect(res.body).toEqual({ error: 'source "later" is unavailable', code: 'source_disabled' });
+    expect(t.logs.lines().at(-1)).toMatchObject({
+      source: 'later',
+      status: 503,
+      disabled: 'disabled until NOT_SET_YET is set',
+    });
   });
 
   it('missing signature → 401 invalid_signature with a reason, no deliveryId, no flow call', async () => {
@@ -323,6 +327,7 @@ describe('HTTP status table (DESIGN §4)', () => {
     expect(ERROR_STATUS).toEqual({
       unknown_source: 404,
       not_found: 404,
+      invalid_path: 400,
       method_not_allowed: 405,
       source_disabled: 503,
       invalid_signature: 401,
@@ -331,6 +336,7 @@ describe('HTTP status table (DESIGN §4)', () => {
       invalid_body: 400,
       missing_variables: 422,
       invalid_variables: 422,
+      variables_too_large: 422,
       upstream_error: 502,
       executions_failed: 502,
       upstream_unreachable: 502,

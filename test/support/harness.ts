@@ -86,6 +86,7 @@ export function buildApp(options: {
       bodyLimit: options.bodyLimit ?? 1024 * 1024,
       flowOrgId: ORG,
       dryRun: flowClient === undefined,
+      ...(flowClient === undefined ? {} : { flowApiToken: TOKEN }),
       ...options.config,
     },
     logger: logs.logger,

@@ -1,0 +1,54 @@
+import { createSecretRedactor } from '../../src/redact/create-secret-redactor';
+
+// issue 9 items 6 and 7: secrets are recognised by value, in the forms a leak takes.
+const TOKEN = 'flow-api-token-do-not-leak';
+const redactor = createSecretRedactor([TOKEN, 'short', '   ']);
+
+describe('createSecretRedactor (issue 9 items 6, 7)', () => {
+  it.each<[string, string, string | undefined]>([
+    ['as written', `echo ${TOKEN} back`, 'echo [redacted] back'],
+    ['upper-cased', `echo ${TOKEN.toUpperCase()}`, 'echo [redacted]'],
+    ['URL-encoded', `q=${encodeURIComponent(`${TOKEN}`)}`, 'q=[redacted]'],
+    [
+      'base64 (a Basic credential)',
+      `Basic ${Buffer.from(`user:${TOKEN}`).toString('base64')}`,
+      undefined,
+    ],
+    ['base64 at offset 1', Buffer.from(`a${TOKEN}zz`).toString('base64'), undefined],
+    ['base64 at offset 2', Buffer.from(`ab${TOKEN}`).toString('base64'), undefined],
+    ['base64url', Buffer.from(`??>${TOKEN}??>`).toString('base64url'), undefined],
+    ['a short secret as the whole value', 'short', '[redacted]'],
+    ['a short secret in any case', 'SHORT', '[redacted]'],
+  ])('%s', (_what, text, expected) => {
+    expect(redactor.holds(text)).toBe(true);
+    const redacted = redactor.text(text);
+    if (expected !== undefined) expect(redacted).toBe(expected);
+    expect(redacted).toContain('[redacted]');
+    expect(redacted.toLowerCase()).not.toContain(TOKEN);
+  });
+
+  it.each([
+    ['a short secret inside a longer text (chance, not a leak)', 'shorts'],
+    ['a whitespace-only secret is no secret', '   '],
+    ['an ordinary text', 'nothing to see here'],
+  ])('leaves alone: %s', (_what, text) => {
+    expect(redactor.holds(text)).toBe(false);
+    expect(redactor.text(text)).toBe(text);
+  });
+
+  it('redacts every string of a JSON value, keys too, and keeps a __proto__ key a key', () => {
+    const value = JSON.parse(
+      `{"a":["${TOKEN}",1,{"b":"ok"}],"${TOKEN}":true,"__proto__":"${TOKEN}"}`,
+    ) as Record<string, unknown>;
+    const out = redactor.json(value) as Record<string, unknown>;
+    expect(JSON.stringify(out)).toBe(
+      '{"a":["[redacted]",1,{"b":"ok"}],"[redacted]":true,"__proto__":"[redacted]"}',
+    );
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+  });
+
+  it('returns the same value when there is nothing to redact', () => {
+    const value = { a: ['x', { b: 2 }] };
+    expect(redactor.json(value)).toBe(value);
+  });
+});
