@@ -60,19 +60,29 @@ export function compileMapping(
   };
 }
 
-/** `idempotency.key`: a header, or a JSONPath whose first match (text or number) is the key. */
+/**
+ * `idempotency.key`: a header, or a JSONPath whose first match (text or number) is the key. An
+ * empty or blank key is no key (issue 9, item 14): as one key it would merge every delivery that
+ * carries it, each answered with the first one's answer and none of them run.
+ */
 function compileKey(
   key: { header: string } | { path: string },
 ): (request: RequestView) => string | undefined {
   if ('header' in key) {
     const name = key.header.toLowerCase();
-    return (request) => request.headers[name] || undefined;
+    return (request) => nonBlank(request.headers[name]);
   }
   const path = compileJsonPath(key.path);
   return (request) => {
     const value = path.first(request.body);
-    return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+    return typeof value === 'string' || typeof value === 'number'
+      ? nonBlank(String(value))
+      : undefined;
   };
+}
+
+function nonBlank(key: string | undefined): string | undefined {
+  return key === undefined || key.trim() === '' ? undefined : key;
 }
 
 /**

@@ -75,6 +75,23 @@ describe('idempotency (sync)', () => {
     expect(api.requests).toHaveLength(3);
   });
 
+  it.each([
+    ['an empty string', ''],
+    ['a blank string', '  '],
+  ])(
+    'an idempotency key that is %s is no key: each delivery runs (issue 9, item 14)',
+    async (_label, eventId) => {
+      const t = buildApp({ files: FILES, flowBaseUrl: api.url });
+      const first = await post(t, 'keyed', { eventId, n: 1 });
+      const second = await post(t, 'keyed', { eventId, n: 2 });
+      expect([first.status, second.status]).toEqual([200, 200]);
+      expect(second.headers['idempotent-replayed']).toBeUndefined();
+      expect(second.body.deliveryId).not.toBe(first.body.deliveryId);
+      expect(api.requests.map((r) => r.body)).toEqual([{ n: 1 }, { n: 2 }]);
+      expect((await t.store.get(first.body.deliveryId))?.idempotencyKey).toBeNull();
+    },
+  );
+
   it('a repeat of a refused request (422) gets the same refusal', async () => {
     const files = {
       'strict.yaml': `
