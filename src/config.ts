@@ -38,6 +38,14 @@ export interface Config {
   readonly retryMaxAgeMs: number;
   /** Bearer token for the admin API (/api/*); unset = the admin API does not exist. */
   readonly adminToken: string | undefined;
+  /** A connection whose request headers have not all arrived by then is closed (408), in ms. */
+  readonly headersTimeoutMs: number;
+  /** A connection whose whole request (headers and body) has not arrived by then is closed, in ms. */
+  readonly requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this, in ms. */
+  readonly keepAliveTimeoutMs: number;
+  /** Open connections at most; more are closed as they arrive (and logged). */
+  readonly maxConnections: number;
 }
 
 export class ConfigError extends Error {
@@ -89,6 +97,35 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   }
 
   const logLevel = oneOf('LOG_LEVEL', value('LOG_LEVEL') ?? 'info', LOG_LEVELS);
+  const idempotencyWindowMs = withUnit(
+    'IDEMPOTENCY_WINDOW',
+    value('IDEMPOTENCY_WINDOW') ?? '24h',
+    TIME_UNITS,
+    1000,
+    30 * DAY,
+  );
+  const retentionMs = withUnit(
+    'RETENTION',
+    value('RETENTION') ?? '7d',
+    TIME_UNITS,
+    60_000,
+    3650 * DAY,
+  );
+  if (retentionMs < idempotencyWindowMs) {
+    // A pruned delivery's key is forgotten: a repeat of it inside the window would run again
+    // (issue 9, item 16).
+    throw new ConfigError(
+      'RETENTION',
+      `must be at least IDEMPOTENCY_WINDOW: a repeat of a delivery pruned inside the window would run again`,
+    );
+  }
+  const timeout = (name: string, fallback: string) =>
+    withUnit(name, value(name) ?? fallback, TIME_UNITS, 50, 3_600_000);
+  const headersTimeoutMs = timeout('HEADERS_TIMEOUT', '20s');
+  const requestTimeoutMs = timeout('REQUEST_TIMEOUT', '30s');
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError('HEADERS_TIMEOUT', 'must not be longer than REQUEST_TIMEOUT');
+  }
 
   return Object.freeze({
     flowBaseUrl: flowBaseUrl?.replace(/\/+$/, ''),
@@ -104,15 +141,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     trustProxy: trustProxy(value('TRUST_PROXY')),
     logLevel,
     dryRun: flowBaseUrl === undefined,
-    idempotencyWindowMs: withUnit(
-      'IDEMPOTENCY_WINDOW',
-      value('IDEMPOTENCY_WINDOW') ?? '24h',
-      TIME_UNITS,
-      1000,
-      30 * DAY,
-    ),
+    idempotencyWindowMs,
     storeSync: oneOf('STORE_SYNC', value('STORE_SYNC') ?? 'full', ['full', 'normal']),
-    retentionMs: withUnit('RETENTION', value('RETENTION') ?? '7d', TIME_UNITS, 60_000, 3650 * DAY),
+    retentionMs,
     workerConcurrency: integer('WORKER_CONCURRENCY', value('WORKER_CONCURRENCY'), 8, 1, 1000),
     retryMaxAttempts: integer('RETRY_MAX_ATTEMPTS', value('RETRY_MAX_ATTEMPTS'), 25, 1, 1000),
     retryMaxAgeMs: withUnit(
@@ -123,6 +154,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       30 * DAY,
     ),
     adminToken: adminToken(value('ADMIN_TOKEN')),
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: timeout('KEEPALIVE_TIMEOUT', '65s'),
+    maxConnections: integer('MAX_CONNECTIONS', value('MAX_CONNECTIONS'), 512, 1, 1_000_000),
   });
 }
 

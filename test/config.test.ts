@@ -25,6 +25,10 @@ describe('loadConfig', () => {
       retryMaxAttempts: 25,
       retryMaxAgeMs: 24 * 3_600_000,
       adminToken: undefined,
+      headersTimeoutMs: 20_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 65_000,
+      maxConnections: 512,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -85,6 +89,11 @@ describe('loadConfig', () => {
       'admin-token-of-32-chars-long-xx',
     ],
     [{ ADMIN_TOKEN: '' }, 'adminToken', undefined],
+    [{ RETENTION: '24h', IDEMPOTENCY_WINDOW: '24h' }, 'retentionMs', 24 * 3_600_000],
+    [{ HEADERS_TIMEOUT: '500ms' }, 'headersTimeoutMs', 500],
+    [{ REQUEST_TIMEOUT: '1m' }, 'requestTimeoutMs', 60_000],
+    [{ KEEPALIVE_TIMEOUT: '5s' }, 'keepAliveTimeoutMs', 5000],
+    [{ MAX_CONNECTIONS: '2000' }, 'maxConnections', 2000],
   ])('%j → %s = %s', (env, key, expected) => {
     expect(loadConfig(env)[key as 'port']).toBe(expected);
   });
@@ -116,6 +125,16 @@ describe('loadConfig', () => {
     [{ ADMIN_TOKEN: 'short' }, /^ADMIN_TOKEN: must be at least 16 characters/],
     [{ ADMIN_TOKEN: '0123456789abcde' }, /^ADMIN_TOKEN: must be at least 16 characters/],
     [{ ADMIN_TOKEN: '0123456789 abcdef' }, /^ADMIN_TOKEN: must be printable ASCII without spaces/],
+    // Issue 9, item 16: a repeat of a pruned delivery would run again.
+    [{ RETENTION: '1h' }, /^RETENTION: must be at least IDEMPOTENCY_WINDOW/],
+    [
+      { RETENTION: '2d', IDEMPOTENCY_WINDOW: '3d' },
+      /^RETENTION: must be at least IDEMPOTENCY_WINDOW/,
+    ],
+    [{ HEADERS_TIMEOUT: '40s' }, /^HEADERS_TIMEOUT: must not be longer than REQUEST_TIMEOUT/],
+    [{ REQUEST_TIMEOUT: '10ms' }, /^REQUEST_TIMEOUT: /],
+    [{ KEEPALIVE_TIMEOUT: 'forever' }, /^KEEPALIVE_TIMEOUT: /],
+    [{ MAX_CONNECTIONS: '0' }, /^MAX_CONNECTIONS: /],
   ])('%j stops the start with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -50,10 +50,13 @@ export function errorHandler(logger: Logger) {
       logger.error({ err: failure.cause, ...trace }, 'the delivery store failed');
       res.setHeader('Retry-After', '5');
     }
+    // store_unavailable means nothing was stored: an id would name a delivery that does not
+    // exist (issue 9, item 16), and the sender's next try gets a new one.
+    const stored = trace?.deliveryId !== undefined && failure.code !== 'store_unavailable';
     res.status(failure.status).json({
       error: failure.message,
       code: failure.code,
-      ...(trace?.deliveryId ? { deliveryId: trace.deliveryId } : {}),
+      ...(stored ? { deliveryId: trace.deliveryId } : {}),
       ...failure.details,
     });
     if (trace) {
