@@ -4,6 +4,7 @@ import type { Logger } from '../logger';
 import { handleDelivery, type DeliveryTrace, type PipelineDeps } from '../pipeline/handle-delivery';
 import type { HeaderMap } from '../verify/types';
 import { logHookRequest } from './request-log';
+import { sourceRateLimit } from './source-rate-limit';
 
 export interface HookRouteLocals {
   trace: DeliveryTrace;
@@ -28,6 +29,8 @@ export function hooksRouter(deps: PipelineDeps, logger: Logger, bodyLimit: numbe
       res.setHeader('Cache-Control', 'no-store');
       next();
     },
+    // Before the body is read: a refused sender's bytes are neither read nor kept.
+    sourceRateLimit(deps.mappings),
     rawBody,
     async (req: Request, res: Response) => {
       const trace = res.locals.trace as DeliveryTrace;

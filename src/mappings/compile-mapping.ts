@@ -5,7 +5,7 @@ import { compileJsonPath } from '../routing/json-path';
 import type { RequestView } from '../routing/request-view';
 import { createPreset } from '../verify/create-preset';
 import type { VerifySpec } from '../verify/types';
-import type { CompiledRoute, CompiledSource, MappingDef } from './types';
+import type { CompiledRoute, CompiledSource, MappingDef, RateLimit } from './types';
 
 /**
  * Turns a validated mapping into the plain objects the request path uses: the verifier, route
@@ -56,7 +56,30 @@ export function compileMapping(
       ? { idempotencyKey: atPath(['idempotency', 'key'], () => compileKey(def.idempotency!.key)) }
       : {}),
     jsonFields: def.body?.jsonFields ?? ['payload'],
+    rateLimit: rateLimitOf(def, provider),
     routes,
+  };
+}
+
+/**
+ * Sources whose "verified" means anyone (none) or anyone who read the page a form token is on
+ * (token) get a limit unless the file sets one: every request to them is stored (issue 9, item 4).
+ */
+const DEFAULT_RATE_LIMIT: Readonly<Record<string, RateLimit>> = {
+  none: { requests: 60, perSeconds: 60 },
+  token: { requests: 60, perSeconds: 60 },
+};
+
+const SECONDS = { s: 1, m: 60, h: 3600 } as const;
+
+function rateLimitOf(def: MappingDef, provider: string): RateLimit | undefined {
+  const limit = def.rateLimit;
+  if (limit === 'off') return undefined;
+  if (limit === undefined) return DEFAULT_RATE_LIMIT[provider];
+  const match = /^(\d+)(s|m|h)$/.exec(limit.per) as RegExpExecArray; // the schema checked it
+  return {
+    requests: limit.requests,
+    perSeconds: Number(match[1]) * SECONDS[match[2] as keyof typeof SECONDS],
   };
 }
 

@@ -12,7 +12,16 @@ export interface MappingDef {
   dispatch?: 'first' | 'all';
   idempotency?: { key: { header: string } | { path: string } };
   body?: { jsonFields?: string[] };
+  /** Requests per client address; `off` = none. Default: 60 per 1m for none/token. */
+  rateLimit?: { requests: number; per: string } | 'off';
   routes: RouteDef[];
+}
+
+/** A source's request rate limit, per client address. */
+export interface RateLimit {
+  readonly requests: number;
+  /** The window, in whole seconds. */
+  readonly perSeconds: number;
 }
 
 export interface RouteDef {
@@ -52,6 +61,8 @@ export interface CompiledSource extends AfterVerify {
   readonly idempotencyKey?: (request: RequestView) => string | undefined;
   /** Form fields that hold JSON and are parsed (Slack's `payload`). */
   readonly jsonFields: readonly string[];
+  /** Requests per client address (429 past it); undefined = no limit. */
+  readonly rateLimit: RateLimit | undefined;
   readonly routes: readonly CompiledRoute[];
 }
 
