@@ -46,6 +46,12 @@ export interface Config {
   readonly keepAliveTimeoutMs: number;
   /** Open connections at most; more are closed as they arrive (and logged). */
   readonly maxConnections: number;
+  /**
+   * Where a late answer may be POSTed (a request's Slack response_url), as origins
+   * (`https://hooks.slack.com`): a bare host allows HTTPS to it, an entry with a scheme exactly
+   * that origin.
+   */
+  readonly responseUrlAllow: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -158,6 +164,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     requestTimeoutMs,
     keepAliveTimeoutMs: timeout('KEEPALIVE_TIMEOUT', '65s'),
     maxConnections: integer('MAX_CONNECTIONS', value('MAX_CONNECTIONS'), 512, 1, 1_000_000),
+    responseUrlAllow: responseUrlAllow(value('RESPONSE_URL_ALLOW') ?? 'hooks.slack.com'),
   });
 }
 
@@ -176,6 +183,40 @@ function adminToken(raw: string | undefined): string | undefined {
     throw new ConfigError('ADMIN_TOKEN', 'must be printable ASCII without spaces');
   }
   return raw;
+}
+
+/** "hooks.slack.com, http://127.0.0.1:8080" → ["https://hooks.slack.com", "http://127.0.0.1:8080"] */
+function responseUrlAllow(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const withScheme = entry.includes('://');
+      let url: URL | undefined;
+      try {
+        url = new URL(withScheme ? entry : `https://${entry}`);
+      } catch {
+        url = undefined;
+      }
+      const bare = url !== undefined && (url.pathname === '/' || url.pathname === '');
+      if (
+        !url ||
+        !['http:', 'https:'].includes(url.protocol) ||
+        url.username ||
+        url.password ||
+        !bare ||
+        url.search ||
+        url.hash ||
+        (!withScheme && url.host !== entry.toLowerCase())
+      ) {
+        throw new ConfigError(
+          'RESPONSE_URL_ALLOW',
+          `"${entry}" is not a host (hooks.slack.com) or an origin (http://127.0.0.1:8080)`,
+        );
+      }
+      return url.origin;
+    });
 }
 
 function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[]): T {

@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 65_000,
       maxConnections: 512,
+      responseUrlAllow: ['https://hooks.slack.com'],
     });
     expect(Object.isFrozen(config)).toBe(true);
   });

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseBody } from '../body/parse-body';
 import { loadMappings } from '../mappings/load-mappings';
+import { previewAnswer, type AnswerPreview } from '../responses/preview-answer';
 import type { ConditionTrace } from '../routing/compile-condition';
 import type { CliIo } from './cli-io';
 import { explainDelivery, type Explanation } from './explain-delivery';
@@ -59,12 +61,21 @@ export function testCommand(
   }
   const orgId = io.env.FLOW_ORG_ID || 'FLOW_ORG_ID';
   const explanation = explainDelivery(source, { rawBody, headers, query }, orgId);
+  let body: unknown;
+  try {
+    body = parseBody(rawBody, headers['content-type'], source.jsonFields);
+  } catch {
+    body = undefined; // explained as the refusal already
+  }
+  const preview = previewAnswer(source, explanation, '<deliveryId>', body);
   const named = [...(set.unset?.get(source.name) ?? [])];
   if (!io.env.FLOW_ORG_ID) named.push('FLOW_ORG_ID');
   named.sort();
   const ok = explanation.matched.length > 0 && explanation.error === undefined;
-  if (options.json) io.out(`${JSON.stringify({ ...explanation, ok, unset: named }, null, 2)}\n`);
-  else io.out(render(explanation, named));
+  if (options.json) {
+    const answer = preview.answer ? { outcome: preview.outcome, ...preview.answer } : undefined;
+    io.out(`${JSON.stringify({ ...explanation, ok, unset: named, answer }, null, 2)}\n`);
+  } else io.out(render(explanation, named, preview));
   return ok ? 0 : 1;
 }
 
@@ -77,7 +88,7 @@ function guessContentType(body: Buffer): string {
   }
 }
 
-function render(e: Explanation, unset: string[]): string {
+function render(e: Explanation, unset: string[], preview: AnswerPreview): string {
   const lines = [
     `source ${e.source} (${e.file}), dispatch: ${e.dispatch}; the signature is not checked`,
   ];
@@ -105,6 +116,14 @@ function render(e: Explanation, unset: string[]): string {
         .split('\n')
         .map((line) => `  ${line}`),
     );
+  }
+  if (preview.answer) {
+    // The mapping's own answer (respond:), exactly as the sender would get it.
+    const { status, contentType, headers, body } = preview.answer;
+    lines.push('', `answer to the sender (respond: ${preview.outcome}): ${status}`);
+    lines.push(`  Content-Type: ${contentType}`);
+    for (const [name, value] of Object.entries(headers)) lines.push(`  ${name}: ${value}`);
+    lines.push(...body.split('\n').map((line) => `  ${line}`));
   }
   return `${lines.join('\n')}\n`;
 }

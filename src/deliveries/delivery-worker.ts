@@ -3,8 +3,8 @@ import type { FlowClient } from '../flows/create-flow-client';
 import type { Logger } from '../logger';
 import { holdOf } from './lease';
 import type { RetryPolicy } from './retry-policy';
-import { runDelivery } from './run-delivery';
-import type { DeliveryRecord, DeliveryStore } from './types';
+import { runDelivery, type RouteResult } from './run-delivery';
+import { FINAL_STATES, type DeliveryRecord, type DeliveryStore } from './types';
 
 export interface WorkerOptions {
   readonly store: DeliveryStore;
@@ -20,6 +20,8 @@ export interface WorkerOptions {
   /** This process, in leases. */
   readonly owner: string;
   readonly now?: () => number;
+  /** A run ended the delivery (succeeded, failed, dead): its late answer, if one is pending. */
+  readonly onFinished?: (record: DeliveryRecord, results: readonly RouteResult[]) => Promise<void>;
 }
 
 export interface DeliveryWorker {
@@ -58,7 +60,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
       policy: options.policy,
       now,
     })
-      .then(({ record: done, lost }) => {
+      .then(async ({ record: done, results, lost }) => {
         const line = {
           deliveryId: done.id,
           source: done.source,
@@ -73,6 +75,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
         else if (done.state === 'dead')
           options.logger.error(line, 'delivery dead: retries exhausted');
         else options.logger.info(line, 'delivery attempt finished');
+        if (!lost && FINAL_STATES.includes(done.state)) await options.onFinished?.(done, results);
       })
       .catch((error: unknown) =>
         options.logger.error({ err: error, deliveryId: record.id }, 'delivery run failed'),

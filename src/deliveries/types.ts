@@ -45,7 +45,30 @@ export interface StoredRequest {
 /** The answer the sender got, kept so an idempotent repeat gets it again. */
 export interface StoredAnswer {
   readonly status: number;
+  /** JSON; or, with `contentType`, the exact text sent (a `respond:` template's rendering). */
   readonly body: unknown;
+  readonly contentType?: string;
+  /** A template's own headers. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A late answer (Slack's response_url): promised when the sender was told `running` or `queued`
+ * by a source with `respond: slack`, POSTed when the delivery ends. Only the origin is kept: the
+ * full URL is a capability, and it is in the stored request already.
+ */
+export interface LateAnswer {
+  /** pending: promised, not sent yet; refused: never sent (no URL, not on RESPONSE_URL_ALLOW). */
+  readonly state: 'pending' | 'sent' | 'failed' | 'refused';
+  readonly origin?: string;
+  /** POSTs tried. */
+  readonly attempts: number;
+  /** The receiver's last status, when it answered. */
+  readonly httpStatus?: number;
+  /** Why it was refused or failed. */
+  readonly reason?: string;
+  /** When it was sent or given up (ms). */
+  readonly at?: number;
 }
 
 export interface Attempt {
@@ -91,6 +114,8 @@ export interface DeliveryRecord {
   /** Who holds a running delivery, and until when (a crashed holder's lease expires). */
   readonly lease: { readonly owner: string; readonly until: number } | null;
   readonly lastError: { readonly code: string; readonly message: string } | null;
+  /** The late answer promised to the sender, and what became of it; null = none. */
+  readonly lateAnswer?: LateAnswer | null;
 }
 
 export type NewDelivery = Omit<
@@ -106,7 +131,14 @@ export type NewDelivery = Omit<
 export type DeliveryPatch = Partial<
   Pick<
     DeliveryRecord,
-    'state' | 'answer' | 'nextAttemptAt' | 'lease' | 'lastError' | 'routes' | 'mappingVersion'
+    | 'state'
+    | 'answer'
+    | 'nextAttemptAt'
+    | 'lease'
+    | 'lastError'
+    | 'routes'
+    | 'mappingVersion'
+    | 'lateAnswer'
   >
 >;
 

@@ -3,6 +3,7 @@ import { combine, compileCondition } from '../routing/compile-condition';
 import { compileVariables } from '../routing/compile-variables';
 import { compileJsonPath } from '../routing/json-path';
 import type { RequestView } from '../routing/request-view';
+import { compileRespond } from '../responses/compile-respond';
 import { createPreset } from '../verify/create-preset';
 import type { VerifySpec } from '../verify/types';
 import type { CompiledRoute, CompiledSource, MappingDef, RateLimit } from './types';
@@ -58,6 +59,16 @@ export function compileMapping(
     jsonFields: def.body?.jsonFields ?? ['payload'],
     rateLimit: rateLimitOf(def, provider),
     routes,
+    ...(def.respond === undefined
+      ? {}
+      : {
+          respond: atPath(['respond'], () =>
+            compileRespond(
+              def.respond!,
+              new Set(def.routes.flatMap((route) => Object.keys(route.variables ?? {}))),
+            ),
+          ),
+        }),
   };
 }
 

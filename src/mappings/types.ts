@@ -1,6 +1,7 @@
 import type { CompiledCondition, ConditionDef } from '../routing/compile-condition';
 import type { RequestView } from '../routing/request-view';
 import type { VariableDef, VariableExtractor } from '../routing/compile-variables';
+import type { CompiledRespond, RespondDef } from '../responses/types';
 import type { AfterVerify, Verifier, VerifySpec } from '../verify/types';
 
 /** A mapping file as written (after `${VAR}` substitution and schema validation). */
@@ -14,6 +15,7 @@ export interface MappingDef {
   body?: { jsonFields?: string[] };
   /** Requests per client address; `off` = none. Default: 60 per 1m for none/token. */
   rateLimit?: { requests: number; per: string } | 'off';
+  respond?: RespondDef;
   routes: RouteDef[];
 }
 
@@ -64,6 +66,8 @@ export interface CompiledSource extends AfterVerify {
   /** Requests per client address (429 past it); undefined = no limit. */
   readonly rateLimit: RateLimit | undefined;
   readonly routes: readonly CompiledRoute[];
+  /** The mapping's own answers per outcome (`respond:`); undefined = flowhook's answers. */
+  readonly respond?: CompiledRespond;
 }
 
 /** Why a source cannot take requests; the answer is 503 with this reason (no secret in it). */

@@ -13,11 +13,24 @@ export function isTemplate(text: string): boolean {
  * that finds nothing renders as empty text; an object or list renders as its JSON.
  */
 export function compileTemplate(text: string): (request: RequestView) => string {
-  const parts: Array<string | ((request: RequestView) => unknown)> = [];
+  return compileTemplateOver(text, compileReference);
+}
+
+/**
+ * The `{{ … }}` language over any context: `reference` compiles one placeholder's expression (at
+ * load; it throws for a name that does not exist) and `escape` is applied to each rendered value,
+ * never to the literal text around it (response bodies escape for the content type they land in).
+ */
+export function compileTemplateOver<C>(
+  text: string,
+  reference: (expression: string) => (context: C) => unknown,
+  escape: (value: string) => string = (value) => value,
+): (context: C) => string {
+  const parts: Array<string | ((context: C) => unknown)> = [];
   let last = 0;
   for (const match of text.matchAll(PLACEHOLDER)) {
     parts.push(text.slice(last, match.index));
-    parts.push(compileReference(match[1] ?? ''));
+    parts.push(reference(match[1] ?? ''));
     last = (match.index ?? 0) + match[0].length;
   }
   const rest = text.slice(last);
@@ -25,9 +38,10 @@ export function compileTemplate(text: string): (request: RequestView) => string 
     throw new Error(`template "${text}" has an unclosed {{ or a stray }}`);
   }
   parts.push(rest);
-  return (request) => {
+  return (context) => {
     let out = '';
-    for (const part of parts) out += typeof part === 'string' ? part : render(part(request));
+    for (const part of parts)
+      out += typeof part === 'string' ? part : escape(render(part(context)));
     return out;
   };
 }
