@@ -5,7 +5,7 @@ import { createBackgroundWork } from './background-work';
 import { createApp } from './http/create-app';
 import { createLogger, type Logger } from './logger';
 import { createDeliveryWorker } from './deliveries/delivery-worker';
-import { leaseFor, processOwner } from './deliveries/lease';
+import { createLeases } from './deliveries/lease';
 import { retryPolicyFrom } from './deliveries/retry-policy';
 import { openSqliteStore } from './deliveries/sqlite-store';
 import type { DeliveryStore } from './deliveries/types';
@@ -49,7 +49,8 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
       });
   const store = openSqliteStore({ dataDir: config.dataDir, sync: config.storeSync });
   log.info({ dataDir: config.dataDir, ...(await store.counts()) }, 'delivery store open');
-  const owner = processOwner();
+  // One lease length and one holder counter for the worker, the hook route and the admin API.
+  const leases = createLeases({ flowTimeoutMs: config.flowTimeoutMs });
   const policy = retryPolicyFrom(config);
   const worker = createDeliveryWorker({
     store,
@@ -57,9 +58,8 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     policy,
     logger: log,
     concurrency: config.workerConcurrency,
-    leaseMs: leaseFor(config.flowTimeoutMs),
     pollMs: 250,
-    owner,
+    leases,
   });
   // Deliveries queued or running when the last process stopped are picked up from here.
   worker.start();
@@ -72,7 +72,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     mappings: registry.current,
     flowClient,
     store,
-    owner,
+    leases,
     onQueued: worker.notify,
   });
   // The timeouts are given at construction: Node checks them every connectionsCheckingInterval

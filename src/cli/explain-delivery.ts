@@ -2,7 +2,7 @@ import { parseBody } from '../body/parse-body';
 import { FlowhookError } from '../errors';
 import { describeExecute } from '../flows/execute-request';
 import type { CompiledSource } from '../mappings/types';
-import { planDelivery } from '../pipeline/handle-delivery';
+import { planDelivery } from '../routing/plan-delivery';
 import type { ConditionTrace } from '../routing/compile-condition';
 import type { RequestView } from '../routing/request-view';
 import type { HeaderMap } from '../verify/types';

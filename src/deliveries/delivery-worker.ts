@@ -1,7 +1,7 @@
 import { settledWithin } from '../background-work';
 import type { FlowClient } from '../flows/create-flow-client';
 import type { Logger } from '../logger';
-import { holdOf } from './lease';
+import type { Leases } from './lease';
 import type { RetryPolicy } from './retry-policy';
 import { runDelivery, type RouteResult } from './run-delivery';
 import { FINAL_STATES, type DeliveryRecord, type DeliveryStore } from './types';
@@ -13,12 +13,10 @@ export interface WorkerOptions {
   readonly logger: Logger;
   /** Deliveries executed at once by this process. */
   readonly concurrency: number;
-  /** How long a claimed delivery is this process's; after a crash, others take it once it expires. */
-  readonly leaseMs: number;
   /** How often the store is asked for due deliveries when nothing wakes the worker sooner. */
   readonly pollMs: number;
-  /** This process, in leases. */
-  readonly owner: string;
+  /** This process's leases: a claimed delivery is its for `leaseMs`; after a crash, others take it. */
+  readonly leases: Leases;
   readonly now?: () => number;
   /** A run ended the delivery (succeeded, failed, dead): its late answer, if one is pending. */
   readonly onFinished?: (record: DeliveryRecord, results: readonly RouteResult[]) => Promise<void>;
@@ -45,8 +43,8 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
   let stopped = true;
   /** A claim in progress (stop waits for it: what it claims runs, within the grace). */
   let ticking: Promise<void> | undefined;
-  /** Woken while a claim was in progress. */
-  let again = false;
+  /** notify() came while a claim was in progress: claim again as soon as it ends. */
+  let wokenDuringClaim = false;
 
   const schedule = (ms: number) => {
     clearTimeout(timer);
@@ -91,10 +89,10 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     if (stopped) return;
     if (ticking) {
       // A wake-up during a claim: look again as soon as it ends, not at the next poll.
-      again = true;
+      wokenDuringClaim = true;
       return;
     }
-    again = false;
+    wokenDuringClaim = false;
     let done!: () => void;
     ticking = new Promise<void>((resolve) => (done = resolve));
     try {
@@ -103,12 +101,19 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
         free > 0
           ? // A new hold per claim: a run of an earlier claim of the same delivery that outlived
             // its lease no longer matches, even in this process.
-            await options.store.claimDue(now(), free, holdOf(options.owner), options.leaseMs)
+            await options.store.claimDue(
+              now(),
+              free,
+              options.leases.newHolder(),
+              options.leases.leaseMs,
+            )
           : [];
       // Claimed just before a stop: run them anyway (the stop waits for them within its grace).
       for (const record of claimed) run(record);
       // A full batch may mean more are due; otherwise wait for the next poll or notify().
-      schedule((claimed.length > 0 && claimed.length === free) || again ? 0 : options.pollMs);
+      schedule(
+        (claimed.length > 0 && claimed.length === free) || wokenDuringClaim ? 0 : options.pollMs,
+      );
     } catch (error) {
       options.logger.error({ err: error }, 'claiming deliveries failed; trying again');
       schedule(options.pollMs);

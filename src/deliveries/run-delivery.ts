@@ -163,18 +163,19 @@ export async function runDelivery(
     }
   }
   const lastFailure = [...made].reverse().find((a) => a.outcome === 'failed');
-  const hold =
+  // A retry due before the sync sender's deadline stays with this holder instead of the worker.
+  const retryWithinBudget =
     state === 'queued' &&
     nextAttemptAt !== null &&
     options.holdUntil !== undefined &&
     options.owner !== undefined &&
     nextAttemptAt < options.holdUntil;
   const patch: DeliveryPatch = {
-    state: hold ? 'running' : state,
+    state: retryWithinBudget ? 'running' : state,
     nextAttemptAt,
     // A held retry may still be running when the sender's budget ends: its lease must outlast
     // the attempt, or the worker would claim it mid-call and run the flow twice.
-    lease: hold
+    lease: retryWithinBudget
       ? {
           owner: options.owner as string,
           until: (options.holdUntil as number) + (options.leaseMs ?? 0),
@@ -188,7 +189,7 @@ export async function runDelivery(
     attempts: record.attempts,
     updatedAt: now,
   };
-  const answer = hold ? undefined : options.answerFor?.(outcome, results);
+  const answer = retryWithinBudget ? undefined : options.answerFor?.(outcome, results);
   // The attempts not yet written, the outcome and the sync answer: one write. Only while this
   // process still holds the delivery: after its lease expired mid-call and another took it over,
   // the attempts are recorded (they happened) but the state is the new holder's.

@@ -1,7 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { decodeCursor, encodeCursor } from './list-cursor';
 import { migrate } from './migrations';
+import { createGroupCommit, storeClosed } from './sqlite-group-commit';
+import { listSql, type ListParams } from './sqlite-list-query';
+import {
+  ATTEMPT_COLUMNS,
+  DELIVERY_COLUMNS,
+  attemptFromRow,
+  columnsOf,
+  recordFromRow,
+  rowFromNew,
+  type AttemptRow,
+  type DeliveryRow,
+} from './sqlite-rows';
 import {
   DELIVERY_STATES,
   FINAL_STATES,
@@ -35,49 +48,6 @@ export interface SqliteStoreOptions {
 
 /** How long a statement waits for another process's write transaction before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
-
-interface DeliveryRow {
-  id: string;
-  source: string;
-  idempotency_key: string | null;
-  mode: 'sync' | 'async';
-  state: DeliveryState;
-  received_at: number;
-  updated_at: number;
-  mapping_version: string;
-  method: string;
-  url: string;
-  headers: string;
-  body: Buffer;
-  body_bytes: number;
-  body_truncated: 0 | 1;
-  routes: string;
-  answer: string | null;
-  next_attempt_at: number | null;
-  lease_owner: string | null;
-  lease_until: number | null;
-  last_error: string | null;
-}
-
-interface AttemptRow {
-  delivery_id: string;
-  number: number;
-  started_at: number;
-  duration_ms: number;
-  route: string;
-  flow_id: string;
-  outcome: 'succeeded' | 'failed';
-  http_status: number | null;
-  session_id: string | null;
-  error: string | null;
-}
-
-const DELIVERY_COLUMNS = `id, source, idempotency_key, mode, state, received_at, updated_at,
-  mapping_version, method, url, headers, body, body_bytes, body_truncated, routes, answer,
-  next_attempt_at, lease_owner, lease_until, last_error`;
-
-const ATTEMPT_COLUMNS = `delivery_id, number, started_at, duration_ms, route, flow_id, outcome,
-  http_status, session_id, error`;
 
 /**
  * The embedded delivery store: one SQLite file in DATA_DIR (WAL, synchronous=FULL), safe to share
@@ -339,70 +309,8 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     };
   });
 
-  // Group commit. Writes are queued and run together at the next turn of the event loop, each in
-  // its own savepoint (one that throws rolls back alone), all in one IMMEDIATE transaction: one
-  // commit, one fsync, for every request that wrote in the same turn instead of one each. A
-  // write's promise settles after that commit, so "resolved" still means "on disk".
-  const queue: PendingWrite[] = [];
-  let flushing: NodeJS.Immediate | undefined;
-  const savepoint = db.transaction((work: () => unknown) => work());
-  const group = db.transaction((writes: readonly PendingWrite[]) =>
-    writes.map((write, index): Settled => {
-      try {
-        return { ok: true, value: savepoint(write.work) };
-      } catch (error) {
-        // Some errors (disk full, I/O, out of memory) make SQLite roll back the whole
-        // transaction, not just the savepoint. Stop here: the writes after this one must not run
-        // outside a transaction, and the ones before it were undone.
-        if (!db.inTransaction) throw new GroupAborted(index, error);
-        return { ok: false, error };
-      }
-    }),
-  );
-
-  /**
-   * Commits one group, then yields to the event loop before the next: a burst does not hold the
-   * loop for several commits in a row, and other processes get the write lock in between.
-   * `all` (close) drains the queue at once.
-   */
-  function flush(all = false): void {
-    flushing = undefined;
-    do {
-      const writes = queue.splice(0, MAX_GROUP);
-      if (writes.length === 0) break;
-      commitGroup(writes);
-    } while (all);
-    if (queue.length > 0) flushing ??= setImmediate(flush);
-  }
-
-  function commitGroup(writes: PendingWrite[]): void {
-    let settled: Settled[];
-    try {
-      settled = group.immediate(writes);
-    } catch (error) {
-      if (error instanceof GroupAborted) {
-        // That write fails with its own error; the others were not written and go again first.
-        writes[error.index].reject(error.cause);
-        queue.unshift(...writes.filter((_, i) => i !== error.index));
-        return;
-      }
-      // The commit itself failed (SQLITE_BUSY past the timeout, disk full): nothing was written.
-      for (const write of writes) write.reject(error);
-      return;
-    }
-    settled.forEach((outcome, i) => {
-      if (outcome.ok) writes[i].resolve(outcome.value);
-      else writes[i].reject(outcome.error);
-    });
-  }
-
-  function write<T>(work: () => T): Promise<T> {
-    if (!db.open) return closedError();
-    return new Promise<T>((resolve, reject) => {
-      queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      flushing ??= setImmediate(flush);
-    });
-  }
+  const writes = createGroupCommit(db);
+  const write = writes.write;
 
   /** A read, as a promise; a synchronous throw becomes a rejection. */
   function readAsync<T>(work: () => T): Promise<T> {
@@ -432,7 +340,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       });
     },
     claimDue(at, limit, owner, leaseMs) {
-      if (limit < 1) return db.open ? Promise.resolve([]) : closedError();
+      if (limit < 1) return db.open ? Promise.resolve([]) : storeClosed();
       return write(() => claimDue(at, limit, owner, leaseMs));
     },
     claim(id, request) {
@@ -442,7 +350,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       return write(() => sql.renewLease.run({ id, owner, until, updated_at: now() }).changes === 1);
     },
     prune(before, limit) {
-      if (limit < 1) return db.open ? Promise.resolve(0) : closedError();
+      if (limit < 1) return db.open ? Promise.resolve(0) : storeClosed();
       return write(() => sql.prune.run({ before, limit }).changes);
     },
     counts() {
@@ -459,8 +367,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       return readAsync(() => {
         if (!db.open) return;
         // Pending writes are committed first: a caller may be awaiting one.
-        clearImmediate(flushing);
-        flush(true);
+        writes.drain();
         try {
           db.pragma('optimize');
         } finally {
@@ -469,178 +376,4 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       });
     },
   };
-}
-
-function closedError(): Promise<never> {
-  return Promise.reject(new Error('the delivery store is closed'));
-}
-
-/** At most this many writes share one commit (a long transaction holds the write lock). */
-const MAX_GROUP = 256;
-
-interface PendingWrite {
-  readonly work: () => unknown;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
-
-/** One write of a group made SQLite roll back the whole transaction. */
-class GroupAborted extends Error {
-  constructor(
-    readonly index: number,
-    cause: unknown,
-  ) {
-    super('a write rolled back the whole group', { cause });
-  }
-}
-
-/** The columns a patch sets, encoded; a key left undefined is not changed, null clears. */
-function columnsOf(patch: DeliveryPatch): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  if (patch.state !== undefined) values.state = patch.state;
-  if (patch.answer !== undefined) values.answer = jsonOrNull(patch.answer);
-  if (patch.nextAttemptAt !== undefined) values.next_attempt_at = patch.nextAttemptAt;
-  if (patch.lease !== undefined) {
-    values.lease_owner = patch.lease?.owner ?? null;
-    values.lease_until = patch.lease?.until ?? null;
-  }
-  if (patch.lastError !== undefined) values.last_error = jsonOrNull(patch.lastError);
-  if (patch.routes !== undefined) values.routes = JSON.stringify(patch.routes);
-  if (patch.mappingVersion !== undefined) values.mapping_version = patch.mappingVersion;
-  return values;
-}
-
-interface ListParams {
-  source: string | null;
-  state: string | null;
-  route: string | null;
-  since: number | null;
-  cursor_at: number | null;
-  cursor_id: string | null;
-  limit: number;
-}
-
-/** One SELECT per filter shape, so each can use its index (no `@x IS NULL OR …`). */
-function listSql(shape: Record<'source' | 'state' | 'route' | 'since' | 'cursor', boolean>) {
-  const where: string[] = [];
-  if (shape.source) where.push('source = @source');
-  if (shape.state) where.push('state = @state');
-  if (shape.since) where.push('received_at >= @since');
-  if (shape.cursor) where.push('(received_at, id) < (@cursor_at, @cursor_id)');
-  if (shape.route) {
-    where.push(
-      `EXISTS (SELECT 1 FROM json_each(deliveries.routes) AS r
-               WHERE json_extract(r.value, '$.route') = @route)`,
-    );
-  }
-  return `SELECT ${DELIVERY_COLUMNS} FROM deliveries
-    ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-    ORDER BY received_at DESC, id DESC LIMIT @limit`;
-}
-
-/** The cursor is opaque to callers: base64url of `[receivedAt, id]` of a page's last item. */
-function encodeCursor(receivedAt: number, id: string): string {
-  return Buffer.from(JSON.stringify([receivedAt, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { receivedAt: number; id: string } {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    value = undefined;
-  }
-  if (
-    !Array.isArray(value) ||
-    value.length !== 2 ||
-    !Number.isSafeInteger(value[0]) ||
-    typeof value[1] !== 'string'
-  ) {
-    throw new RangeError('invalid cursor');
-  }
-  return { receivedAt: value[0] as number, id: value[1] };
-}
-
-function rowFromNew(d: NewDelivery, updatedAt: number) {
-  const body = Buffer.from(d.request.bodyBase64, 'base64');
-  if (body.toString('base64') !== d.request.bodyBase64) {
-    // Buffer.from skips what is not base64; storing that would lose bytes silently.
-    throw new TypeError(`delivery ${d.id}: request.bodyBase64 is not canonical base64`);
-  }
-  return {
-    id: d.id,
-    source: d.source,
-    idempotency_key: d.idempotencyKey,
-    mode: d.mode,
-    state: d.state,
-    received_at: d.receivedAt,
-    updated_at: updatedAt,
-    mapping_version: d.mappingVersion,
-    method: d.request.method,
-    url: d.request.url,
-    headers: JSON.stringify(d.request.headers),
-    body,
-    body_bytes: d.request.bodyBytes,
-    body_truncated: d.request.bodyTruncated ? 1 : 0,
-    routes: JSON.stringify(d.routes),
-    answer: d.answer ? JSON.stringify(d.answer) : null,
-    next_attempt_at: d.nextAttemptAt ?? null,
-    lease_owner: d.lease?.owner ?? null,
-    lease_until: d.lease?.until ?? null,
-    last_error: null,
-  };
-}
-
-function recordFromRow(row: DeliveryRow, attempts: Attempt[]): DeliveryRecord {
-  return {
-    id: row.id,
-    source: row.source,
-    idempotencyKey: row.idempotency_key,
-    mode: row.mode,
-    state: row.state,
-    receivedAt: row.received_at,
-    updatedAt: row.updated_at,
-    mappingVersion: row.mapping_version,
-    request: {
-      method: row.method,
-      url: row.url,
-      headers: JSON.parse(row.headers) as Record<string, string>,
-      bodyBase64: row.body.toString('base64'),
-      bodyBytes: row.body_bytes,
-      bodyTruncated: row.body_truncated === 1,
-    },
-    routes: JSON.parse(row.routes) as DeliveryRecord['routes'],
-    answer: row.answer === null ? null : (JSON.parse(row.answer) as DeliveryRecord['answer']),
-    attempts,
-    nextAttemptAt: row.next_attempt_at,
-    lease: leaseOf(row),
-    lastError:
-      row.last_error === null ? null : (JSON.parse(row.last_error) as DeliveryRecord['lastError']),
-  };
-}
-
-function attemptFromRow(row: AttemptRow): Attempt {
-  return {
-    number: row.number,
-    startedAt: row.started_at,
-    durationMs: row.duration_ms,
-    route: row.route,
-    flowId: row.flow_id,
-    outcome: row.outcome,
-    ...(row.http_status !== null ? { httpStatus: row.http_status } : {}),
-    ...(row.session_id !== null ? { sessionId: row.session_id } : {}),
-    ...(row.error !== null ? { error: JSON.parse(row.error) as Attempt['error'] } : {}),
-  };
-}
-
-function leaseOf(row: DeliveryRow): DeliveryRecord['lease'] {
-  return row.lease_owner !== null && row.lease_until !== null
-    ? { owner: row.lease_owner, until: row.lease_until }
-    : null;
-}
-
-function jsonOrNull(value: unknown): string | null {
-  return value === null ? null : JSON.stringify(value);
 }

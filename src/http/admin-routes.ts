@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { checkExact, matchedData, param, query, validationResult } from 'express-validator';
-import { leaseFor, processOwner } from '../deliveries/lease';
+import type { Leases } from '../deliveries/lease';
 import { retryPolicyFrom } from '../deliveries/retry-policy';
 import type { RouteResult } from '../deliveries/run-delivery';
 import {
@@ -27,7 +27,8 @@ export interface AdminDeps {
   /** Undefined = dry-run: a replay logs the execute call instead of sending it. */
   readonly flowClient: FlowClient | undefined;
   readonly logger: Logger;
-  readonly owner?: string;
+  /** The same leases as the hook route (createApp passes them). */
+  readonly leases: Leases;
   readonly onQueued?: () => void;
   readonly now?: () => number;
 }
@@ -50,8 +51,7 @@ export function adminRouter(deps: AdminDeps): Router {
     // The same policy, lease and clock as deliveries received on the hook route.
     policy: retryPolicyFrom(deps.config),
     defaultOrgId: deps.config.flowOrgId,
-    owner: deps.owner ?? processOwner(),
-    leaseMs: leaseFor(deps.config.flowTimeoutMs ?? 10_000),
+    leases: deps.leases,
     now: deps.now ?? Date.now,
     onQueued: deps.onQueued ?? (() => {}),
   };

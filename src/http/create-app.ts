@@ -2,7 +2,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { createBackgroundWork, type BackgroundWork } from '../background-work';
 import type { Config } from '../config';
-import { leaseFor, processOwner } from '../deliveries/lease';
+import { createLeases, type Leases } from '../deliveries/lease';
 import { retryPolicyFrom } from '../deliveries/retry-policy';
 import type { DeliveryStore } from '../deliveries/types';
 import type { FlowClient } from '../flows/create-flow-client';
@@ -31,8 +31,8 @@ export interface AppDeps {
   readonly store: DeliveryStore;
   /** Called when a delivery was queued (the worker's notify). */
   readonly onQueued?: () => void;
-  /** This process, in delivery leases. */
-  readonly owner?: string;
+  /** This process's delivery leases (server.ts shares them with the worker); default from flowTimeoutMs. */
+  readonly leases?: Leases;
   readonly logger: Logger;
   /** The current mappings; a function so a reload can swap them between requests. */
   readonly mappings: () => MappingSet;
@@ -47,7 +47,8 @@ export interface AppDeps {
 /** Builds the app without listening (server.ts listens; tests use supertest). */
 export function createApp(deps: AppDeps): Express {
   const app = express();
-  const owner = deps.owner ?? processOwner();
+  const leases =
+    deps.leases ?? createLeases({ flowTimeoutMs: deps.config.flowTimeoutMs ?? 10_000 });
   // Answers are per-request JSON: an ETag costs a hash per answer and means nothing to a sender.
   app.set('etag', false);
   app.set('x-powered-by', false);
@@ -83,9 +84,8 @@ export function createApp(deps: AppDeps): Express {
         store: deps.store,
         policy: retryPolicyFrom(deps.config),
         idempotencyWindowMs: deps.config.idempotencyWindowMs ?? 24 * 3_600_000,
-        owner,
         // A sync delivery is held for one execution; past that the worker may take it back.
-        leaseMs: leaseFor(deps.config.flowTimeoutMs ?? 10_000),
+        leases,
         replayWaitMs: (deps.config.flowTimeoutMs ?? 10_000) + 5000,
         onQueued: deps.onQueued ?? (() => {}),
         onStoreFailure: (deliveryId, error) =>
@@ -102,8 +102,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(deps.mappings, deps.config.dryRun, deps.store));
   // The admin API exists only when ADMIN_TOKEN is set; without it /api/* is a 404 like any path.
   if (deps.config.adminToken !== undefined) {
-    // The same owner as the hook route: one process holds its leases under one name.
-    app.use('/api', requireAdminToken(deps.config.adminToken), adminRouter({ ...deps, owner }));
+    // The same leases as the hook route: one process holds deliveries under one name.
+    app.use('/api', requireAdminToken(deps.config.adminToken), adminRouter({ ...deps, leases }));
   }
   app.use(notFound);
   app.use(errorHandler(deps.logger));

@@ -1,22 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { parseBody } from '../body/parse-body';
-import { runDelivery, type RouteResult } from '../deliveries/run-delivery';
+import type { Leases } from '../deliveries/lease';
 import type { RetryPolicy } from '../deliveries/retry-policy';
-import type {
-  DeliveryRecord,
-  DeliveryState,
-  DeliveryStore,
-  StoredAnswer,
-} from '../deliveries/types';
+import type { DeliveryState, DeliveryStore, StoredAnswer } from '../deliveries/types';
 import { FlowhookError } from '../errors';
 import type { FlowClient } from '../flows/create-flow-client';
-import { describeExecute, type ExecuteRequest } from '../flows/execute-request';
-import type { CompiledRoute, CompiledSource, MappingSet } from '../mappings/types';
+import { validTraceparent } from '../flows/valid-traceparent';
+import type { CompiledSource, MappingSet } from '../mappings/types';
+import { planDelivery, type PlannedExecution } from '../routing/plan-delivery';
 import type { RequestView } from '../routing/request-view';
 import type { HeaderMap } from '../verify/types';
-import { validTraceparent } from '../flows/valid-traceparent';
+import { answerRepeat } from './answer-repeat';
+import { acceptedAnswer, dryRunAnswer, errorAnswer } from './answers';
+import { runWithinBudget } from './run-within-budget';
 import { toStoredRequest } from './stored-request';
-import { holdOf } from '../deliveries/lease';
 
 /** A request to POST /hooks/:source, as the HTTP layer hands it over. */
 export interface InboundRequest {
@@ -40,10 +37,11 @@ export interface PipelineDeps {
   readonly store: DeliveryStore;
   readonly policy: RetryPolicy;
   readonly idempotencyWindowMs: number;
-  /** This process, in delivery leases. */
-  readonly owner: string;
-  /** How long a sync delivery is held while it runs; after a crash the worker takes it back. */
-  readonly leaseMs: number;
+  /**
+   * This process's leases: a sync delivery is held under a new holder name while it runs; after a
+   * crash the worker takes it back once the lease expires.
+   */
+  readonly leases: Leases;
   /** How long a repeat waits for the first request's answer before it is told the state. */
   readonly replayWaitMs: number;
   /** A delivery was queued: wake the worker. */
@@ -164,10 +162,10 @@ export async function handleDelivery(
                 variables: step.request.variables,
               }))
             : [],
-        // Held under a name of its own (see holdOf) while this request runs it.
+        // Held under a holder name of its own (see Leases) while this request runs it.
         lease:
           initial.state === 'running'
-            ? { owner: holdOf(deps.owner), until: now + deps.leaseMs }
+            ? { owner: deps.leases.newHolder(), until: now + deps.leases.leaseMs }
             : null,
         nextAttemptAt: null,
         answer: initial.answer,
@@ -186,7 +184,7 @@ export async function handleDelivery(
   if (!created.created) {
     trace.replayed = true;
     trace.deliveryId = created.existing.id;
-    return replay(created.existing, deps);
+    return answerRepeat(created.existing, deps);
   }
   if (decision.kind === 'run') {
     trace.route = decision.plan.map((step) => step.route.name).join(',');
@@ -217,107 +215,6 @@ export async function handleDelivery(
   return answer;
 }
 
-/**
- * Runs a sync delivery for at most `deadline`: retries that fall due before it happen here; when
- * it passes during an attempt the sender is told 202 running (the attempt goes on and its outcome
- * is recorded), between attempts 202 queued (the worker takes over).
- */
-async function runWithinBudget(
-  first: DeliveryRecord,
-  source: CompiledSource,
-  deps: PipelineDeps,
-  trace: DeliveryTrace,
-  deadline: number,
-): Promise<{ answer: StoredAnswer; stored: boolean }> {
-  const runDeps = {
-    store: deps.store,
-    client: deps.flowClient as FlowClient,
-    policy: deps.policy,
-    now: deps.now,
-  };
-  let record = first;
-  // This request's hold on the delivery (its lease owner, set when it was created).
-  const hold = first.lease?.owner ?? deps.owner;
-  // Once the sender was told 202 running, a run that ends later must not store its own answer.
-  let told = false;
-  const answerFor = (done: DeliveryRecord, results: RouteResult[]) =>
-    told ? undefined : syncAnswer(done, results, source);
-  for (;;) {
-    const run = runDelivery(record, runDeps, {
-      holdUntil: deadline,
-      owner: hold,
-      leaseMs: deps.leaseMs,
-      answerFor,
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), Math.max(0, deadline - deps.now()));
-    });
-    // runDelivery catches the flow API's errors: what rejects here is the store, which could not
-    // record the outcome. The delivery stays running under this lease; the worker resumes it.
-    const outcome = await Promise.race([run, late])
-      .catch((error: unknown) => {
-        deps.onStoreFailure(record.id, error);
-        return 'unrecorded' as const;
-      })
-      .finally(() => clearTimeout(timer));
-    if (outcome === 'unrecorded') {
-      trace.state = 'running';
-      return {
-        answer: { status: 202, body: { deliveryId: record.id, status: 'running' } },
-        stored: false,
-      };
-    }
-    if (outcome === 'late') {
-      told = true;
-      trace.state = 'running';
-      // The attempt finishes on its own; a retry it schedules is the worker's.
-      deps.track(
-        run
-          .then(async ({ record: done, lost }) => {
-            // Held for a retry nobody will wait for here: hand it to the worker (unless another
-            // holder has it now).
-            if (!lost && done.state === 'running') {
-              await deps.store.update(done.id, { state: 'queued', lease: null }, { owner: hold });
-            }
-            deps.onQueued();
-          })
-          .catch((error: unknown) => deps.onStoreFailure(record.id, error)),
-      );
-      return {
-        answer: { status: 202, body: { deliveryId: record.id, status: 'running' } },
-        stored: false,
-      };
-    }
-    const { record: done, results, lost } = outcome;
-    if (lost) {
-      // This process's lease ran out during the call and another took the delivery over: the
-      // attempt is recorded, but what happens next is the new holder's. Tell the sender that.
-      trace.state = done.state;
-      return {
-        answer: { status: 202, body: { deliveryId: record.id, status: done.state } },
-        stored: false,
-      };
-    }
-    trace.sessionId = results.map((r) => ('sessionId' in r ? r.sessionId : '-')).join(',');
-    if (done.state === 'running' && done.nextAttemptAt !== null) {
-      // Held for a retry inside the budget: wait for it, then run again.
-      await new Promise((resolve) =>
-        setTimeout(resolve, Math.max(0, done.nextAttemptAt! - deps.now())),
-      );
-      record = done;
-      continue;
-    }
-    trace.state = done.state;
-    if (done.state === 'queued') deps.onQueued();
-    // runDelivery stored this same answer in the commit that recorded the outcome.
-    return {
-      answer: done.answer ?? syncAnswer(done, results, source),
-      stored: done.answer !== null,
-    };
-  }
-}
-
 type Decision =
   | { kind: 'refused'; error: FlowhookError }
   | { kind: 'ignored' }
@@ -330,119 +227,22 @@ function initialState(
   deliveryId: string,
   dryRun: boolean,
 ): { state: DeliveryState; answer: StoredAnswer | null } {
-  const base = { deliveryId, source: source.name };
   switch (decision.kind) {
     case 'refused':
       return { state: 'failed', answer: errorAnswer(decision.error, deliveryId) };
     case 'ignored':
       return {
         state: 'ignored',
-        answer: {
-          status: 202,
-          body: {
-            deliveryId,
-            status: 'ignored',
-            reason: `no route of source "${source.name}" matched`,
-          },
-        },
+        answer: acceptedAnswer(deliveryId, 'ignored', {
+          reason: `no route of source "${source.name}" matched`,
+        }),
       };
     case 'run':
       if (source.mode === 'async')
-        return { state: 'queued', answer: { status: 202, body: { deliveryId, status: 'queued' } } };
+        return { state: 'queued', answer: acceptedAnswer(deliveryId, 'queued') };
       if (!dryRun) return { state: 'running', answer: null };
-      {
-        const described = decision.plan.map((step) => ({
-          route: step.route.name,
-          flowId: step.route.flowId,
-          request: describeExecute(step.request),
-        }));
-        const body =
-          source.dispatch === 'all'
-            ? { dryRun: true, ...base, executions: described }
-            : { dryRun: true, ...base, ...described[0] };
-        return { state: 'succeeded', answer: { status: 200, body } };
-      }
+      return { state: 'succeeded', answer: dryRunAnswer(decision.plan, source, deliveryId) };
   }
-}
-
-/**
- * What a sync sender is told after the run: 200 with the session(s); 502 when the flow API
- * refused for good (4xx) — the same shapes as the status table; 202 queued when the failure may
- * pass (network, timeout, 429, 5xx): the delivery is kept and retried, so the sender must not
- * think it failed.
- */
-function syncAnswer(
-  record: DeliveryRecord,
-  results: RouteResult[],
-  source: CompiledSource,
-): StoredAnswer {
-  const base = { deliveryId: record.id, source: record.source };
-  const executions = results.map((r) =>
-    'error' in r
-      ? {
-          route: r.route,
-          flowId: r.flowId,
-          error: { code: r.error.code, message: r.error.message, ...r.error.details },
-        }
-      : r,
-  );
-  if (record.state === 'succeeded') {
-    return {
-      status: 200,
-      body: source.dispatch === 'all' ? { ...base, executions } : { ...base, ...executions[0] },
-    };
-  }
-  if (record.state === 'queued') {
-    return {
-      status: 202,
-      body: {
-        deliveryId: record.id,
-        status: 'queued',
-        reason: `the flow API failed (${record.lastError?.message ?? 'error'}); the delivery is kept and retried`,
-        ...(record.nextAttemptAt === null
-          ? {}
-          : { nextAttemptAt: new Date(record.nextAttemptAt).toISOString() }),
-      },
-    };
-  }
-  const failed = results.filter(
-    (r): r is Extract<RouteResult, { error: FlowhookError }> => 'error' in r,
-  );
-  if (source.dispatch === 'first' && failed.length === 1)
-    return errorAnswer(failed[0].error, record.id);
-  return {
-    status: 502,
-    body: {
-      error: `${failed.length} of ${results.length} executions failed: ${failed.map((r) => r.route).join(', ')}`,
-      code: 'executions_failed',
-      ...base,
-      executions,
-    },
-  };
-}
-
-function errorAnswer(error: FlowhookError, deliveryId: string): StoredAnswer {
-  return {
-    status: error.status,
-    body: { error: error.message, code: error.code, deliveryId, ...error.details },
-  };
-}
-
-/** A repeat: the first request's answer, once it has one (a sync first request may still be running). */
-async function replay(existing: DeliveryRecord, deps: PipelineDeps): Promise<DeliveryAnswer> {
-  const headers = { 'Idempotent-Replayed': 'true' };
-  const deadline = deps.now() + deps.replayWaitMs;
-  let current: DeliveryRecord | undefined = existing;
-  while (current && current.answer === null && deps.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    current = await deps.store.get(existing.id);
-  }
-  if (current?.answer) return { status: current.answer.status, body: current.answer.body, headers };
-  return {
-    status: 202,
-    body: { deliveryId: existing.id, status: current?.state ?? existing.state },
-    headers,
-  };
 }
 
 function findSource(mappings: MappingSet, name: string): CompiledSource {
@@ -453,61 +253,4 @@ function findSource(mappings: MappingSet, name: string): CompiledSource {
     throw new FlowhookError('source_disabled', `source "${name}" is disabled: ${disabled.reason}`);
   }
   throw new FlowhookError('unknown_source', `no source named "${name}"`);
-}
-
-export interface PlannedExecution {
-  readonly route: CompiledRoute;
-  readonly request: ExecuteRequest;
-}
-
-/**
- * The routes that run and the exact execute requests they send, without sending them (also what
- * `flowhook test` shows). dispatch first: the first route whose conditions hold; all: every one.
- * Variables of every chosen route are extracted before anything runs, so bad input never leaves
- * a fan-out half done.
- */
-export function planDelivery(
-  source: CompiledSource,
-  view: RequestView,
-  defaultOrgId: string | undefined,
-  traceparent?: string,
-): PlannedExecution[] {
-  const routes =
-    source.dispatch === 'all'
-      ? source.routes.filter((route) => route.when.holds(view))
-      : source.routes.filter((route) => route.when.holds(view)).slice(0, 1);
-  const missing: string[] = [];
-  const invalid: { name: string; reason: string }[] = [];
-  const fanOut = source.dispatch === 'all';
-  const plan = routes.map((route) => {
-    const extraction = route.extract(view);
-    const qualify = (name: string) => (fanOut ? `${route.name}.${name}` : name);
-    missing.push(...extraction.missing.map(qualify));
-    invalid.push(...extraction.invalid.map((entry) => ({ ...entry, name: qualify(entry.name) })));
-    return {
-      route,
-      request: {
-        // Dry-run may run without FLOW_ORG_ID; the placeholder shows where it would go.
-        orgId: route.orgId ?? defaultOrgId ?? '{FLOW_ORG_ID}',
-        flowId: route.flowId,
-        variables: extraction.variables,
-        traceparent,
-      },
-    };
-  });
-  if (missing.length > 0) {
-    throw new FlowhookError(
-      'missing_variables',
-      `required variables not found in the request: ${missing.join(', ')}`,
-      { variables: missing },
-    );
-  }
-  if (invalid.length > 0) {
-    throw new FlowhookError(
-      'invalid_variables',
-      `variables of the wrong type: ${invalid.map((v) => `${v.name} ${v.reason}`).join('; ')}`,
-      { variables: invalid },
-    );
-  }
-  return plan;
 }

@@ -7,8 +7,8 @@ import type { FlowClient } from '../flows/create-flow-client';
 import { validTraceparent } from '../flows/valid-traceparent';
 import type { CompiledSource, MappingSet } from '../mappings/types';
 import type { RequestView } from '../routing/request-view';
-import { planDelivery } from './handle-delivery';
-import { holdOf } from '../deliveries/lease';
+import { planDelivery } from '../routing/plan-delivery';
+import type { Leases } from '../deliveries/lease';
 
 export interface ReplayDeps {
   readonly store: DeliveryStore;
@@ -18,9 +18,8 @@ export interface ReplayDeps {
   readonly client: FlowClient;
   readonly policy: RetryPolicy;
   readonly defaultOrgId: string | undefined;
-  /** This process, in the lease the delivery is held under while the replay runs. */
-  readonly owner: string;
-  readonly leaseMs: number;
+  /** This process's leases: the delivery is held under a new holder name while the replay runs. */
+  readonly leases: Leases;
   readonly now: () => number;
   /** The replay ended queued for a retry: wake the worker. */
   readonly onQueued: () => void;
@@ -87,7 +86,7 @@ export async function replayDelivery(id: string, deps: ReplayDeps): Promise<Repl
     variables: step.request.variables,
     fromAttempt: before + 1,
   }));
-  const lease = { owner: holdOf(deps.owner), until: deps.now() + deps.leaseMs };
+  const lease = { owner: deps.leases.newHolder(), until: deps.now() + deps.leases.leaseMs };
   // Conditional: a worker (of any process) or another replay that took the delivery since it was
   // read above wins, and this replay is refused rather than run beside it.
   const claimed = await deps.store.claim(id, {

@@ -1,3 +1,3 @@
 export { createVerifier } from './create-verifier';
-export { needsSecret, PROVIDERS, type Provider } from './providers';
+export { needsSecret, PROVIDERS, type Provider } from './provider-names';
 export * from './types';

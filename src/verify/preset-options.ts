@@ -1,4 +1,4 @@
-import type { Provider } from './providers';
+import type { Provider } from './provider-names';
 import { VerifySpecError, type VerifySpec } from './types';
 
 export type OptionName = Exclude<keyof VerifySpec, 'provider' | 'secrets'>;

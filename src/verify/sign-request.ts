@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
-import { calcom } from './calcom';
-import { calendly } from './calendly';
+import { calcom } from './providers/calcom';
+import { calendly } from './providers/calendly';
 import { createVerifier } from './create-verifier';
-import { github } from './github';
-import { gitlabSigningScheme, isSigningToken } from './gitlab';
-import { hmac } from './hmac';
+import { github } from './providers/github';
+import { gitlabSigningScheme, isSigningToken } from './providers/gitlab';
+import { hmac } from './providers/hmac';
 import type { HmacScheme } from './hmac-scheme';
-import { hubspotScheme } from './hubspot';
-import { intercom } from './intercom';
-import { linear } from './linear';
-import { paddle } from './paddle';
-import type { Provider } from './providers';
-import { shopify } from './shopify';
+import { hubspotScheme } from './providers/hubspot';
+import { intercom } from './providers/intercom';
+import { linear } from './providers/linear';
+import { paddle } from './providers/paddle';
+import type { Provider } from './provider-names';
+import { shopify } from './providers/shopify';
 import {
   lowerCased,
   SignError,
@@ -19,19 +19,19 @@ import {
   type SignedRequest,
   type SignInput,
 } from './sign-hmac';
-import { slack } from './slack';
-import { square } from './square';
-import { standardWebhooks } from './standard-webhooks';
-import { stripe } from './stripe';
-import { svix } from './svix';
-import { tally } from './tally';
-import { TOKEN_HEADER } from './token';
-import { twilio } from './twilio';
-import { hasBodyHash } from './twilio-content';
-import { typeform } from './typeform';
+import { slack } from './providers/slack';
+import { square } from './providers/square';
+import { standardWebhooks } from './providers/standard-webhooks';
+import { stripe } from './providers/stripe';
+import { svix } from './providers/svix';
+import { tally } from './providers/tally';
+import { TOKEN_HEADER } from './providers/token';
+import { twilio } from './providers/twilio';
+import { hasBodyHash } from './providers/twilio-content';
+import { typeform } from './providers/typeform';
 import type { VerifySpec } from './types';
-import { webflow } from './webflow';
-import { zendesk } from './zendesk';
+import { webflow } from './providers/webflow';
+import { zendesk } from './providers/zendesk';
 
 export { SignError, type SignedRequest, type SignInput } from './sign-hmac';
 

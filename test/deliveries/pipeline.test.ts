@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { createDeliveryWorker, type DeliveryWorker } from '../../src/deliveries/delivery-worker';
+import { createLeases } from '../../src/deliveries/lease';
 import type { RetryPolicy } from '../../src/deliveries/retry-policy';
 import { createFlowClient } from '../../src/flows/create-flow-client';
 import { FakeFlowApi, refusingUrl } from '../support/fake-flow-api';
@@ -155,9 +156,8 @@ describe('mode: async', () => {
       policy,
       logger: memoryLogger().logger,
       concurrency: 16,
-      leaseMs: 5000,
       pollMs: 20,
-      owner: 'test-worker',
+      leases: createLeases({ flowTimeoutMs: 1000, leaseMs: 5000, processName: 'test-worker' }),
     });
     worker.start();
     return worker;
@@ -192,9 +192,9 @@ describe('mode: async', () => {
       policy: fast,
       logger: logs.logger,
       concurrency: 4,
-      leaseMs: 300, // shorter than the call: the same worker claims it again meanwhile
       pollMs: 20,
-      owner: 'test-worker',
+      // A lease shorter than the call: the same worker claims it again meanwhile.
+      leases: createLeases({ flowTimeoutMs: 2000, leaseMs: 300, processName: 'test-worker' }),
     });
     worker.start();
     const holders = new Set<string>();

@@ -1,4 +1,4 @@
-import { holdOf } from '../../src/deliveries/lease';
+import { createLeases } from '../../src/deliveries/lease';
 import { runDelivery } from '../../src/deliveries/run-delivery';
 import { DEFAULT_RETRY_POLICY } from '../../src/deliveries/retry-policy';
 import { FlowhookError } from '../../src/errors';
@@ -162,7 +162,8 @@ describe('runDelivery: a lease lost mid-call', () => {
       60_000,
     );
     if (!created.created) throw new Error('not created');
-    const [first] = await store.claimDue(Date.now(), 1, holdOf('proc'), 1);
+    const leases = createLeases({ flowTimeoutMs: 1000, processName: 'proc' });
+    const [first] = await store.claimDue(Date.now(), 1, leases.newHolder(), 1);
     const { client: slow, release } = heldClient('late');
     const run = runDelivery(first, {
       store,
@@ -171,7 +172,7 @@ describe('runDelivery: a lease lost mid-call', () => {
       now: Date.now,
     });
     // The lease (1 ms) ran out: this same process claims it again, under a new hold.
-    const [again] = await store.claimDue(Date.now() + 10, 1, holdOf('proc'), 60_000);
+    const [again] = await store.claimDue(Date.now() + 10, 1, leases.newHolder(), 60_000);
     expect(again.lease?.owner).not.toBe(first.lease?.owner);
     release();
     expect((await run).lost).toBe(true);

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { createFlowClient } from '../../src/flows/create-flow-client';
 import { createApp } from '../../src/http/create-app';
 import { loadMappings } from '../../src/mappings/load-mappings';
-import { PROVIDERS } from '../../src/verify/providers';
+import { PROVIDERS } from '../../src/verify/provider-names';
 import { FakeFlowApi } from '../support/fake-flow-api';
 import { mappingsDir, memoryLogger, ORG, TOKEN, testStore } from '../support/harness';
 

@@ -1,4 +1,4 @@
-import { basic } from '../../src/verify/basic';
+import { basic } from '../../src/verify/providers/basic';
 import { VerifySpecError } from '../../src/verify/types';
 import { verifyTable, type Case, type Want } from './support';
 

@@ -1,4 +1,4 @@
-import { calcom } from '../../src/verify/calcom';
+import { calcom } from '../../src/verify/providers/calcom';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
 // DERIVED (reference §2.17): hex HMAC-SHA256 of the body.

@@ -1,4 +1,4 @@
-import { calendly } from '../../src/verify/calendly';
+import { calendly } from '../../src/verify/providers/calendly';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
 // DERIVED (reference §2.17): Stripe-like "t=…,v1=…" over "<t>.<body>", 180 s window.

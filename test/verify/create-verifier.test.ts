@@ -1,6 +1,6 @@
 import { createVerifier } from '../../src/verify/create-verifier';
 import { PRESET_OPTIONS } from '../../src/verify/preset-options';
-import { needsSecret, PROVIDERS, type Provider } from '../../src/verify/providers';
+import { needsSecret, PROVIDERS, type Provider } from '../../src/verify/provider-names';
 import { VerifySpecError, type VerifySpec } from '../../src/verify/types';
 import { request } from './support';
 

@@ -1,4 +1,4 @@
-import { github } from '../../src/verify/github';
+import { github } from '../../src/verify/providers/github';
 import { flipByte, hmacOf, labelled, reasonOf, received, request, type Want } from './support';
 
 // Vectors: reference §2.1 (GitHub docs, octokit/webhooks-methods.js tests). GitHub has no timestamp.

@@ -1,4 +1,4 @@
-import { gitlab } from '../../src/verify/gitlab';
+import { gitlab } from '../../src/verify/providers/gitlab';
 import { VerifySpecError } from '../../src/verify/types';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hmac } from '../../src/verify/hmac';
+import { hmac } from '../../src/verify/providers/hmac';
 import { VerifySpecError, type VerifySpec } from '../../src/verify/types';
 import { hmacOf, verifyTable, type Case, type Want } from './support';
 

@@ -1,4 +1,4 @@
-import { hmac } from '../../src/verify/hmac';
+import { hmac } from '../../src/verify/providers/hmac';
 import { VerifySpecError, type VerifySpec } from '../../src/verify/types';
 import { flipByte, hmacOf, labelled, reasonOf, received, request, type Want } from './support';
 

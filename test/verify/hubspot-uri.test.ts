@@ -1,4 +1,4 @@
-import { hubspotUris } from '../../src/verify/hubspot-uri';
+import { hubspotUris } from '../../src/verify/providers/hubspot-uri';
 
 describe('hubspotUris()', () => {
   it.each<[string, string[]]>([

@@ -1,4 +1,4 @@
-import { hubspot } from '../../src/verify/hubspot';
+import { hubspot } from '../../src/verify/providers/hubspot';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
 // U1 (v3) and U2–U6 (legacy v1/v2): hubspot-api-python and hubspot-api-nodejs signature tests

@@ -1,4 +1,4 @@
-import { intercom } from '../../src/verify/intercom';
+import { intercom } from '../../src/verify/providers/intercom';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
 // DERIVED (reference §2.15): HMAC-SHA1 hex of the body, keyed with the app's client_secret.

@@ -1,4 +1,4 @@
-import { linear } from '../../src/verify/linear';
+import { linear } from '../../src/verify/providers/linear';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
 // DERIVED (reference §2.10): hex HMAC-SHA256 of the body; webhookTimestamp (ms) is inside it.

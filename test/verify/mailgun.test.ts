@@ -1,4 +1,4 @@
-import { mailgun } from '../../src/verify/mailgun';
+import { mailgun } from '../../src/verify/providers/mailgun';
 import { hmacOf, request, verifyTable, type Case, type Want } from './support';
 
 // M1: mailgun-php tests/Api/WebhookTest.php testVerifyWebhookGood (reference §2.16, VERIFIED);

@@ -1,4 +1,4 @@
-import { none } from '../../src/verify/none';
+import { none } from '../../src/verify/providers/none';
 import { request } from './support';
 
 describe('none()', () => {

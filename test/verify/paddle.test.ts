@@ -1,4 +1,4 @@
-import { paddle } from '../../src/verify/paddle';
+import { paddle } from '../../src/verify/providers/paddle';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
 // P1, P2: paddle-node-sdk webhooks-validator.node.test.ts (reference §2.11, VERIFIED).

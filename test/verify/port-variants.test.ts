@@ -1,4 +1,4 @@
-import { portVariants } from '../../src/verify/port-variants';
+import { portVariants } from '../../src/verify/providers/port-variants';
 
 describe('portVariants()', () => {
   it.each<[string, string[]]>([

@@ -1,4 +1,4 @@
-import { shopify } from '../../src/verify/shopify';
+import { shopify } from '../../src/verify/providers/shopify';
 import { flipByte, hmacOf, labelled, reasonOf, received, request, type Want } from './support';
 
 // H1: shopify-api-js validate.test.ts (rawBody `{"foo": "bar"}`, apiSecretKey `test_secret_key`).

@@ -1,5 +1,5 @@
 import { createVerifier } from '../../src/verify/create-verifier';
-import { PROVIDERS } from '../../src/verify/providers';
+import { PROVIDERS } from '../../src/verify/provider-names';
 import { SignError, signRequest, type SignInput } from '../../src/verify/sign-request';
 import { VerifySpecError, type VerifyRequest, type VerifySpec } from '../../src/verify/types';
 import { flipByte } from './support';

@@ -1,4 +1,4 @@
-import { slack } from '../../src/verify/slack';
+import { slack } from '../../src/verify/providers/slack';
 import { flipByte, hmacOf, labelled, reasonOf, received, request, type Want } from './support';
 
 // L1: Slack's documented example, also python-slack-sdk test_signature_verifier.py.

@@ -1,4 +1,4 @@
-import { square } from '../../src/verify/square';
+import { square } from '../../src/verify/providers/square';
 import { VerifySpecError } from '../../src/verify/types';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 

@@ -1,4 +1,4 @@
-import { standardWebhooks } from '../../src/verify/standard-webhooks';
+import { standardWebhooks } from '../../src/verify/providers/standard-webhooks';
 import { VerifySpecError } from '../../src/verify/types';
 import { flipByte, hmacOf, labelled, reasonOf, received, request, type Want } from './support';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stripe } from '../../src/verify/stripe';
+import { stripe } from '../../src/verify/providers/stripe';
 import { flipByte, hmacOf, labelled, reasonOf, received, request, type Want } from './support';
 
 // S1: stripe-dotnet EventUtilityTest, over the exact 484-byte fixture (LF endings, trailing LF).

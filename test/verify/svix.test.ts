@@ -1,4 +1,4 @@
-import { svix } from '../../src/verify/svix';
+import { svix } from '../../src/verify/providers/svix';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
 // W1: Svix go/webhook_test.go TestWebhookSign, the Standard Webhooks constant (reference §2.3).

@@ -1,4 +1,4 @@
-import { tally } from '../../src/verify/tally';
+import { tally } from '../../src/verify/providers/tally';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
 // DERIVED (reference §2.9), tally.so forms. Tally signs compact JSON; its own example

@@ -1,4 +1,4 @@
-import { token } from '../../src/verify/token';
+import { token } from '../../src/verify/providers/token';
 import type { VerifySpec } from '../../src/verify/types';
 import { labelled, reasonOf, request, type Want } from './support';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { twilio } from '../../src/verify/twilio';
+import { twilio } from '../../src/verify/providers/twilio';
 import { hmacOf, verifyTable, type Case, type Want } from './support';
 
 // T1–T11: twilio-node spec/validation.spec.js and twilio-python test_request_validator.py

@@ -1,4 +1,4 @@
-import { typeform } from '../../src/verify/typeform';
+import { typeform } from '../../src/verify/providers/typeform';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
 // DERIVED (reference §2.8): Typeform publishes no vector.

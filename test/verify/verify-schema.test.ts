@@ -1,7 +1,7 @@
 import Ajv from 'ajv';
 import schema from '../../schema/verify.schema.json';
 import { PRESET_OPTIONS } from '../../src/verify/preset-options';
-import { PROVIDERS } from '../../src/verify/providers';
+import { PROVIDERS } from '../../src/verify/provider-names';
 
 type Property = { description?: string; examples?: unknown[]; enum?: unknown[] };
 const properties = schema.properties as Record<string, Property>;

@@ -1,4 +1,4 @@
-import { webflow } from '../../src/verify/webflow';
+import { webflow } from '../../src/verify/providers/webflow';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
 // DERIVED (reference §2.17): hex HMAC-SHA256 of "<timestamp ms>:<body>".

@@ -1,4 +1,4 @@
-import { zendesk } from '../../src/verify/zendesk';
+import { zendesk } from '../../src/verify/providers/zendesk';
 import { flipByte, hmacOf, verifyTable, type Case, type Want } from './support';
 
 // DERIVED (reference §2.13) with Zendesk's static test-delivery secret, used as text.

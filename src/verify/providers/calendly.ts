@@ -1,4 +1,4 @@
-import { hmacPreset } from './hmac-preset';
+import { hmacPreset } from '../hmac-preset';
 
 /**
  * Calendly: `Calendly-Webhook-Signature: t=<unix>,v1=<hex>` of "<t>.<raw body>", keyed with the

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { safeEqual } from './hmac-signature';
-import { readHeader } from './read-header';
-import type { Verifier } from './types';
+import { safeEqual } from '../hmac-signature';
+import { readHeader } from '../read-header';
+import type { Verifier } from '../types';
 
 const sha256Hex = (parts: readonly (string | Buffer)[]): string => {
   const hash = createHash('sha256');

@@ -1,4 +1,4 @@
-import { hmacPreset } from './hmac-preset';
+import { hmacPreset } from '../hmac-preset';
 
 /**
  * Tally (tally.so forms, not "Tally for Agents"): `Tally-Signature: <base64 HMAC-SHA256>` of the

@@ -1,4 +1,4 @@
-import { hmacPreset } from './hmac-preset';
+import { hmacPreset } from '../hmac-preset';
 
 /**
  * Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=…][,v0=…]`, hex HMAC-SHA256 of "<t>.<raw body>",

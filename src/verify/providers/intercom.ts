@@ -1,4 +1,4 @@
-import { hmacPreset } from './hmac-preset';
+import { hmacPreset } from '../hmac-preset';
 
 /**
  * Intercom: `X-Hub-Signature: sha1=<hex HMAC-SHA1>` of the raw body, keyed with the app's

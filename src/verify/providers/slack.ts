@@ -1,4 +1,4 @@
-import { hmacPreset } from './hmac-preset';
+import { hmacPreset } from '../hmac-preset';
 
 /**
  * Slack: `X-Slack-Signature: v0=<hex>` of "v0:<timestamp>:<raw body>" (slash commands sign the

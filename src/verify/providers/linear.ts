@@ -1,4 +1,4 @@
-import { hmacPreset } from './hmac-preset';
+import { hmacPreset } from '../hmac-preset';
 
 /**
  * Linear: `Linear-Signature: <hex HMAC-SHA256>` of the raw body. The timestamp is the body's

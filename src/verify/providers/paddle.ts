@@ -1,4 +1,4 @@
-import { hmacPreset } from './hmac-preset';
+import { hmacPreset } from '../hmac-preset';
 
 /**
  * Paddle Billing: `Paddle-Signature: ts=<unix>;h1=<hex>` of "<ts>:<raw body>" (a colon), keyed

@@ -1,4 +1,4 @@
-import { hmacPreset } from './hmac-preset';
+import { hmacPreset } from '../hmac-preset';
 
 /**
  * Zendesk: `X-Zendesk-Webhook-Signature: <base64>` of timestamp + raw body (no separator),

@@ -1,7 +1,7 @@
-import { compileHmacOptions } from './compile-hmac-options';
-import { schemePreset } from './hmac-preset';
-import type { HmacScheme } from './hmac-scheme';
-import type { VerifySpec } from './types';
+import { compileHmacOptions } from '../compile-hmac-options';
+import { schemePreset } from '../hmac-preset';
+import type { HmacScheme } from '../hmac-scheme';
+import type { VerifySpec } from '../types';
 
 /**
  * The `verify:` options of `provider: hmac`, compiled by the same function the presets use: the

@@ -1,4 +1,4 @@
-import { hmacPreset } from './hmac-preset';
+import { hmacPreset } from '../hmac-preset';
 
 /**
  * Typeform: `Typeform-Signature: sha256=<base64>` of the raw body. It looks like GitHub's header,

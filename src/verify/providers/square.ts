@@ -1,4 +1,4 @@
-import { hmacPreset } from './hmac-preset';
+import { hmacPreset } from '../hmac-preset';
 
 /**
  * Square: `x-square-hmacsha256-signature: <base64 HMAC-SHA256>` of notification URL + raw body,

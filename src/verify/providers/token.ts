@@ -1,6 +1,6 @@
-import { readHeader } from './read-header';
-import { tokenEqual } from './hmac-signature';
-import { VerifySpecError, type Verifier, type VerifySpec } from './types';
+import { readHeader } from '../read-header';
+import { tokenEqual } from '../hmac-signature';
+import { VerifySpecError, type Verifier, type VerifySpec } from '../types';
 
 const BEARER = /^Bearer +/i;
 

@@ -1,5 +1,5 @@
-import { hmacPreset } from './hmac-preset';
-import { prefixedSignature } from './prefixed-signature';
+import { hmacPreset } from '../hmac-preset';
+import { prefixedSignature } from '../prefixed-signature';
 
 const unsigned = prefixedSignature('');
 

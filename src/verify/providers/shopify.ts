@@ -1,4 +1,4 @@
-import { hmacPreset } from './hmac-preset';
+import { hmacPreset } from '../hmac-preset';
 
 const ids = ['X-Shopify-Webhook-Id', 'shopify-event-id'];
 

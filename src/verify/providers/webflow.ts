@@ -1,4 +1,4 @@
-import { hmacPreset } from './hmac-preset';
+import { hmacPreset } from '../hmac-preset';
 
 /**
  * Webflow: `x-webflow-signature: <hex HMAC-SHA256>` of "<timestamp>:<body>", `x-webflow-timestamp`

@@ -1,6 +1,6 @@
-import { schemePreset } from './hmac-preset';
-import { standardWebhooksScheme } from './standard-webhooks-scheme';
-import type { VerifySpec } from './types';
+import { schemePreset } from '../hmac-preset';
+import { standardWebhooksScheme } from '../standard-webhooks-scheme';
+import type { VerifySpec } from '../types';
 
 /**
  * Svix: the Standard Webhooks scheme under `svix-id`, `svix-timestamp`, `svix-signature`, falling

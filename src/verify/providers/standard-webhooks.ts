@@ -1,6 +1,6 @@
-import { schemePreset } from './hmac-preset';
-import { standardWebhooksScheme } from './standard-webhooks-scheme';
-import type { VerifySpec } from './types';
+import { schemePreset } from '../hmac-preset';
+import { standardWebhooksScheme } from '../standard-webhooks-scheme';
+import type { VerifySpec } from '../types';
 
 /**
  * Standard Webhooks: the unbranded `webhook-*` headers first, then Svix's `svix-*` set, for

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { hmacPreset } from './hmac-preset';
-import { safeEqual } from './hmac-signature';
+import { hmacPreset } from '../hmac-preset';
+import { safeEqual } from '../hmac-signature';
 import { portVariants } from './port-variants';
-import { queryOf } from './public-url';
+import { queryOf } from '../public-url';
 import { hasBodyHash, twilioContent } from './twilio-content';
-import type { VerifyRequest } from './types';
+import type { VerifyRequest } from '../types';
 
 /** The JSON variant: the URL's bodySHA256 must be the hex SHA-256 of the raw body. */
 function checkBodyHash(req: VerifyRequest): string | null {

@@ -1,5 +1,5 @@
-import { hmacPreset } from './hmac-preset';
-import { prefixedSignature } from './prefixed-signature';
+import { hmacPreset } from '../hmac-preset';
+import { prefixedSignature } from '../prefixed-signature';
 
 /**
  * GitHub: `X-Hub-Signature-256: sha256=<lowercase hex>` of the raw body, secret as UTF-8; no

@@ -1,9 +1,9 @@
-import type { HmacScheme } from './hmac-scheme';
-import { tokenEqual } from './hmac-signature';
-import { hmacVerifier } from './hmac-verifier';
-import { readHeader } from './read-header';
-import { standardWebhooksScheme } from './standard-webhooks-scheme';
-import { VerifySpecError, type Verifier, type VerifyResult, type VerifySpec } from './types';
+import type { HmacScheme } from '../hmac-scheme';
+import { tokenEqual } from '../hmac-signature';
+import { hmacVerifier } from '../hmac-verifier';
+import { readHeader } from '../read-header';
+import { standardWebhooksScheme } from '../standard-webhooks-scheme';
+import { VerifySpecError, type Verifier, type VerifyResult, type VerifySpec } from '../types';
 
 const SIGNING_TOKEN = /^whsec_/;
 

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { checkTimestamp, resolveTolerance } from './check-timestamp';
-import { compileKeys } from './compile-keys';
-import { hmacDigest, safeEqual } from './hmac-signature';
+import { checkTimestamp, resolveTolerance } from '../check-timestamp';
+import { compileKeys } from '../compile-keys';
+import { hmacDigest, safeEqual } from '../hmac-signature';
 import { readMailgunSignature } from './mailgun-signature';
-import { parseTimestamp } from './parse-timestamp';
-import { createReplayCache } from './replay-cache';
-import type { Verifier, VerifySpec } from './types';
+import { parseTimestamp } from '../parse-timestamp';
+import { createReplayCache } from '../replay-cache';
+import type { Verifier, VerifySpec } from '../types';
 
 /** Tokens remembered per source; about 200 bytes each. */
 export const MAILGUN_CACHE_SIZE = 10_000;

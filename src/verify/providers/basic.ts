@@ -1,6 +1,6 @@
-import { tokenEqual } from './hmac-signature';
-import { readHeader } from './read-header';
-import { VerifySpecError, type Verifier, type VerifySpec } from './types';
+import { tokenEqual } from '../hmac-signature';
+import { readHeader } from '../read-header';
+import { VerifySpecError, type Verifier, type VerifySpec } from '../types';
 
 const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i;
 

@@ -1,10 +1,10 @@
-import { compileHmacOptions } from './compile-hmac-options';
-import type { HmacScheme } from './hmac-scheme';
-import { hmacVerifier } from './hmac-verifier';
+import { compileHmacOptions } from '../compile-hmac-options';
+import type { HmacScheme } from '../hmac-scheme';
+import { hmacVerifier } from '../hmac-verifier';
 import { hubspotLegacy } from './hubspot-legacy';
 import { hubspotUris } from './hubspot-uri';
-import { readHeader } from './read-header';
-import type { Verifier, VerifySpec } from './types';
+import { readHeader } from '../read-header';
+import type { Verifier, VerifySpec } from '../types';
 
 /** The v3 scheme, with the URI variants HubSpot's instructions allow (sign-request.ts signs with it). */
 export function hubspotScheme(spec: VerifySpec): HmacScheme {

@@ -1,4 +1,4 @@
-import type { SignedContent } from './signed-content';
+import type { SignedContent } from '../signed-content';
 
 /** True when Twilio put the body's hash in the URL (JSON and other non-form bodies). */
 export function hasBodyHash(url: string): boolean {

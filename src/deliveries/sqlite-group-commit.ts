@@ -1,0 +1,111 @@
+import type Database from 'better-sqlite3';
+
+export interface GroupCommit {
+  /** Queues a write; it settles after the commit of its group ("resolved" means "on disk"). */
+  write<T>(work: () => T): Promise<T>;
+  /** Commits every queued write now (before the database closes: a caller may be awaiting one). */
+  drain(): void;
+}
+
+/**
+ * Group commit for the SQLite store. Writes are queued and run together at the next turn of the
+ * event loop, each in its own savepoint (one that throws rolls back alone), all in one IMMEDIATE
+ * transaction: one commit, one fsync, for every request that wrote in the same turn instead of
+ * one each. A write's promise settles after that commit, so "resolved" still means "on disk".
+ */
+export function createGroupCommit(db: Database.Database): GroupCommit {
+  const queue: PendingWrite[] = [];
+  let flushing: NodeJS.Immediate | undefined;
+  const savepoint = db.transaction((work: () => unknown) => work());
+  const group = db.transaction((writes: readonly PendingWrite[]) =>
+    writes.map((write, index): Settled => {
+      try {
+        return { ok: true, value: savepoint(write.work) };
+      } catch (error) {
+        // Some errors (disk full, I/O, out of memory) make SQLite roll back the whole
+        // transaction, not just the savepoint. Stop here: the writes after this one must not run
+        // outside a transaction, and the ones before it were undone.
+        if (!db.inTransaction) throw new GroupAborted(index, error);
+        return { ok: false, error };
+      }
+    }),
+  );
+
+  /**
+   * Commits one group, then yields to the event loop before the next: a burst does not hold the
+   * loop for several commits in a row, and other processes get the write lock in between.
+   * `all` (close) drains the queue at once.
+   */
+  function flush(all = false): void {
+    flushing = undefined;
+    do {
+      const writes = queue.splice(0, MAX_GROUP);
+      if (writes.length === 0) break;
+      commitGroup(writes);
+    } while (all);
+    if (queue.length > 0) flushing ??= setImmediate(flush);
+  }
+
+  function commitGroup(writes: PendingWrite[]): void {
+    let settled: Settled[];
+    try {
+      settled = group.immediate(writes);
+    } catch (error) {
+      if (error instanceof GroupAborted) {
+        // That write fails with its own error; the others were not written and go again first.
+        writes[error.index].reject(error.cause);
+        queue.unshift(...writes.filter((_, i) => i !== error.index));
+        return;
+      }
+      // The commit itself failed (SQLITE_BUSY past the timeout, disk full): nothing was written.
+      for (const write of writes) write.reject(error);
+      return;
+    }
+    settled.forEach((outcome, i) => {
+      if (outcome.ok) writes[i].resolve(outcome.value);
+      else writes[i].reject(outcome.error);
+    });
+  }
+
+  function write<T>(work: () => T): Promise<T> {
+    if (!db.open) return storeClosed();
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      flushing ??= setImmediate(flush);
+    });
+  }
+
+  return {
+    write,
+    drain() {
+      clearImmediate(flushing);
+      flush(true);
+    },
+  };
+}
+
+/** The rejection every operation of a closed store gets. */
+export function storeClosed(): Promise<never> {
+  return Promise.reject(new Error('the delivery store is closed'));
+}
+
+/** At most this many writes share one commit (a long transaction holds the write lock). */
+const MAX_GROUP = 256;
+
+interface PendingWrite {
+  readonly work: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** One write of a group made SQLite roll back the whole transaction. */
+class GroupAborted extends Error {
+  constructor(
+    readonly index: number,
+    cause: unknown,
+  ) {
+    super('a write rolled back the whole group', { cause });
+  }
+}
