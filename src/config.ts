@@ -46,6 +46,10 @@ export interface Config {
   readonly keepAliveTimeoutMs: number;
   /** Open connections at most; more are closed as they arrive (and logged). */
   readonly maxConnections: number;
+  /** The part of a refused request's body (400, 415, 422) that is stored, in bytes. */
+  readonly refusedBodyLimit: number;
+  /** The delivery store's size past which new deliveries get 503, in bytes; undefined = no cap. */
+  readonly storeMaxBytes: number | undefined;
   /**
    * Where a late answer may be POSTed (a request's Slack response_url), as origins
    * (`https://hooks.slack.com`): a bare host allows HTTPS to it, an entry with a scheme exactly
@@ -65,6 +69,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 ** 2 };
+const STORE_SIZE_UNITS: Record<string, number> = { ...SIZE_UNITS, gb: 1024 ** 3 };
 const TIME_UNITS: Record<string, number> = {
   ms: 1,
   s: 1000,
@@ -164,8 +169,22 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     requestTimeoutMs,
     keepAliveTimeoutMs: timeout('KEEPALIVE_TIMEOUT', '65s'),
     maxConnections: integer('MAX_CONNECTIONS', value('MAX_CONNECTIONS'), 512, 1, 1_000_000),
+    refusedBodyLimit: withUnit(
+      'REFUSED_BODY_LIMIT',
+      value('REFUSED_BODY_LIMIT') ?? '8kb',
+      SIZE_UNITS,
+      0,
+      64 * 1024 ** 2,
+    ),
+    storeMaxBytes: storeMaxSize(value('STORE_MAX_SIZE')),
     responseUrlAllow: responseUrlAllow(value('RESPONSE_URL_ALLOW') ?? 'hooks.slack.com'),
   });
+}
+
+/** STORE_MAX_SIZE: at least 1 MiB (an empty store is about 100 KiB), or unset for no cap. */
+function storeMaxSize(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  return withUnit('STORE_MAX_SIZE', raw, STORE_SIZE_UNITS, 1024 ** 2, 1024 ** 5);
 }
 
 /** Long enough not to be guessed over the network; the value itself is never repeated. */

@@ -47,7 +47,11 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
         token: config.flowApiToken as string,
         timeoutMs: config.flowTimeoutMs,
       });
-  const store = openSqliteStore({ dataDir: config.dataDir, sync: config.storeSync });
+  const store = openSqliteStore({
+    dataDir: config.dataDir,
+    sync: config.storeSync,
+    maxBytes: config.storeMaxBytes,
+  });
   log.info({ dataDir: config.dataDir, ...(await store.counts()) }, 'delivery store open');
   // One lease length and one holder counter for the worker, the hook route and the admin API.
   const leases = createLeases({ flowTimeoutMs: config.flowTimeoutMs });

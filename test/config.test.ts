@@ -29,6 +29,8 @@ describe('loadConfig', () => {
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 65_000,
       maxConnections: 512,
+      refusedBodyLimit: 8192,
+      storeMaxBytes: undefined,
       responseUrlAllow: ['https://hooks.slack.com'],
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -95,6 +97,10 @@ describe('loadConfig', () => {
     [{ REQUEST_TIMEOUT: '1m' }, 'requestTimeoutMs', 60_000],
     [{ KEEPALIVE_TIMEOUT: '5s' }, 'keepAliveTimeoutMs', 5000],
     [{ MAX_CONNECTIONS: '2000' }, 'maxConnections', 2000],
+    [{ REFUSED_BODY_LIMIT: '0' }, 'refusedBodyLimit', 0],
+    [{ REFUSED_BODY_LIMIT: '64kb' }, 'refusedBodyLimit', 64 * 1024],
+    [{ STORE_MAX_SIZE: '20gb' }, 'storeMaxBytes', 20 * 1024 ** 3],
+    [{ STORE_MAX_SIZE: '512mb' }, 'storeMaxBytes', 512 * 1024 ** 2],
   ])('%j → %s = %s', (env, key, expected) => {
     expect(loadConfig(env)[key as 'port']).toBe(expected);
   });
@@ -136,6 +142,8 @@ describe('loadConfig', () => {
     [{ REQUEST_TIMEOUT: '10ms' }, /^REQUEST_TIMEOUT: /],
     [{ KEEPALIVE_TIMEOUT: 'forever' }, /^KEEPALIVE_TIMEOUT: /],
     [{ MAX_CONNECTIONS: '0' }, /^MAX_CONNECTIONS: /],
+    [{ STORE_MAX_SIZE: '10kb' }, /^STORE_MAX_SIZE: /],
+    [{ REFUSED_BODY_LIMIT: 'some' }, /^REFUSED_BODY_LIMIT: /],
   ])('%j stops the start with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

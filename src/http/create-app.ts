@@ -25,6 +25,7 @@ export interface AppDeps {
         | 'retryMaxAttempts'
         | 'retryMaxAgeMs'
         | 'adminToken'
+        | 'refusedBodyLimit'
       >
     >;
   /** Where every verified request is kept (SQLite by default). */
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps): Express {
         store: deps.store,
         policy: retryPolicyFrom(deps.config),
         idempotencyWindowMs: deps.config.idempotencyWindowMs ?? 24 * 3_600_000,
+        refusedBodyLimit: deps.config.refusedBodyLimit,
         // A sync delivery is held for one execution; past that the worker may take it back.
         leases,
         replayWaitMs: (deps.config.flowTimeoutMs ?? 10_000) + 5000,
