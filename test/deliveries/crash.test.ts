@@ -52,7 +52,7 @@ describe('crash safety (real processes)', () => {
       FLOW_TIMEOUT: '1s', // a crashed holder's lease: 2 × 1 s + 5 s
       MAPPINGS_DIR: mappingsDir({
         'jobs.yaml':
-          'mode: async\nverify: { provider: token, header: X-Token, secret: tok }\nroutes: [{ name: r, flow: f, variables: { n: $.n } }]\n',
+          'mode: async\nverify: { provider: token, header: X-Token, secret: tok }\nrateLimit: off # 500 from one address\nroutes: [{ name: r, flow: f, variables: { n: $.n } }]\n',
       }),
       MAPPINGS_WATCH: 'off',
       DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-crash-')),

@@ -10,20 +10,24 @@ import { until } from '../support/until';
 const FILES = {
   'sync.yaml': `
 verify: { provider: token, header: X-Token, secret: tok }
+rateLimit: off # hundreds of deliveries from one address
 routes: [{ name: r, flow: sync-flow, variables: { n: $.n } }]
 `,
   'other.yaml': `
 verify: { provider: token, header: X-Token, secret: tok }
+rateLimit: off # hundreds of deliveries from one address
 routes: [{ name: r, flow: other-flow, variables: { n: $.n } }]
 `,
   'keyed.yaml': `
 verify: { provider: token, header: X-Token, secret: tok }
 idempotency: { key: { path: $.eventId } }
+rateLimit: off
 routes: [{ name: r, flow: keyed-flow, variables: { n: $.n } }]
 `,
   'async.yaml': `
 mode: async
 verify: { provider: token, header: X-Token, secret: tok }
+rateLimit: off # hundreds of deliveries from one address
 routes: [{ name: r, flow: async-flow, variables: { n: $.n } }]
 `,
 };
