@@ -324,6 +324,7 @@ describe('HTTP status table (DESIGN §4)', () => {
       not_found: 404,
       method_not_allowed: 405,
       source_disabled: 503,
+      rate_limited: 429,
       invalid_signature: 401,
       body_too_large: 413,
       unsupported_media_type: 415,
