@@ -35,6 +35,11 @@ function serve(env: Record<string, string>): Promise<{ child: ChildProcess; port
 }
 
 describe('crash safety (real processes)', () => {
+  let afterCleanup: (() => void) | undefined;
+  afterEach(() => {
+    afterCleanup?.();
+    afterCleanup = undefined;
+  });
   beforeAll(() => {
     execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-if-needed.js')], {
       cwd: ROOT,
@@ -83,6 +88,12 @@ describe('crash safety (real processes)', () => {
     expect(atKill).toBeLessThan(500); // the kill came in the middle
 
     first = await serve(env);
+    // A failed expectation below must not leave the child running (jest would not exit).
+    const second = first.child;
+    afterCleanup = () => {
+      second.kill('SIGKILL');
+      void api.stop();
+    };
     // The restarted process resumes what was queued at once, and what was running at the kill
     // once its lease expires. Watch the shared database until every delivery has finished.
     const store = openSqliteStore({ dataDir: env.DATA_DIR });
