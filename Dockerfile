@@ -8,13 +8,14 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY schema ./schema
+COPY console ./console
 RUN npm run build && npm prune --omit=dev
 
 # Runtime: only what `node bin/flowhook.js serve` loads, run as the unprivileged `node` user.
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
-# dist/ holds the compiled code and the copies of package.json and schema/mapping.schema.json that
+# dist/ holds the compiled code, the built console (dist/console) and the copies of package.json and schema/mapping.schema.json that
 # it requires (dist/src/cli/main.js → dist/package.json; dist/src/mappings → dist/schema/).
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules

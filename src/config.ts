@@ -50,6 +50,8 @@ export interface Config {
   readonly refusedBodyLimit: number;
   /** The delivery store's size past which new deliveries get 503, in bytes; undefined = no cap. */
   readonly storeMaxBytes: number | undefined;
+  /** CONSOLE_EDIT=on: the console may save a draft mapping to MAPPINGS_DIR. */
+  readonly consoleEdit: boolean;
   /**
    * Where a late answer may be POSTed (a request's Slack response_url), as origins
    * (`https://hooks.slack.com`): a bare host allows HTTPS to it, an entry with a scheme exactly
@@ -177,6 +179,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       64 * 1024 ** 2,
     ),
     storeMaxBytes: storeMaxSize(value('STORE_MAX_SIZE')),
+    consoleEdit: oneOf('CONSOLE_EDIT', value('CONSOLE_EDIT') ?? 'off', ['on', 'off']) === 'on',
     responseUrlAllow: responseUrlAllow(value('RESPONSE_URL_ALLOW') ?? 'hooks.slack.com'),
   });
 }

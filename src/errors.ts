@@ -29,6 +29,20 @@ export const ERROR_STATUS = {
   delivery_running: 409,
   not_replayable: 409,
   no_route_matched: 422,
+  // The console (/console) and the admin endpoints it uses.
+  /** A state-changing call with a session cookie whose Origin is not this flowhook. */
+  forbidden_origin: 403,
+  /** Too many failed sign-ins from one address. */
+  too_many_sign_ins: 429,
+  /** Saving a mapping needs CONSOLE_EDIT=on. */
+  console_edit_off: 403,
+  /** A draft mapping that does not load (its problems, with line and column). */
+  invalid_mapping: 422,
+  /** The mapping file changed on disk since the draft was opened. */
+  mapping_changed: 409,
+  job_not_found: 404,
+  /** Too many live delivery streams open at once. */
+  too_many_streams: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -2,7 +2,7 @@ import http, { type Server } from 'node:http';
 import { loadConfig, type Config } from './config';
 import { createFlowClient, type FlowClient } from './flows/create-flow-client';
 import { createBackgroundWork } from './background-work';
-import { createApp } from './http/create-app';
+import { createApp, type AppStops } from './http/create-app';
 import { createLogger, type Logger } from './logger';
 import { createDeliveryWorker } from './deliveries/delivery-worker';
 import { createLeases } from './deliveries/lease';
@@ -78,6 +78,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     store,
     leases,
     onQueued: worker.notify,
+    env,
   });
   // The timeouts are given at construction: Node checks them every connectionsCheckingInterval
   // (30 s by default), which is why slow senders lived 46–53 s instead of 20 s (issue 9, item 5).
@@ -125,6 +126,8 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
         // idle ones until the server is done.
         const sweep = setInterval(() => server.closeIdleConnections(), 50);
         pruner.stop();
+        // Live console streams would hold the server open; bulk replays stop between deliveries.
+        const appStopped = (app.locals.stops as AppStops | undefined)?.stop() ?? Promise.resolve();
         // The worker stops claiming at once; what it runs finishes within the grace (or keeps its
         // lease and resumes after a restart); queued deliveries stay queued in the store.
         const workerStopped = worker.stop(SHUTDOWN_WORKER_GRACE_MS);
@@ -135,7 +138,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
           // answer is tracked (one that passed replyWithin after close() began was missed when
           // this was taken at the start, and the store closed under it: issue 9, item 11).
           const lateRunsDone = background.drain(Math.max(0, graceEnds - Date.now()));
-          void Promise.all([workerStopped, lateRunsDone])
+          void Promise.all([workerStopped, lateRunsDone, appStopped])
             .then(() => registry.close())
             .catch((error: unknown) =>
               log.error({ err: error }, 'stopping the mappings watcher failed'),

@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       maxConnections: 512,
       refusedBodyLimit: 8192,
       storeMaxBytes: undefined,
+      consoleEdit: false,
       responseUrlAllow: ['https://hooks.slack.com'],
     });
     expect(Object.isFrozen(config)).toBe(true);

@@ -1,5 +1,5 @@
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { checkExact, matchedData, param, query, validationResult } from 'express-validator';
+import express, { type Request, type Response, type Router } from 'express';
+import { checkExact, matchedData, param, query } from 'express-validator';
 import type { Leases } from '../deliveries/lease';
 import { retryPolicyFrom } from '../deliveries/retry-policy';
 import type { RouteResult } from '../deliveries/run-delivery';
@@ -18,6 +18,7 @@ import type { Logger } from '../logger';
 import type { LoadProblem, MappingSet } from '../mappings/types';
 import { replayDelivery, type ReplayDeps } from '../pipeline/replay-delivery';
 import type { Config } from '../config';
+import { invalidRequest, rejectInvalid } from './reject-invalid';
 
 export interface AdminDeps {
   readonly config: Pick<Config, 'flowOrgId'> &
@@ -33,6 +34,20 @@ export interface AdminDeps {
   readonly now?: () => number;
 }
 
+/** What a replay needs, from the admin deps: the same policy, lease and clock as the hook route. */
+export function replayDepsFrom(deps: AdminDeps): ReplayDeps {
+  return {
+    store: deps.store,
+    mappings: deps.mappings,
+    client: deps.flowClient ?? createDryRunClient(deps.logger),
+    policy: retryPolicyFrom(deps.config),
+    defaultOrgId: deps.config.flowOrgId,
+    leases: deps.leases,
+    now: deps.now ?? Date.now,
+    onQueued: deps.onQueued ?? (() => {}),
+  };
+}
+
 export const MAX_LIMIT = 500;
 export const DEFAULT_LIMIT = 50;
 
@@ -44,17 +59,7 @@ export const DEFAULT_LIMIT = 50;
  */
 export function adminRouter(deps: AdminDeps): Router {
   const router = express.Router();
-  const replayDeps: ReplayDeps = {
-    store: deps.store,
-    mappings: deps.mappings,
-    client: deps.flowClient ?? createDryRunClient(deps.logger),
-    // The same policy, lease and clock as deliveries received on the hook route.
-    policy: retryPolicyFrom(deps.config),
-    defaultOrgId: deps.config.flowOrgId,
-    leases: deps.leases,
-    now: deps.now ?? Date.now,
-    onQueued: deps.onQueued ?? (() => {}),
-  };
+  const replayDeps = replayDepsFrom(deps);
 
   router.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -218,42 +223,10 @@ export function sinceMs(value: string): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-interface BadParameter {
-  readonly name: string;
-  readonly in: string;
-  readonly message: string;
-}
-
-/** Every validation problem of the request as one 400 invalid_request naming the parameters. */
-function rejectInvalid(req: Request, _res: Response, next: NextFunction): void {
-  const problems: BadParameter[] = [];
-  for (const error of validationResult(req).array()) {
-    if (error.type === 'field') {
-      problems.push({ name: error.path, in: error.location, message: String(error.msg) });
-    } else if (error.type === 'unknown_fields') {
-      for (const field of error.fields) {
-        problems.push({ name: field.path, in: field.location, message: String(error.msg) });
-      }
-    } else {
-      problems.push({ name: '(request)', in: 'query', message: String(error.msg) });
-    }
-  }
-  next(problems.length === 0 ? undefined : invalidRequest(problems));
-}
-
-function invalidRequest(problems: readonly BadParameter[]): FlowhookError {
-  const place = (p: BadParameter) => (p.in === 'params' ? 'path parameter' : 'query parameter');
-  return new FlowhookError(
-    'invalid_request',
-    problems.map((p) => `${place(p)} ${p.name}: ${p.message}`).join('; '),
-    { parameters: problems },
-  );
-}
-
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A list row: what happened to the delivery, without the request. */
-function summaryView(record: DeliveryRecord) {
+export function summaryView(record: DeliveryRecord) {
   return {
     id: record.id,
     source: record.source,
@@ -266,6 +239,10 @@ function summaryView(record: DeliveryRecord) {
     lastError: record.lastError,
     idempotencyKey: record.idempotencyKey,
     nextAttemptAt: record.nextAttemptAt === null ? null : iso(record.nextAttemptAt),
+    // Executed by the dry-run client (FLOW_BASE_URL unset): nothing reached a flow.
+    dryRun:
+      (record.answer?.body as { dryRun?: unknown } | null | undefined)?.dryRun === true ||
+      record.attempts.some((a) => a.sessionId === 'dry-run'),
   };
 }
 

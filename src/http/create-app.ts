@@ -8,7 +8,11 @@ import type { DeliveryStore } from '../deliveries/types';
 import type { FlowClient } from '../flows/create-flow-client';
 import type { Logger } from '../logger';
 import type { MappingSet } from '../mappings/types';
-import { adminRouter } from './admin-routes';
+import { createDeliveryFeed } from '../console/delivery-feed';
+import { adminRouter, replayDepsFrom } from './admin-routes';
+import { consoleApiRouter } from './console-api-routes';
+import { consoleRouter } from './console-routes';
+import { consoleSession } from './console-session';
 import { errorHandler, notFound } from './error-handler';
 import { healthRouter } from './health-routes';
 import { hooksRouter } from './hooks-route';
@@ -26,6 +30,8 @@ export interface AppDeps {
         | 'retryMaxAgeMs'
         | 'adminToken'
         | 'refusedBodyLimit'
+        | 'consoleEdit'
+        | 'mappingsWatch'
       >
     >;
   /** Where every verified request is kept (SQLite by default). */
@@ -43,6 +49,15 @@ export interface AppDeps {
   readonly now?: () => number;
   /** Where sync runs that outlive their answer are kept, so a stop can wait for them. */
   readonly background?: BackgroundWork;
+  /** ${VAR}s of console drafts are read from here; default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The built console (dist/console by default). */
+  readonly consoleDir?: string;
+}
+
+/** What a running app must stop before its server can close: live streams, bulk replay jobs. */
+export interface AppStops {
+  readonly stop: () => Promise<void>;
 }
 
 /** Builds the app without listening (server.ts listens; tests use supertest). */
@@ -104,8 +119,38 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(deps.mappings, deps.config.dryRun, deps.store));
   // The admin API exists only when ADMIN_TOKEN is set; without it /api/* is a 404 like any path.
   if (deps.config.adminToken !== undefined) {
+    const session = consoleSession(deps.config.adminToken, deps.logger, deps.now);
     // The same leases as the hook route: one process holds deliveries under one name.
-    app.use('/api', requireAdminToken(deps.config.adminToken), adminRouter({ ...deps, leases }));
+    const adminDeps = { ...deps, leases };
+    const feed = createDeliveryFeed(deps.store, deps.logger);
+    const consoleApi = consoleApiRouter({
+      store: deps.store,
+      mappings: deps.mappings,
+      replayDeps: replayDepsFrom(adminDeps),
+      feed,
+      logger: deps.logger,
+      defaultOrgId: deps.config.flowOrgId,
+      edit: deps.config.consoleEdit ?? false,
+      watching: (deps.config.mappingsWatch ?? 'off') !== 'off',
+      env: deps.env ?? process.env,
+      now: deps.now,
+    });
+    app.use('/api', session.router);
+    app.use(
+      '/api',
+      requireAdminToken(deps.config.adminToken, session.signedIn),
+      consoleApi.router,
+      adminRouter(adminDeps),
+    );
+    app.use('/console', consoleRouter(deps.consoleDir));
+    const stops: AppStops = {
+      stop: async () => {
+        consoleApi.closeStreams();
+        feed.stop();
+        await consoleApi.jobs.stop();
+      },
+    };
+    app.locals.stops = stops;
   }
   app.use(notFound);
   app.use(errorHandler(deps.logger));

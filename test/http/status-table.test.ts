@@ -343,6 +343,13 @@ describe('HTTP status table (DESIGN §4)', () => {
       delivery_running: 409,
       not_replayable: 409,
       no_route_matched: 422,
+      forbidden_origin: 403,
+      too_many_sign_ins: 429,
+      console_edit_off: 403,
+      invalid_mapping: 422,
+      mapping_changed: 409,
+      job_not_found: 404,
+      too_many_streams: 503,
     });
   });
 });

@@ -68,6 +68,7 @@ export function buildApp(options: {
   store?: DeliveryStore;
   onQueued?: () => void;
   config?: Partial<AppDeps['config']>;
+  consoleDir?: string;
 }): TestApp {
   const mappings = loadMappings(mappingsDir(options.files), options.env ?? {});
   const logs = memoryLogger();
@@ -93,6 +94,8 @@ export function buildApp(options: {
     now: options.now,
     store,
     onQueued: options.onQueued,
+    env: options.env ?? {},
+    consoleDir: options.consoleDir,
   });
   return { app, mappings, logs, store };
 }

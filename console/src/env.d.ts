@@ -1,0 +1,2 @@
+// Vite bundles imported stylesheets into the fingerprinted CSS file.
+declare module '*.css';
