@@ -55,6 +55,18 @@ export interface Config {
   readonly flowRate: Rate | undefined;
   /** The circuit breaker, per flow (docs/limits.md). */
   readonly circuit: CircuitConfig;
+  /** A connection whose request headers have not all arrived by then is closed (408), in ms. */
+  readonly headersTimeoutMs: number;
+  /** A connection whose whole request (headers and body) has not arrived by then is closed, in ms. */
+  readonly requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this, in ms. */
+  readonly keepAliveTimeoutMs: number;
+  /** Open connections at most; more are closed as they arrive (and logged). */
+  readonly maxConnections: number;
+  /** The part of a refused request's body (400, 415, 422) that is stored, in bytes. */
+  readonly refusedBodyLimit: number;
+  /** The delivery store's size past which new deliveries get 503, in bytes; undefined = no cap. */
+  readonly storeMaxBytes: number | undefined;
   /** CONSOLE_EDIT=on: the console may save a draft mapping to MAPPINGS_DIR. */
   readonly consoleEdit: boolean;
   /**
@@ -87,6 +99,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 ** 2 };
+const STORE_SIZE_UNITS: Record<string, number> = { ...SIZE_UNITS, gb: 1024 ** 3 };
 const TIME_UNITS: Record<string, number> = {
   ms: 1,
   s: 1000,
@@ -125,6 +138,35 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   }
 
   const logLevel = oneOf('LOG_LEVEL', value('LOG_LEVEL') ?? 'info', LOG_LEVELS);
+  const idempotencyWindowMs = withUnit(
+    'IDEMPOTENCY_WINDOW',
+    value('IDEMPOTENCY_WINDOW') ?? '24h',
+    TIME_UNITS,
+    1000,
+    30 * DAY,
+  );
+  const retentionMs = withUnit(
+    'RETENTION',
+    value('RETENTION') ?? '7d',
+    TIME_UNITS,
+    60_000,
+    3650 * DAY,
+  );
+  if (retentionMs < idempotencyWindowMs) {
+    // A pruned delivery's key is forgotten: a repeat of it inside the window would run again
+    // (issue 9, item 16).
+    throw new ConfigError(
+      'RETENTION',
+      `must be at least IDEMPOTENCY_WINDOW: a repeat of a delivery pruned inside the window would run again`,
+    );
+  }
+  const timeout = (name: string, fallback: string) =>
+    withUnit(name, value(name) ?? fallback, TIME_UNITS, 50, 3_600_000);
+  const headersTimeoutMs = timeout('HEADERS_TIMEOUT', '20s');
+  const requestTimeoutMs = timeout('REQUEST_TIMEOUT', '30s');
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError('HEADERS_TIMEOUT', 'must not be longer than REQUEST_TIMEOUT');
+  }
 
   return Object.freeze({
     flowBaseUrl: flowBaseUrl?.replace(/\/+$/, ''),
@@ -149,15 +191,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     trustProxy: trustProxy(value('TRUST_PROXY')),
     logLevel,
     dryRun: flowBaseUrl === undefined,
-    idempotencyWindowMs: withUnit(
-      'IDEMPOTENCY_WINDOW',
-      value('IDEMPOTENCY_WINDOW') ?? '24h',
-      TIME_UNITS,
-      1000,
-      30 * DAY,
-    ),
+    idempotencyWindowMs,
     storeSync: oneOf('STORE_SYNC', value('STORE_SYNC') ?? 'full', ['full', 'normal']),
-    retentionMs: withUnit('RETENTION', value('RETENTION') ?? '7d', TIME_UNITS, 60_000, 3650 * DAY),
+    retentionMs,
     workerConcurrency: integer('WORKER_CONCURRENCY', value('WORKER_CONCURRENCY'), 8, 1, 1000),
     retryMaxAttempts: integer('RETRY_MAX_ATTEMPTS', value('RETRY_MAX_ATTEMPTS'), 25, 1, 1000),
     retryMaxAgeMs: withUnit(
@@ -186,6 +222,18 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
         DAY,
       ),
     },
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: timeout('KEEPALIVE_TIMEOUT', '65s'),
+    maxConnections: integer('MAX_CONNECTIONS', value('MAX_CONNECTIONS'), 512, 1, 1_000_000),
+    refusedBodyLimit: withUnit(
+      'REFUSED_BODY_LIMIT',
+      value('REFUSED_BODY_LIMIT') ?? '8kb',
+      SIZE_UNITS,
+      0,
+      64 * 1024 ** 2,
+    ),
+    storeMaxBytes: storeMaxSize(value('STORE_MAX_SIZE')),
     consoleEdit: oneOf('CONSOLE_EDIT', value('CONSOLE_EDIT') ?? 'off', ['on', 'off']) === 'on',
     responseUrlAllow: responseUrlAllow(value('RESPONSE_URL_ALLOW') ?? 'hooks.slack.com'),
   });
@@ -219,6 +267,12 @@ function rate(name: string, raw: string | undefined): Rate | undefined {
     throw new ConfigError(name, `"${raw}" is not a rate such as 50/s, 600/min or 1000/h`);
   }
   return parsed;
+}
+
+/** STORE_MAX_SIZE: at least 1 MiB (an empty store is about 100 KiB), or unset for no cap. */
+function storeMaxSize(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  return withUnit('STORE_MAX_SIZE', raw, STORE_SIZE_UNITS, 1024 ** 2, 1024 ** 5);
 }
 
 /** Long enough not to be guessed over the network; the value itself is never repeated. */

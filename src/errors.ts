@@ -9,6 +9,8 @@ export const ERROR_STATUS = {
   invalid_path: 400,
   method_not_allowed: 405,
   source_disabled: 503,
+  /** Over the source's rate limit for this client address (Retry-After says when to come back). */
+  rate_limited: 429,
   invalid_signature: 401,
   body_too_large: 413,
   unsupported_media_type: 415,

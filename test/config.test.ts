@@ -28,6 +28,12 @@ describe('loadConfig', () => {
       retryMaxAttempts: 25,
       retryMaxAgeMs: 24 * 3_600_000,
       adminToken: undefined,
+      headersTimeoutMs: 20_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 65_000,
+      maxConnections: 512,
+      refusedBodyLimit: 8192,
+      storeMaxBytes: undefined,
       consoleEdit: false,
       responseUrlAllow: ['https://hooks.slack.com'],
       flowMaxConcurrency: undefined,
@@ -98,6 +104,15 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'postgres://u:p@db:5432/fh' }, 'databaseUrl', 'postgres://u:p@db:5432/fh'],
     [{ DATABASE_URL: 'postgresql://db/fh' }, 'databaseUrl', 'postgresql://db/fh'],
     [{ DATABASE_POOL_SIZE: '25' }, 'databasePoolSize', 25],
+    [{ RETENTION: '24h', IDEMPOTENCY_WINDOW: '24h' }, 'retentionMs', 24 * 3_600_000],
+    [{ HEADERS_TIMEOUT: '500ms' }, 'headersTimeoutMs', 500],
+    [{ REQUEST_TIMEOUT: '1m' }, 'requestTimeoutMs', 60_000],
+    [{ KEEPALIVE_TIMEOUT: '5s' }, 'keepAliveTimeoutMs', 5000],
+    [{ MAX_CONNECTIONS: '2000' }, 'maxConnections', 2000],
+    [{ REFUSED_BODY_LIMIT: '0' }, 'refusedBodyLimit', 0],
+    [{ REFUSED_BODY_LIMIT: '64kb' }, 'refusedBodyLimit', 64 * 1024],
+    [{ STORE_MAX_SIZE: '20gb' }, 'storeMaxBytes', 20 * 1024 ** 3],
+    [{ STORE_MAX_SIZE: '512mb' }, 'storeMaxBytes', 512 * 1024 ** 2],
   ])('%j → %s = %s', (env, key, expected) => {
     expect(loadConfig(env)[key as 'port']).toBe(expected);
   });
@@ -134,6 +149,18 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'db:5432' }, /^DATABASE_URL: must start with postgres/],
     [{ DATABASE_URL: 'postgres://u:p@:5432' }, /^DATABASE_URL: /],
     [{ DATABASE_POOL_SIZE: '0' }, /^DATABASE_POOL_SIZE: /],
+    // Issue 9, item 16: a repeat of a pruned delivery would run again.
+    [{ RETENTION: '1h' }, /^RETENTION: must be at least IDEMPOTENCY_WINDOW/],
+    [
+      { RETENTION: '2d', IDEMPOTENCY_WINDOW: '3d' },
+      /^RETENTION: must be at least IDEMPOTENCY_WINDOW/,
+    ],
+    [{ HEADERS_TIMEOUT: '40s' }, /^HEADERS_TIMEOUT: must not be longer than REQUEST_TIMEOUT/],
+    [{ REQUEST_TIMEOUT: '10ms' }, /^REQUEST_TIMEOUT: /],
+    [{ KEEPALIVE_TIMEOUT: 'forever' }, /^KEEPALIVE_TIMEOUT: /],
+    [{ MAX_CONNECTIONS: '0' }, /^MAX_CONNECTIONS: /],
+    [{ STORE_MAX_SIZE: '10kb' }, /^STORE_MAX_SIZE: /],
+    [{ REFUSED_BODY_LIMIT: 'some' }, /^REFUSED_BODY_LIMIT: /],
   ])('%j stops the start with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -17,11 +17,18 @@ const DATABASE_RETRY_MS = 1000;
  * flowhook, a wrong password — stops the start with one line that never holds the password.
  */
 export async function openStore(
-  config: Pick<Config, 'databaseUrl' | 'databasePoolSize' | 'dataDir' | 'storeSync'>,
+  config: Pick<
+    Config,
+    'databaseUrl' | 'databasePoolSize' | 'dataDir' | 'storeSync' | 'storeMaxBytes'
+  >,
   log: Logger,
 ): Promise<DeliveryStore> {
   if (config.databaseUrl === undefined) {
-    return openSqliteStore({ dataDir: config.dataDir, sync: config.storeSync });
+    return openSqliteStore({
+      dataDir: config.dataDir,
+      sync: config.storeSync,
+      maxBytes: config.storeMaxBytes,
+    });
   }
   const url = config.databaseUrl;
   const database = redactDatabaseUrl(url);

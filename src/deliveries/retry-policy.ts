@@ -32,15 +32,28 @@ export function retryPolicyFrom(config: {
 }
 
 /**
- * Network errors, timeouts, 429 and 5xx may pass: retry. Any other answer (400, 401, 404, …) will
- * be the same next time: fail at once (docs/architecture.md: 4xx is never retried).
+ * The one retry decision (issue 9, item 13), made from what a failed attempt records, so a
+ * delivery's stored attempts decide alike in every process and after a restart. Network errors,
+ * timeouts, 429 and 5xx may pass: retry. Any other answer (400, 401, 404, a 2xx without a
+ * sessionId) will be the same next time, and an error that is not the flow API's (a bug) would
+ * fail 25 times alike: fail at once (docs/architecture.md: 4xx is never retried).
  */
+export function mayPass(failure: { readonly code: string; readonly httpStatus?: number }): boolean {
+  if (failure.code === 'upstream_unreachable' || failure.code === 'upstream_timeout') return true;
+  if (failure.code !== 'upstream_error') return false;
+  const status = failure.httpStatus ?? 0;
+  return status === 429 || status >= 500;
+}
+
+/** mayPass for a thrown error: the attempt it would record. */
 export function isRetryable(error: unknown): boolean {
   if (!(error instanceof FlowhookError)) return false;
-  if (error.code === 'upstream_unreachable' || error.code === 'upstream_timeout') return true;
-  if (error.code !== 'upstream_error') return false;
-  const status = (error.details.upstream as { status?: number } | undefined)?.status ?? 0;
-  return status === 429 || status >= 500;
+  return mayPass({ code: error.code, httpStatus: upstreamStatus(error) });
+}
+
+/** The flow API's HTTP status carried by an upstream error, when it answered. */
+export function upstreamStatus(error: FlowhookError): number | undefined {
+  return (error.details.upstream as { status?: number } | undefined)?.status;
 }
 
 /** The flow API's Retry-After, when it sent one (ms). */

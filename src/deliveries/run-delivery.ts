@@ -1,7 +1,13 @@
 import { FlowhookError } from '../errors';
 import type { FlowClient } from '../flows/create-flow-client';
 import { validTraceparent } from '../flows/valid-traceparent';
-import { isRetryable, retryAfterOf, retryDelay, type RetryPolicy } from './retry-policy';
+import {
+  mayPass,
+  retryAfterOf,
+  retryDelay,
+  upstreamStatus,
+  type RetryPolicy,
+} from './retry-policy';
 import { StoreUnavailableError } from './store-unavailable-error';
 import type {
   Attempt,
@@ -190,7 +196,6 @@ async function runHeld(
       const startedAt = deps.now();
       let input: Omit<Attempt, 'number'>;
       let result: RouteResult;
-      let retryable = false;
       let retryAfter: number | undefined;
       try {
         const outcome = await deps.client.execute({
@@ -214,25 +219,24 @@ async function runHeld(
       } catch (error) {
         const failure =
           error instanceof FlowhookError ? error : new FlowhookError('internal', 'internal error');
-        const upstream = failure.details.upstream as { status?: number } | undefined;
+        const httpStatus = upstreamStatus(failure);
         input = {
           startedAt,
           durationMs: deps.now() - startedAt,
           route: route.route,
           flowId: route.flowId,
           outcome: 'failed',
-          ...(upstream?.status === undefined ? {} : { httpStatus: upstream.status }),
+          ...(httpStatus === undefined ? {} : { httpStatus }),
           error: { code: failure.code, message: failure.message },
           ...(options.draft ? { draft: true } : {}),
         };
         result = { route: route.route, flowId: route.flowId, error: failure };
-        retryable = isRetryable(error);
         retryAfter = retryAfterOf(error);
       }
       const attempt = eager
         ? (await updateDespiteOutage(deps.store, record.id, {}, { attempts: [input] })).attempts[0]
         : undefined;
-      return { input, attempt, result, retryable, retryAfter };
+      return { input, attempt, result, retryAfter };
     }),
   );
   const failed = outcomes.find((o) => o.status === 'rejected');
@@ -257,15 +261,17 @@ async function runHeld(
     const runs = Math.max(...perRoute.map((mine) => mine.length));
     // Age counts from the first attempt that counts (a replayed old delivery gets its own time).
     const since = Math.min(now, ...perRoute.flat().map((a) => a.startedAt));
-    if (
-      runs >= deps.policy.maxAttempts ||
-      now - Math.max(record.receivedAt, since) >= deps.policy.maxAgeMs
-    )
-      state = 'dead';
+    const deadAt = Math.max(record.receivedAt, since) + deps.policy.maxAgeMs;
+    if (runs >= deps.policy.maxAttempts || now >= deadAt) state = 'dead';
     else {
       state = 'queued';
       const retryAfter = Math.max(0, ...settled.map((x) => x.retryAfter ?? 0));
-      nextAttemptAt = now + retryDelay(deps.policy, runs, retryAfter || undefined);
+      // Retry-After is the flow API's word, but not past the delivery's remaining age (issue 9,
+      // item 12): a value of years would leave it queued, never due and never pruned, and a
+      // 17-digit one is not even a whole number of ms. The last attempt then comes at the age
+      // limit, and the delivery is dead after it if it fails again.
+      const delay = retryDelay(deps.policy, runs, retryAfter || undefined);
+      nextAttemptAt = Math.round(Math.min(now + delay, deadAt));
     }
   }
   const lastFailure = [...made].reverse().find((a) => a.outcome === 'failed');
@@ -301,15 +307,21 @@ async function runHeld(
   // the attempts are recorded (they happened) but the state is the new holder's.
   // No renewal may land after the outcome (and shorten the lease a held retry writes).
   await stopRenewing();
+  const unwritten = settled.filter((x) => x.attempt === undefined).map((x) => x.input);
   const written = await updateDespiteOutage(
     deps.store,
     record.id,
     answer ? { ...patch, answer } : patch,
-    {
-      attempts: settled.filter((x) => x.attempt === undefined).map((x) => x.input),
-      owner: record.lease?.owner,
-    },
-  );
+    { attempts: unwritten, owner: record.lease?.owner },
+  ).catch(async (error: unknown) => {
+    // The attempts happened whatever the store thought of the outcome (issue 9, item 12):
+    // recorded alone, they still count towards dead, so a delivery whose outcome cannot be
+    // written is not claimed again for ever with no attempt on record.
+    if (unwritten.length > 0) {
+      await deps.store.update(record.id, {}, { attempts: unwritten }).catch(() => undefined);
+    }
+    throw error;
+  });
   const numbered = [...settled.flatMap((x) => (x.attempt ? [x.attempt] : [])), ...written.attempts];
   numbered.sort((x, y) => x.number - y.number);
   if (!written.applied) {
@@ -337,7 +349,6 @@ interface Settled {
   /** Set when it was written at once (fan-out). */
   readonly attempt: Attempt | undefined;
   readonly result: RouteResult;
-  readonly retryable: boolean;
   readonly retryAfter: number | undefined;
 }
 
@@ -354,18 +365,16 @@ function ofRoute(made: readonly Attempt[], route: DeliveryRecord['routes'][numbe
 }
 
 /**
- * A route is done when it succeeded once, or when the flow API gave an answer that retrying will
- * not change: any status but 429 and 5xx — a 4xx refusal, or a 2xx without a sessionId (the flow
- * may well have run; running it again could run it twice).
+ * A route is done when it succeeded once, or when a failure will not pass by retrying (mayPass,
+ * the one retry decision): a 4xx refusal, a 2xx without a sessionId (the flow may well have run;
+ * running it again could run it twice), or an error that is not the flow API's.
  */
 function status(mine: readonly Attempt[]): RouteStatus {
   if (mine.some((a) => a.outcome === 'succeeded')) return 'succeeded';
   const permanent = mine.some(
     (a) =>
       a.outcome === 'failed' &&
-      a.httpStatus !== undefined &&
-      a.httpStatus !== 429 &&
-      a.httpStatus < 500,
+      !mayPass({ code: a.error?.code ?? 'internal', httpStatus: a.httpStatus }),
   );
   return permanent ? 'failed' : 'pending';
 }

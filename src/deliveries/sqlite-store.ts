@@ -27,6 +27,7 @@ import {
   type DeliveryState,
   type DeliveryStore,
   type NewDelivery,
+  StoreFullError,
   type UpdateOptions,
   type UpdateResult,
 } from './types';
@@ -44,6 +45,11 @@ export interface SqliteStoreOptions {
   readonly file?: string;
   /** Clock for updatedAt; default Date.now. */
   readonly now?: () => number;
+  /**
+   * STORE_MAX_SIZE: past this many bytes in use, create() refuses new deliveries (StoreFullError).
+   * Updates of accepted deliveries always go through, so the file may pass it by what they add.
+   */
+  readonly maxBytes?: number;
 }
 
 /** How long a statement waits for another process's write transaction before SQLITE_BUSY. */
@@ -145,6 +151,14 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     counts: db.prepare<[], { state: DeliveryState; n: number }>(
       `SELECT state, n FROM delivery_counts`,
     ),
+    // Pages in use (free pages left by pruning are reused before the file grows). In WAL mode
+    // this is the database as of the last commit, WAL included.
+    bytesInUse: db
+      .prepare<[], number>(
+        `SELECT (page_count - freelist_count) * page_size
+         FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()`,
+      )
+      .pluck(),
   };
   const listStatements = new Map<string, Database.Statement<ListParams, DeliveryRow>>();
 
@@ -180,6 +194,13 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
         const existing = read(seen.delivery_id);
         if (existing) return { created: false, existing };
       }
+    }
+    // Checked inside the write, before anything is stored: a full store refuses before accepting.
+    if (
+      options.maxBytes !== undefined &&
+      sql.bytesInUse.get()! + delivery.request.bodyBase64.length > options.maxBytes
+    ) {
+      throw new StoreFullError(options.maxBytes);
     }
     const updatedAt = now();
     sql.insertDelivery.run(rowFromNew(delivery, updatedAt));

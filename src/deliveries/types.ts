@@ -231,6 +231,18 @@ export interface StoreStatus {
   readonly schemaVersion: number;
 }
 
+/**
+ * The store reached its operator's size cap (STORE_MAX_SIZE): a new delivery is refused before
+ * it is accepted (503 store_unavailable); deliveries already accepted still record their
+ * attempts and answers (issue 9, item 4).
+ */
+export class StoreFullError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`the delivery store is full (STORE_MAX_SIZE, ${maxBytes} bytes)`);
+    this.name = 'StoreFullError';
+  }
+}
+
 export type CreateResult =
   | { readonly created: true; readonly record: DeliveryRecord }
   /** A delivery with the same (source, idempotencyKey) was received within the window. */
@@ -247,7 +259,8 @@ export interface DeliveryStore {
    * Stores a new delivery, durably, before anything is answered. When `idempotencyKey` is set and
    * a delivery of the same source with that key was received within `windowMs`, nothing is
    * stored and that delivery is returned instead. Atomic: of two concurrent calls with one key,
-   * exactly one creates.
+   * exactly one creates. Rejects with StoreFullError, storing nothing, when the store has a size
+   * cap and this delivery would pass it (a repeat is still answered: it stores nothing new).
    */
   create(delivery: NewDelivery, windowMs: number): Promise<CreateResult>;
   /**

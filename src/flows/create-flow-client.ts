@@ -55,6 +55,10 @@ export function createFlowClient(options: FlowClientOptions): FlowClient {
           request.variables,
           {
             headers,
+            // axios's timeout ends the wait for the answer's headers only; a body trickled after
+            // them could outlive the delivery's lease and the worker would run it again (issue 9,
+            // item 15). The signal bounds the whole call: connect, headers and body.
+            signal: AbortSignal.timeout(options.timeoutMs),
           },
         );
       } catch (error) {
@@ -114,7 +118,8 @@ export function retryAfterMs(value: unknown, now: number): number | undefined {
 /** Network failures, described without the request config (which holds the token). */
 function transportError(error: unknown, timeoutMs: number): FlowhookError {
   const code = error instanceof AxiosError ? error.code : undefined;
-  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+  // ERR_CANCELED: the total deadline's signal fired (nothing else cancels an execute call).
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED') {
     return new FlowhookError(
       'upstream_timeout',
       `the flow API did not answer within ${timeoutMs} ms`,

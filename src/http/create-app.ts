@@ -36,6 +36,7 @@ export interface AppDeps {
         | 'responseUrlAllow'
         | 'flowApiToken'
         | 'executeBodyLimit'
+        | 'refusedBodyLimit'
         | 'consoleEdit'
         | 'mappingsWatch'
       >
@@ -114,6 +115,7 @@ export function createApp(deps: AppDeps): Express {
         store,
         policy: retryPolicyFrom(deps.config),
         idempotencyWindowMs: deps.config.idempotencyWindowMs ?? 24 * 3_600_000,
+        refusedBodyLimit: deps.config.refusedBodyLimit,
         // A sync delivery is held for one execution; past that the worker may take it back.
         leases,
         replayWaitMs: (deps.config.flowTimeoutMs ?? 10_000) + 5000,

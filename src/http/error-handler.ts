@@ -75,10 +75,13 @@ export function errorHandler(logger: Logger, secrets: () => SecretRedactor = () 
     }
     const redactor = secrets();
     const message = redactor.text(failure.message);
+    // store_unavailable means nothing was stored: an id would name a delivery that does not
+    // exist (issue 9, item 16), and the sender's next try gets a new one.
+    const stored = trace?.deliveryId !== undefined && failure.code !== 'store_unavailable';
     res.status(failure.status).json({
       error: message,
       code: failure.code,
-      ...(trace?.deliveryId ? { deliveryId: trace.deliveryId } : {}),
+      ...(stored ? { deliveryId: trace.deliveryId } : {}),
       ...redactor.json(failure.details),
     });
     if (trace) {

@@ -5,6 +5,7 @@ import { handleDelivery, type DeliveryTrace, type PipelineDeps } from '../pipeli
 import type { SecretRedactor } from '../redact/create-secret-redactor';
 import type { HeaderMap } from '../verify/types';
 import { logHookRequest } from './request-log';
+import { sourceRateLimit } from './source-rate-limit';
 
 export interface HookRouteLocals {
   trace: DeliveryTrace;
@@ -35,6 +36,8 @@ export function hooksRouter(
       res.setHeader('Cache-Control', 'no-store');
       next();
     },
+    // Before the body is read: a refused sender's bytes are neither read nor kept.
+    sourceRateLimit(deps.mappings),
     rawBody,
     async (req: Request, res: Response) => {
       const trace = res.locals.trace as DeliveryTrace;

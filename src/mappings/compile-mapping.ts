@@ -8,7 +8,7 @@ import { createPreset } from '../verify/create-preset';
 import type { VerifySpec } from '../verify/types';
 import { compileLimits, describeLimits, sameLimits } from '../limits/compile-limits';
 import type { DeclaredLimits } from '../limits/types';
-import type { CompiledRoute, CompiledSource, MappingDef } from './types';
+import type { CompiledRoute, CompiledSource, MappingDef, RateLimit } from './types';
 
 /**
  * Turns a validated mapping into the plain objects the request path uses: the verifier, route
@@ -83,6 +83,7 @@ export function compileMapping(
       ? { idempotencyKey: atPath(['idempotency', 'key'], () => compileKey(def.idempotency!.key)) }
       : {}),
     jsonFields: def.body?.jsonFields ?? ['payload'],
+    rateLimit: rateLimitOf(def, provider),
     routes,
     ...(def.respond === undefined
       ? {}
@@ -97,19 +98,51 @@ export function compileMapping(
   };
 }
 
-/** `idempotency.key`: a header, or a JSONPath whose first match (text or number) is the key. */
+/**
+ * Sources whose "verified" means anyone (none) or anyone who read the page a form token is on
+ * (token) get a limit unless the file sets one: every request to them is stored (issue 9, item 4).
+ */
+const DEFAULT_RATE_LIMIT: Readonly<Record<string, RateLimit>> = {
+  none: { requests: 60, perSeconds: 60 },
+  token: { requests: 60, perSeconds: 60 },
+};
+
+const SECONDS = { s: 1, m: 60, h: 3600 } as const;
+
+function rateLimitOf(def: MappingDef, provider: string): RateLimit | undefined {
+  const limit = def.rateLimit;
+  if (limit === 'off') return undefined;
+  if (limit === undefined) return DEFAULT_RATE_LIMIT[provider];
+  const match = /^(\d+)(s|m|h)$/.exec(limit.per) as RegExpExecArray; // the schema checked it
+  return {
+    requests: limit.requests,
+    perSeconds: Number(match[1]) * SECONDS[match[2] as keyof typeof SECONDS],
+  };
+}
+
+/**
+ * `idempotency.key`: a header, or a JSONPath whose first match (text or number) is the key. An
+ * empty or blank key is no key (issue 9, item 14): as one key it would merge every delivery that
+ * carries it, each answered with the first one's answer and none of them run.
+ */
 function compileKey(
   key: { header: string } | { path: string },
 ): (request: RequestView) => string | undefined {
   if ('header' in key) {
     const name = key.header.toLowerCase();
-    return (request) => request.headers[name] || undefined;
+    return (request) => nonBlank(request.headers[name]);
   }
   const path = compileJsonPath(key.path);
   return (request) => {
     const value = path.first(request.body);
-    return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+    return typeof value === 'string' || typeof value === 'number'
+      ? nonBlank(String(value))
+      : undefined;
   };
+}
+
+function nonBlank(key: string | undefined): string | undefined {
+  return key === undefined || key.trim() === '' ? undefined : key;
 }
 
 /**

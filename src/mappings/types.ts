@@ -16,8 +16,17 @@ export interface MappingDef {
   body?: { jsonFields?: string[] };
   /** Defaults for the routes that declare no limits of their own. */
   limits?: LimitsDef;
+  /** Requests per client address; `off` = none. Default: 60 per 1m for none/token. */
+  rateLimit?: { requests: number; per: string } | 'off';
   respond?: RespondDef;
   routes: RouteDef[];
+}
+
+/** A source's request rate limit, per client address. */
+export interface RateLimit {
+  readonly requests: number;
+  /** The window, in whole seconds. */
+  readonly perSeconds: number;
 }
 
 export interface RouteDef {
@@ -60,6 +69,8 @@ export interface CompiledSource extends AfterVerify {
   readonly idempotencyKey?: (request: RequestView) => string | undefined;
   /** Form fields that hold JSON and are parsed (Slack's `payload`). */
   readonly jsonFields: readonly string[];
+  /** Requests per client address (429 past it); undefined = no limit. */
+  readonly rateLimit: RateLimit | undefined;
   readonly routes: readonly CompiledRoute[];
   /** The mapping's own answers per outcome (`respond:`); undefined = flowhook's answers. */
   readonly respond?: CompiledRespond;

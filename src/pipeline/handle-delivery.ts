@@ -50,6 +50,11 @@ export interface PipelineDeps {
   readonly policy: RetryPolicy;
   readonly idempotencyWindowMs: number;
   /**
+   * A refused request (400, 415, 422) keeps at most this much of its body: it will not run, and
+   * a sender may send any number of them (issue 9, item 4). Undefined = all of it.
+   */
+  readonly refusedBodyLimit?: number;
+  /**
    * This process's leases: a sync delivery is held under a new holder name while it runs; after a
    * crash the worker takes it back once the lease expires.
    */
@@ -173,7 +178,11 @@ export async function handleDelivery(
         state: initial.state,
         receivedAt: now,
         mappingVersion: source.version,
-        request: toStoredRequest(request, source.verifySpec?.secrets ?? []),
+        request: toStoredRequest(
+          request,
+          source.verifySpec?.secrets ?? [],
+          decision.kind === 'refused' ? deps.refusedBodyLimit : undefined,
+        ),
         routes: decision.kind === 'run' ? routesOf(decision.plan) : [],
         // Held under a holder name of its own (see Leases) while this request runs it.
         lease:

@@ -32,6 +32,8 @@ export function isSecretName(name: string): boolean {
 export function toStoredRequest(
   request: { method: string; path: string; headers: HeaderMap; rawBody: Buffer },
   secrets: readonly string[],
+  /** Keep at most this many bytes of the body (a refused request: issue 9, item 4). */
+  bodyCap = Infinity,
 ): StoredRequest {
   // A value that is a secret, or holds one long enough not to match by chance (a one-letter
   // secret must not redact every header with that letter in it).
@@ -58,9 +60,9 @@ export function toStoredRequest(
     method: request.method,
     url,
     headers,
-    bodyBase64: request.rawBody.toString('base64'),
+    bodyBase64: request.rawBody.subarray(0, bodyCap).toString('base64'),
     bodyBytes: request.rawBody.length,
-    bodyTruncated: false,
+    bodyTruncated: request.rawBody.length > bodyCap,
   };
 }
 

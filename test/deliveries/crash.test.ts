@@ -35,6 +35,11 @@ function serve(env: Record<string, string>): Promise<{ child: ChildProcess; port
 }
 
 describe('crash safety (real processes)', () => {
+  let afterCleanup: (() => void) | undefined;
+  afterEach(() => {
+    afterCleanup?.();
+    afterCleanup = undefined;
+  });
   beforeAll(() => {
     execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-if-needed.js')], {
       cwd: ROOT,
@@ -52,7 +57,7 @@ describe('crash safety (real processes)', () => {
       FLOW_TIMEOUT: '1s', // a crashed holder's lease: 2 × 1 s + 5 s
       MAPPINGS_DIR: mappingsDir({
         'jobs.yaml':
-          'mode: async\nverify: { provider: token, header: X-Token, secret: tok }\nroutes: [{ name: r, flow: f, variables: { n: $.n } }]\n',
+          'mode: async\nverify: { provider: token, header: X-Token, secret: tok }\nrateLimit: off # 500 from one address\nroutes: [{ name: r, flow: f, variables: { n: $.n } }]\n',
       }),
       MAPPINGS_WATCH: 'off',
       DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-crash-')),
@@ -83,6 +88,12 @@ describe('crash safety (real processes)', () => {
     expect(atKill).toBeLessThan(500); // the kill came in the middle
 
     first = await serve(env);
+    // A failed expectation below must not leave the child running (jest would not exit).
+    const second = first.child;
+    afterCleanup = () => {
+      second.kill('SIGKILL');
+      void api.stop();
+    };
     // The restarted process resumes what was queued at once, and what was running at the kill
     // once its lease expires. Watch the shared database until every delivery has finished.
     const store = openSqliteStore({ dataDir: env.DATA_DIR });

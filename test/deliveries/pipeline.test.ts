@@ -10,20 +10,24 @@ import { until } from '../support/until';
 const FILES = {
   'sync.yaml': `
 verify: { provider: token, header: X-Token, secret: tok }
+rateLimit: off # hundreds of deliveries from one address
 routes: [{ name: r, flow: sync-flow, variables: { n: $.n } }]
 `,
   'other.yaml': `
 verify: { provider: token, header: X-Token, secret: tok }
+rateLimit: off # hundreds of deliveries from one address
 routes: [{ name: r, flow: other-flow, variables: { n: $.n } }]
 `,
   'keyed.yaml': `
 verify: { provider: token, header: X-Token, secret: tok }
 idempotency: { key: { path: $.eventId } }
+rateLimit: off
 routes: [{ name: r, flow: keyed-flow, variables: { n: $.n } }]
 `,
   'async.yaml': `
 mode: async
 verify: { provider: token, header: X-Token, secret: tok }
+rateLimit: off # hundreds of deliveries from one address
 routes: [{ name: r, flow: async-flow, variables: { n: $.n } }]
 `,
 };
@@ -76,6 +80,23 @@ describe('idempotency (sync)', () => {
     await post(t, 'sync', { n: 2 });
     expect(api.requests).toHaveLength(3);
   });
+
+  it.each([
+    ['an empty string', ''],
+    ['a blank string', '  '],
+  ])(
+    'an idempotency key that is %s is no key: each delivery runs (issue 9, item 14)',
+    async (_label, eventId) => {
+      const t = buildApp({ files: FILES, flowBaseUrl: api.url });
+      const first = await post(t, 'keyed', { eventId, n: 1 });
+      const second = await post(t, 'keyed', { eventId, n: 2 });
+      expect([first.status, second.status]).toEqual([200, 200]);
+      expect(second.headers['idempotent-replayed']).toBeUndefined();
+      expect(second.body.deliveryId).not.toBe(first.body.deliveryId);
+      expect(api.requests.map((r) => r.body)).toEqual([{ n: 1 }, { n: 2 }]);
+      expect((await t.store.get(first.body.deliveryId))?.idempotencyKey).toBeNull();
+    },
+  );
 
   it('a repeat of a refused request (422) gets the same refusal', async () => {
     const files = {

@@ -285,15 +285,14 @@ describe('HTTP status table (README: HTTP answers)', () => {
     expect(res.body.code).toBe('not_found');
   });
 
-  it('the store refuses the write → 503 store_unavailable with Retry-After; nothing ran; logged', async () => {
+  it('the store refuses the write → 503 store_unavailable with Retry-After and no deliveryId (issue 9, item 16); nothing ran; logged', async () => {
     await t.store.close(); // every write now rejects, as on a full disk
     const res = await postGithub(t, PUSH);
     expect(res.status).toBe(503);
     expect(res.headers['retry-after']).toBe('5');
-    expect(res.body).toMatchObject({
+    expect(res.body).toEqual({
       code: 'store_unavailable',
       error: expect.stringContaining('nothing was accepted, send it again'),
-      deliveryId: expect.any(String),
     });
     expect(api.requests).toHaveLength(0);
     const line = t.logs.lines().find((l) => l.msg === 'the delivery store failed');
@@ -330,6 +329,7 @@ describe('HTTP status table (README: HTTP answers)', () => {
       invalid_path: 400,
       method_not_allowed: 405,
       source_disabled: 503,
+      rate_limited: 429,
       invalid_signature: 401,
       body_too_large: 413,
       unsupported_media_type: 415,

@@ -9,7 +9,7 @@ import { createFlowClient } from '../../src/flows/create-flow-client';
 import { until } from '../support/until';
 
 const source = (flow: string, extra = '') =>
-  `verify: { provider: token, header: X-Token, secret: tok }\nroutes:\n  - name: r\n    flow: ${flow}\n${extra}`;
+  `verify: { provider: token, header: X-Token, secret: tok }\nrateLimit: off\nroutes:\n  - name: r\n    flow: ${flow}\n${extra}`;
 
 describe('createMappingRegistry: reload', () => {
   it('a changed file is swapped in; an unchanged one is not compiled again', () => {

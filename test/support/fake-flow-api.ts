@@ -20,6 +20,7 @@ export type Behaviour =
   | { kind: 'answer'; status: number; body: unknown; headers?: Record<string, string> }
   | { kind: 'hang' }
   | { kind: 'slow'; ms: number }
+  | { kind: 'trickle'; everyMs: number }
   | { kind: 'raw'; status: number; text: string };
 
 /**
@@ -57,6 +58,11 @@ export class FakeFlowApi {
   /** 200 with a session, after `ms`. */
   answerAfter(ms: number): void {
     this.behaviour = { kind: 'slow', ms };
+  }
+
+  /** 200 headers at once, then the body one byte every `everyMs`, never finished. */
+  trickle(everyMs: number): void {
+    this.behaviour = { kind: 'trickle', everyMs };
   }
 
   hang(): void {
@@ -113,6 +119,13 @@ export class FakeFlowApi {
       const behaviour = this.perFlow.get(flowId) ?? this.behaviour;
       if (behaviour.kind === 'hang') {
         this.hanging.add(res);
+        return;
+      }
+      if (behaviour.kind === 'trickle') {
+        this.hanging.add(res);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const timer = setInterval(() => res.write(' '), behaviour.everyMs);
+        res.on('close', () => clearInterval(timer));
         return;
       }
       if (behaviour.kind === 'slow') {

@@ -1,0 +1,82 @@
+import { isIPv6 } from 'node:net';
+import type { NextFunction, Request, Response } from 'express';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { FlowhookError } from '../errors';
+import type { MappingSet, RateLimit } from '../mappings/types';
+import type { DeliveryTrace } from '../pipeline/handle-delivery';
+
+/**
+ * A source's request rate limit per client address (issue 9, item 4), checked before the body is
+ * read: a refused sender uploads nothing we keep, and nothing is stored. Over the limit: 429
+ * `rate_limited` with Retry-After. The client address is Express's `req.ip`, so behind a load
+ * balancer it follows TRUST_PROXY (without it every sender would share the balancer's address).
+ * Counters live in this process: with N instances behind a balancer a sender gets up to N times
+ * the limit.
+ */
+export function sourceRateLimit(mappings: () => MappingSet) {
+  // One limiter per source and limit, kept across reloads while the limit stays the same (a
+  // reload must not hand every sender a fresh window).
+  const limiters = new Map<string, RateLimiterMemory>();
+  const limiterFor = (source: string, limit: RateLimit) => {
+    const key = `${source}\n${limit.requests}/${limit.perSeconds}`;
+    let limiter = limiters.get(key);
+    if (limiter === undefined) {
+      for (const old of limiters.keys()) if (old.startsWith(`${source}\n`)) limiters.delete(old);
+      limiter = new RateLimiterMemory({ points: limit.requests, duration: limit.perSeconds });
+      limiters.set(key, limiter);
+    }
+    return limiter;
+  };
+
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const source = mappings().sources.get(String(req.params.source));
+    // Unknown and disabled sources are answered by the pipeline (404, 503) without a body read.
+    if (source?.rateLimit === undefined) {
+      next();
+      return;
+    }
+    (res.locals.trace as DeliveryTrace).source = source.name;
+    limiterFor(source.name, source.rateLimit)
+      .consume(clientKey(req.ip ?? req.socket.remoteAddress ?? 'unknown'))
+      .then(
+        () => next(),
+        (refusal: unknown) => {
+          if (!(refusal instanceof RateLimiterRes)) {
+            next(refusal);
+            return;
+          }
+          const seconds = Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
+          res.setHeader('Retry-After', String(seconds));
+          // The body is not read: closing saves draining it for a sender we refuse anyway.
+          res.setHeader('Connection', 'close');
+          next(
+            new FlowhookError(
+              'rate_limited',
+              `too many requests to source "${source.name}" from this address: at most ${source.rateLimit!.requests} per ${source.rateLimit!.perSeconds} s`,
+              { retryAfter: seconds },
+            ),
+          );
+        },
+      );
+  };
+}
+
+/**
+ * IPv4 by address; IPv6 by its /64, the block one subscriber usually gets (counting each address
+ * would let one host rotate through 2^64 of them).
+ */
+function clientKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1];
+  if (!isIPv6(address)) return address;
+  const [head, tail = ''] = address.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = address.includes('::')
+    ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}
