@@ -32,7 +32,7 @@ export function listSql(
     // flowhook's id, whole or by a prefix of at least 8 characters, or the provider's id.
     where.push(
       `(idempotency_key = @search OR id = @search
-        OR (length(@search) >= 8 AND id LIKE @search_prefix))`,
+        OR (length(@search) >= 8 AND id LIKE @search_prefix ESCAPE '\\'))`,
     );
   }
   if (shape.flow) {

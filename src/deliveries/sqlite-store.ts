@@ -325,8 +325,11 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       since: filter.since ?? null,
       until: filter.until ?? null,
       search: filter.search ?? null,
-      // A prefix of flowhook's id (LIKE: the id holds only hex digits and dashes).
-      search_prefix: filter.search !== undefined ? `${filter.search.toLowerCase()}%` : null,
+      // A prefix of flowhook's id, escaped: a search is a literal prefix, never a LIKE pattern.
+      search_prefix:
+        filter.search !== undefined
+          ? `${filter.search.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`
+          : null,
       cursor_at: after?.receivedAt ?? null,
       cursor_id: after?.id ?? null,
       limit: filter.limit + 1,

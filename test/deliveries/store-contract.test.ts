@@ -863,6 +863,47 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
     const newestFirst = (a: DeliveryRecord, b: DeliveryRecord) =>
       b.receivedAt - a.receivedAt || (a.id < b.id ? 1 : -1);
 
+    it('filters by flow, by until and by a delivery id (the console, issue 13)', async () => {
+      const all = await seed();
+      const ids = (items: DeliveryRecord[]) => items.map((d) => d.id).sort();
+      const byFlow = await store.list({ flowId: 'f', limit: 100 });
+      expect(ids(byFlow.items)).toEqual(
+        ids(all.filter((d) => d.routes.some((r) => r.flowId === 'f'))),
+      );
+      const before = await store.list({ until: 1_003, limit: 100 });
+      expect(ids(before.items)).toEqual(ids(all.filter((d) => d.receivedAt < 1_003)));
+
+      const keyed = await created(
+        store.create(newDelivery({ id: 'abcdef12-3456', idempotencyKey: 'evt_contract' }), DAY),
+      );
+      for (const search of ['evt_contract', 'abcdef12-3456', 'abcdef12', 'ABCDEF12']) {
+        expect(ids((await store.list({ search, limit: 10 })).items)).toEqual([keyed.id]);
+      }
+      // A prefix shorter than 8 characters, or with LIKE's wildcards, finds nothing.
+      for (const search of ['abcdef1', 'abcdef%_', '%%%%%%%%']) {
+        expect((await store.list({ search, limit: 10 })).items).toEqual([]);
+      }
+    });
+
+    it('keeps the routing explanation and marks draft attempts (the console, issue 13)', async () => {
+      const explanation = {
+        mappingVersion: 'sha256:abc',
+        file: 'github.yaml',
+        dispatch: 'first' as const,
+        verification: { provider: 'github', secretIndex: 1 },
+        routes: [{ name: 'push', held: true, conditions: [] }],
+        matched: ['push'],
+      };
+      const d = await created(store.create(newDelivery({ explanation }), DAY));
+      expect((await store.get(d.id))?.explanation).toEqual(explanation);
+      const plain = await created(store.create(newDelivery(), DAY));
+      expect(await store.get(plain.id)).not.toHaveProperty('explanation');
+
+      await store.update(d.id, {}, { attempts: [attempt(), attempt({ draft: true })] });
+      const attempts = (await store.get(d.id))?.attempts ?? [];
+      expect(attempts.map((a) => a.draft ?? false)).toEqual([false, true]);
+    });
+
     it('returns newest first with the limit and a cursor', async () => {
       const all = (await seed()).sort(newestFirst);
       const page = await store.list({ limit: 5 });
