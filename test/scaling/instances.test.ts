@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { FakeFlowApi, refusingUrl } from '../support/fake-flow-api';
 import { buildOnce, startFlowhook, type FlowhookProcess } from '../support/flowhook-process';
 import { mappingsDir } from '../support/harness';
@@ -33,6 +36,7 @@ routes: [{ name: r, flow: keyed-flow, variables: { n: $.n } }]
 };
 
 let database: TestDatabase;
+let dataDir = '';
 let api: FakeFlowApi;
 let apiPort: number;
 let instances: FlowhookProcess[] = [];
@@ -125,6 +129,7 @@ function runsOf(flow: string): Map<number, number> {
 
 beforeAll(async () => {
   buildOnce();
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-instances-'));
   database = await createTestDatabase();
   // The flow API is down when the instances start: nothing listens on its port yet.
   apiPort = Number(new URL(await refusingUrl()).port);
@@ -145,6 +150,12 @@ beforeAll(async () => {
     WORKER_CONCURRENCY: String(CONCURRENCY),
     ADMIN_TOKEN,
     LOG_LEVEL: 'info',
+    // The per-flow limits' state (circuits, slots) is kept in DATA_DIR's SQLite file: one of the
+    // test's own, not the working directory's, shared by the three instances as on one machine.
+    DATA_DIR: dataDir,
+    // This file tests delivery under outages, not the circuit breaker (test/limits/): a circuit
+    // opened by the refusing flow API would hold the deliveries it expects to see retried.
+    CIRCUIT_MIN_CALLS: '100000',
   };
   // All three at once: the schema is created by one of them, the others wait for it.
   instances = await Promise.all(Array.from({ length: INSTANCES }, () => startFlowhook(env)));
@@ -156,6 +167,7 @@ afterAll(async () => {
   await api.stop().catch(() => undefined);
   agent.destroy();
   await database.drop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
 describe('three instances on one PostgreSQL database (issue 11)', () => {
