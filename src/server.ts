@@ -149,7 +149,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     await worker.stop(0);
     await registry.close().catch(() => undefined);
     flowClient?.close();
-    await store.close().catch(() => undefined);
+    await Promise.all([store.close(), limitsStore.close()]).catch(() => undefined);
     throw error;
   }
   const address = server.address();
