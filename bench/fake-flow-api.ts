@@ -4,7 +4,8 @@
 //   POST /cgw/process/v1/orgs/{org}/flows/{flow}/execute  -> 200 {"sessionId","result"}
 //        (401 if FAKE_FLOW_TOKEN is set and the bearer token differs; 400 if the body is not a
 //        JSON object). FAKE_FLOW_DELAY_MS > 0 delays every answer, to mimic a slow flow.
-//   GET  /count  -> {"executes": n, "rejected": n}   (executes = answered 200)
+//   GET  /count  -> {"executes": n, "rejected": n, "lastExecuteAt": ms}   (executes = answered
+//        200; lastExecuteAt = Date.now() of the last one, 0 before any: the end of an async drain)
 //   POST /reset  -> zeroes the counters
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -16,6 +17,7 @@ const delayMs = Number(process.env.FAKE_FLOW_DELAY_MS ?? '0');
 
 let executes = 0;
 let rejected = 0;
+let lastExecuteAt = 0;
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
   const payload = JSON.stringify(body);
@@ -44,6 +46,7 @@ function answerExecute(req: http.IncomingMessage, res: http.ServerResponse, raw:
     return;
   }
   executes++;
+  lastExecuteAt = Date.now();
   send(res, 200, { sessionId: randomUUID(), result: 'Execution completed' });
 }
 
@@ -66,11 +69,12 @@ const server = http.createServer((req, res) => {
   }
   req.resume();
   if (req.method === 'GET' && url === '/count') {
-    send(res, 200, { executes, rejected });
+    send(res, 200, { executes, rejected, lastExecuteAt });
   } else if (req.method === 'POST' && url === '/reset') {
     executes = 0;
     rejected = 0;
-    send(res, 200, { executes, rejected });
+    lastExecuteAt = 0;
+    send(res, 200, { executes, rejected, lastExecuteAt });
   } else {
     send(res, 404, { error: 'org or flow not found' });
   }

@@ -1,6 +1,6 @@
 // Load benchmark: flowhook against two baselines doing the same work (see bench/README.md).
 //   npm run bench                                   (build, then node dist/bench/run.js)
-//   node dist/bench/run.js [--only raw,express,flowhook] [--profile[=names]]
+//   node dist/bench/run.js [--only raw,express,flowhook] [--profile[=names]] [--pin[=both] | --no-pin]
 //   env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50), BENCH_WARMUP (s, default 2),
 //        BENCH_LOG_LEVEL (LOG_LEVEL of the servers, default info),
 //        BENCH_POSTGRES_URL (where the flowhook-pg* servers get a database of their own)
@@ -15,20 +15,14 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { generateMappings } from './generate-mappings';
 import { measureLoadTime } from './load-time';
+import { canPin, placeLoadGenerator, serverCommand, type Placement } from './pin';
+import { rssOfAll, sampleRss } from './rss';
+import { SERVER_NAMES, type Measured, type ServerName } from './measured';
+import { medianRow, printLegend, printRounds, report } from './report';
 import { summarizeProfileFile } from './summarize-profile';
 
-const SERVER_NAMES = [
-  'raw',
-  'express',
-  'flowhook',
-  'flowhook-1k',
-  'flowhook-async',
-  'flowhook-pg',
-  'flowhook-pg-async',
-  'flowhook-pg-x2',
-  'flowhook-pg-async-x2',
-] as const;
-type ServerName = (typeof SERVER_NAMES)[number];
+/** What `npm run bench` runs without --only: what issue 15's targets compare. */
+const DEFAULT_SERVERS: ServerName[] = ['raw', 'express', 'flowhook', 'flowhook-async'];
 
 const HOST = '127.0.0.1';
 const ORG_ID = 'bench-org';
@@ -36,6 +30,8 @@ const FLOW_ID = 'deploy-flow';
 const API_TOKEN = 'bench-token';
 const START_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
+/** How long an async server's backlog may take to drain (at least; longer runs get more). */
+const DRAIN_TIMEOUT_MS = 120_000;
 const PROFILE_STOP_GRACE_MS = 15_000;
 
 // ---------------------------------------------------------------------------------------------
@@ -49,19 +45,27 @@ interface Options {
   warmup: number;
   /** Each server runs this many times, interleaved (raw, express, flowhook, raw, …); medians are reported. */
   rounds: number;
+  /** shared (every process on every core), pinned (taskset: see pin.ts), or both, interleaved. */
+  placements: Placement[];
 }
 
 function usage(): string {
   return [
     'usage: node dist/bench/run.js [--only raw,express,flowhook] [--profile[=raw,express,flowhook]]',
-    '  --only      servers to run, in this order (default: all three)',
+    '                              [--pin | --pin=both | --no-pin]',
+    `  --only      servers to run (default: ${DEFAULT_SERVERS.join(',')}; known: ${SERVER_NAMES.join(', ')})`,
     '  --profile   run the server(s) under node --cpu-prof and summarize the measured run',
     '              (bare --profile = flowhook)',
+    '  --pin       pinned only: load generator and fake flow API on core 0, the server on core 1',
+    '  --pin=both  shared and pinned, interleaved (the default when taskset and 2 cores exist)',
+    '  --no-pin    shared only: every process on every core',
     '  env: BENCH_DURATION=10 (s)  BENCH_CONNECTIONS=50  BENCH_WARMUP=2 (s, 0 = none)',
     '       BENCH_ROUNDS=3 (interleaved runs per server; the median is reported)',
     '       BENCH_LOG_LEVEL=info (LOG_LEVEL given to flowhook)',
     '       BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres (flowhook-pg*: a',
     '       database of their own is created there per run and dropped after)',
+    '       BENCH_COMPARE=<another built checkout> (flowhook-b, flowhook-async-b run its build:',
+    '       A/B in the same rounds, e.g. --only flowhook,flowhook-b)',
   ].join('\n');
 }
 
@@ -94,8 +98,9 @@ function positiveNumber(name: string, fallback: number, allowZero = false): numb
 }
 
 function parseOptions(argv: string[]): Options {
-  let only: ServerName[] = [...SERVER_NAMES];
+  let only: ServerName[] = [...DEFAULT_SERVERS];
   let profile: ServerName[] = [];
+  let placements: Placement[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') {
@@ -109,6 +114,12 @@ function parseOptions(argv: string[]): Options {
       profile = ['flowhook'];
     } else if (arg.startsWith('--profile=')) {
       profile = parseNames(arg.slice('--profile='.length), '--profile');
+    } else if (arg === '--pin') {
+      placements = ['pinned'];
+    } else if (arg === '--pin=both') {
+      placements = ['shared', 'pinned'];
+    } else if (arg === '--no-pin') {
+      placements = ['shared'];
     } else {
       throw new Error(`unknown argument: ${arg}`);
     }
@@ -120,6 +131,7 @@ function parseOptions(argv: string[]): Options {
     connections: Math.round(positiveNumber('BENCH_CONNECTIONS', 50)),
     warmup: positiveNumber('BENCH_WARMUP', 2, true),
     rounds: Math.round(positiveNumber('BENCH_ROUNDS', 3)),
+    placements: placements ?? (canPin() ? ['shared', 'pinned'] : ['shared']),
   };
 }
 
@@ -280,9 +292,37 @@ function request(
   });
 }
 
-async function executeCount(apiPort: number): Promise<number> {
+interface ApiCount {
+  executes: number;
+  /** Date.now() of the last execute the fake flow API answered (0: none yet). */
+  lastExecuteAt: number;
+}
+
+async function apiCount(apiPort: number): Promise<ApiCount> {
   const answer = await request('GET', apiPort, '/count');
-  return (JSON.parse(answer.text) as { executes: number }).executes;
+  return JSON.parse(answer.text) as ApiCount;
+}
+
+async function executeCount(apiPort: number): Promise<number> {
+  return (await apiCount(apiPort)).executes;
+}
+
+/**
+ * Polls until the fake flow API has answered `target` executes in all (an async server's worker
+ * drained its backlog), or `timeoutMs` passed; returns the count as it stands.
+ */
+async function waitForExecutes(
+  apiPort: number,
+  target: number,
+  timeoutMs: number,
+): Promise<ApiCount & { reached: boolean }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const count = await apiCount(apiPort);
+    if (count.executes >= target) return { ...count, reached: true };
+    if (Date.now() >= deadline) return { ...count, reached: false };
+    await sleep(50);
+  }
 }
 
 /** Count of executes once it stops moving (requests still in flight when the load stopped). */
@@ -451,40 +491,16 @@ function runCannon(
   });
 }
 
-interface Measured {
-  name: ServerName;
-  status: 'ok' | 'skipped' | 'failed';
-  note?: string;
-  rps?: number;
-  p50?: number;
-  p99?: number;
-  ok2xx?: number;
-  non2xx?: number;
-  errors?: number;
-  timeouts?: number;
-  mismatches?: number;
-  completed?: number;
-  executes?: number;
-  serverCpu?: number | null;
-  apiCpu?: number | null;
-  loaderCpu?: number;
-  otherCpu?: number | null;
-  statusCodes?: Record<string, { count: number }>;
-  warmupNon2xx?: number;
-  log?: string;
-  profile?: string;
-  profileSummary?: string;
-  /** PostgreSQL: transactions committed in the bench database, and WAL fsyncs (whole server). */
-  pgCommitsPerSec?: number;
-  pgSyncsPerSec?: number;
+function profileFile(name: ServerName, placement: Placement): string {
+  return `${STAMP}-${name}-${placement}.cpuprofile`;
 }
 
-function serverArgs(name: ServerName, profile: boolean): string[] {
+function serverArgs(name: ServerName, profile: boolean, placement: Placement): string[] {
   const prof = profile
     ? [
         '--cpu-prof',
         `--cpu-prof-dir=${RESULTS_DIR}`,
-        `--cpu-prof-name=${STAMP}-${name}.cpuprofile`,
+        `--cpu-prof-name=${profileFile(name, placement)}`,
         '--require',
         path.join(__dirname, 'exit-on-signal.js'),
       ]
@@ -495,11 +511,28 @@ function serverArgs(name: ServerName, profile: boolean): string[] {
     case 'express':
       return [...prof, path.join(__dirname, 'baseline-express.js')];
     default:
-      return [...prof, FLOWHOOK_MAIN, 'serve'];
+      return [...prof, mainOf(name) as string, 'serve'];
   }
 }
 
-const isAsync = (name: ServerName) => name.endsWith('-async') || name.endsWith('-async-x2');
+/**
+ * BENCH_COMPARE: another checkout of flowhook, built (`npm run build` there). Its servers,
+ * flowhook-b and flowhook-async-b, run in the same rounds as this one's: an A/B comparison in one
+ * run window, so both see the same machine.
+ */
+const COMPARE_MAIN = process.env.BENCH_COMPARE
+  ? path.resolve(process.env.BENCH_COMPARE, 'dist', 'src', 'cli', 'main.js')
+  : undefined;
+
+/** The flowhook build a server runs (undefined: a baseline). */
+function mainOf(name: ServerName): string | undefined {
+  if (!name.startsWith('flowhook')) return undefined;
+  if (!name.endsWith('-b')) return FLOWHOOK_MAIN;
+  if (COMPARE_MAIN === undefined) throw new Error(`${name} needs BENCH_COMPARE (see --help)`);
+  return COMPARE_MAIN;
+}
+
+const isAsync = (name: ServerName) => name.includes('-async');
 const isPostgres = (name: ServerName) => name.startsWith('flowhook-pg');
 /** flowhook-pg-x2, flowhook-pg-async-x2: two instances on one database, the load spread over both. */
 const instancesOf = (name: ServerName) => (name.endsWith('-x2') ? 2 : 1);
@@ -584,14 +617,16 @@ function serverEnv(
 
 async function benchOne(
   name: ServerName,
+  placement: Placement,
   opts: Options,
   payload: Buffer,
   secret: string,
   signature: string,
 ): Promise<Measured> {
   const profile = opts.profile.includes(name);
-  const logFile = path.join(RESULTS_DIR, `${STAMP}-${name}.log`);
-  const out: Measured = { name, status: 'failed', log: path.relative(ROOT, logFile) };
+  const logFile = path.join(RESULTS_DIR, `${STAMP}-${name}-${placement}.log`);
+  const out: Measured = { name, placement, status: 'failed', log: path.relative(ROOT, logFile) };
+  let rss: ReturnType<typeof sampleRss> | undefined;
   let api: FakeApi | undefined;
   const servers: ChildProcess[] = [];
   let database: Awaited<ReturnType<typeof benchDatabase>> | undefined;
@@ -604,8 +639,9 @@ async function benchOne(
       const logFd = fs.openSync(logFile, 'a');
       let child: ChildProcess;
       try {
+        const command = serverCommand(placement, serverArgs(name, profile, placement));
         child = track(
-          spawn(process.execPath, serverArgs(name, profile), {
+          spawn(command.command, command.args, {
             cwd: ROOT,
             env: serverEnv(name, port, api.port, secret, database?.url),
             stdio: ['ignore', logFd, logFd],
@@ -646,22 +682,33 @@ async function benchOne(
       throw new Error(`first request answered ${smoke.status}: ${smoke.text.slice(0, 500)}`);
     }
 
+    const pids = servers.map((child) => child.pid);
+    rss = sampleRss(pids);
+    // Async: every accepted delivery is executed later; count them to wait for the backlog.
+    let accepted = 1;
+    const label = `${name} (${placement})`;
     if (opts.warmup > 0) {
-      process.stdout.write(`  ${name}: warm-up ${opts.warmup} s… `);
+      process.stdout.write(`  ${label}: warm-up ${opts.warmup} s… `);
       const warm = await runCannon(load, opts.connections, opts.warmup, `${name} warm-up`);
       out.warmupNon2xx = warm.non2xx;
+      accepted += warm['2xx'];
       process.stdout.write(`${Math.round(warm.requests.average)} req/s\n`);
     }
 
-    const before = await settledCount(api.port);
+    // Async: the warm-up's backlog is executed first, so the drain below is the measured run's.
+    const before = isAsync(name)
+      ? (await waitForExecutes(api.port, accepted, DRAIN_TIMEOUT_MS)).executes
+      : await settledCount(api.port);
     const pg0 = await database?.commits();
     const serverCpu0 = cpuOf(servers);
     const apiCpu0 = cpuSeconds(api.child.pid);
     const loaderCpu0 = process.cpuUsage();
     const machineCpu0 = machineCpuSeconds();
+    out.rssStart = rssOfAll(pids);
     const t0 = process.hrtime.bigint();
+    const startedAt = Date.now();
     process.stdout.write(
-      `  ${name}: measuring ${opts.duration} s, ${opts.connections} connections… `,
+      `  ${label}: measuring ${opts.duration} s, ${opts.connections} connections… `,
     );
     const result = await runCannon(load, opts.connections, opts.duration, name);
     const t1 = process.hrtime.bigint();
@@ -670,13 +717,31 @@ async function benchOne(
     const apiCpu1 = cpuSeconds(api.child.pid);
     const loaderCpu = process.cpuUsage(loaderCpu0);
     const machineCpu1 = machineCpuSeconds();
-    const after = await settledCount(api.port);
+    out.rssEnd = rssOfAll(pids);
+    // Async: what the worker executed while the load ran (the drain is measured next).
+    const after = isAsync(name) ? await executeCount(api.port) : await settledCount(api.port);
     const pg1 = await database?.commits();
     if (pg0 && pg1) {
       out.pgCommitsPerSec = (pg1.commits - pg0.commits) / wall;
       out.pgSyncsPerSec = (pg1.syncs - pg0.syncs) / wall;
     }
-    process.stdout.write(`${Math.round(result.requests.average)} req/s\n`);
+    process.stdout.write(`${Math.round(result.requests.average)} req/s`);
+    if (isAsync(name)) {
+      const drain = await waitForExecutes(
+        api.port,
+        before + result['2xx'],
+        Math.max(DRAIN_TIMEOUT_MS, opts.duration * 30_000),
+      );
+      out.drainSeconds = Math.max(0.001, (drain.lastExecuteAt - startedAt) / 1000);
+      out.drainRate = (drain.executes - before) / out.drainSeconds;
+      out.drainIncomplete = !drain.reached;
+      process.stdout.write(
+        `, ${result['2xx']} accepted, executed in ${out.drainSeconds.toFixed(1)} s: ` +
+          `${Math.round(out.drainRate)}/s${drain.reached ? '' : ' (incomplete)'}`,
+      );
+    }
+    out.rssPeak = rss.peak();
+    process.stdout.write('\n');
 
     const rate = (a: number | null, b: number | null): number | null =>
       a !== null && b !== null ? (b - a) / wall : null;
@@ -696,6 +761,7 @@ async function benchOne(
       mismatches: result.mismatches,
       completed: result.requests.total,
       executes: after - before,
+      execRate: (after - before) / wall,
       serverCpu: serverRate,
       apiCpu: apiRate,
       loaderCpu: loaderRate,
@@ -708,7 +774,7 @@ async function benchOne(
 
     if (profile) {
       const stopped = await stopChild(servers[0], PROFILE_STOP_GRACE_MS);
-      const file = path.join(RESULTS_DIR, `${STAMP}-${name}.cpuprofile`);
+      const file = path.join(RESULTS_DIR, profileFile(name, placement));
       if (fs.existsSync(file)) {
         out.profile = path.relative(ROOT, file);
         out.profileSummary = summarizeProfileFile(file, {
@@ -724,6 +790,7 @@ async function benchOne(
     out.status = 'failed';
     out.note = (err as Error).message;
   } finally {
+    rss?.stop();
     await Promise.all(
       servers.map((child) => stopChild(child, profile ? PROFILE_STOP_GRACE_MS : STOP_GRACE_MS)),
     );
@@ -733,192 +800,6 @@ async function benchOne(
     }
   }
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Report
-
-function fmt(value: number | null | undefined, digits = 0): string {
-  return value === undefined || value === null ? '-' : value.toFixed(digits);
-}
-
-function pct(value: number | null | undefined): string {
-  return value === undefined || value === null ? '-' : `${Math.round(value * 100)}%`;
-}
-
-function table(rows: Measured[]): string {
-  const header = [
-    'server',
-    'req/s',
-    'p50 ms',
-    'p99 ms',
-    '2xx',
-    'non-2xx',
-    'errors',
-    'completed',
-    'executes',
-    'srv CPU',
-    'api CPU',
-    'lg CPU',
-    'other CPU',
-  ];
-  const body = rows
-    .filter((r) => r.status === 'ok')
-    .map((r) => [
-      r.name,
-      fmt(r.rps),
-      fmt(r.p50),
-      fmt(r.p99),
-      fmt(r.ok2xx),
-      fmt(r.non2xx),
-      r.timeouts ? `${fmt(r.errors)} (${r.timeouts} t/o)` : fmt(r.errors),
-      fmt(r.completed),
-      fmt(r.executes),
-      pct(r.serverCpu),
-      pct(r.apiCpu),
-      pct(r.loaderCpu),
-      pct(r.otherCpu),
-    ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
-}
-
-function ratios(rows: Measured[]): string[] {
-  const get = (name: ServerName): Measured | undefined =>
-    rows.find((r) => r.name === name && r.status === 'ok');
-  const lines: string[] = [];
-  for (const [a, b] of [
-    ['flowhook', 'express'],
-    ['flowhook-1k', 'express'],
-    ['flowhook-1k', 'flowhook'],
-    ['flowhook-async', 'flowhook'],
-    ['flowhook-pg', 'flowhook'],
-    ['flowhook-pg-async', 'flowhook-async'],
-    ['flowhook-pg-x2', 'flowhook-pg'],
-    ['flowhook-pg-async-x2', 'flowhook-pg-async'],
-    ['flowhook', 'raw'],
-    ['express', 'raw'],
-  ] as [ServerName, ServerName][]) {
-    const x = get(a);
-    const y = get(b);
-    if (x?.rps && y?.rps && x.p99 !== undefined && y.p99) {
-      lines.push(
-        `${`${a}/${b}`.padEnd(17)} throughput ${(x.rps / y.rps).toFixed(2)}x   ` +
-          `p99 ${(x.p99 / y.p99).toFixed(2)}x`,
-      );
-    }
-  }
-  return lines;
-}
-
-function report(rows: Measured[], opts: Options): void {
-  if (rows.some((row) => row.status === 'ok')) {
-    console.log('');
-    console.log(table(rows));
-    const r = ratios(rows);
-    if (r.length > 0) {
-      console.log('');
-      console.log('Ratios (throughput: higher is better; p99: lower is better):');
-      for (const line of r) {
-        console.log(`  ${line}`);
-      }
-    }
-    console.log('');
-    console.log(
-      'completed = responses received in the measured run; executes = execute calls the fake flow\n' +
-        'API answered in that window (it may exceed completed by up to the connection count: requests\n' +
-        "in flight when the load stopped). Latencies have autocannon's 1 ms resolution.\n" +
-        'CPU = core-seconds per second (100% = one core busy) of the server, the fake flow API, the\n' +
-        'load generator (this process) and everything else on the machine (other: if it is high,\n' +
-        'something else was running and the figures are not comparable; run again).',
-    );
-  }
-  for (const row of rows) {
-    if (row.status !== 'ok') {
-      console.log(`\n${row.name}: ${row.status.toUpperCase()} — ${row.note ?? ''}`);
-      continue;
-    }
-    const notes: string[] = [];
-    if (row.non2xx) {
-      notes.push(`non-2xx answers: ${JSON.stringify(row.statusCodes)}`);
-    }
-    if (row.pgCommitsPerSec !== undefined) {
-      notes.push(
-        `PostgreSQL: ${fmt(row.pgCommitsPerSec)} commits/s in its database, ` +
-          `${fmt(row.pgSyncsPerSec)} WAL fsyncs/s on the server`,
-      );
-    }
-    if (row.warmupNon2xx) {
-      notes.push(`${row.warmupNon2xx} non-2xx answers during warm-up`);
-    }
-    if (row.mismatches) {
-      notes.push(`${row.mismatches} answers without a sessionId`);
-    }
-    const missing = (row.ok2xx ?? 0) - (row.executes ?? 0);
-    if (missing > 0) {
-      notes.push(`${missing} 2xx answers without an execute (deduplicated? dry-run? ignored?)`);
-    }
-    if ((row.executes ?? 0) - (row.completed ?? 0) > opts.connections) {
-      notes.push('more executes than completed requests plus in-flight ones (retries?)');
-    }
-    if ((row.otherCpu ?? 0) > 0.2) {
-      notes.push(
-        `other processes used ${pct(row.otherCpu)} of a core during the run: figures are noisy`,
-      );
-    }
-    if (row.note) {
-      notes.push(row.note);
-    }
-    if (notes.length > 0) {
-      console.log(`\n${row.name}: ${notes.join('; ')}`);
-    }
-    if (row.profileSummary) {
-      console.log(`\nCPU profile of ${row.name} (${row.profile}):\n${row.profileSummary}`);
-    }
-  }
-  const logs = rows.filter((r) => r.log).map((r) => `${r.name}: ${r.log}`);
-  if (logs.length > 0) {
-    console.log(`\nServer logs: ${logs.join(', ')}`);
-  }
-  if (rows.some((r) => r.profile !== undefined) && opts.profile.length > 0) {
-    console.log(
-      'Profiled servers run slower than unprofiled ones; compare ratios without --profile.',
-    );
-  }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/** A server's rounds as one row: the round with the median req/s, with the median p50 and p99. */
-function medianRow(runs: Measured[]): Measured {
-  const ok = runs.filter((r) => r.status === 'ok' && r.rps !== undefined);
-  if (ok.length === 0) return runs.find((r) => r.status === 'failed') ?? runs[0];
-  const byRps = [...ok].sort((a, b) => (a.rps ?? 0) - (b.rps ?? 0));
-  const middle = byRps[Math.floor((byRps.length - 1) / 2)];
-  const p = (key: 'p50' | 'p99') => median(ok.map((r) => r[key] ?? 0));
-  return { ...middle, rps: median(ok.map((r) => r.rps ?? 0)), p50: p('p50'), p99: p('p99') };
-}
-
-function printRounds(all: Measured[], opts: Options): void {
-  console.log('\nEach round (req/s, p99 ms):');
-  for (const name of opts.only) {
-    const runs = all.filter((r) => r.name === name && r.status === 'ok');
-    console.log(
-      `  ${name.padEnd(9)} ${runs.map((r) => `${fmt(r.rps)} (${fmt(r.p99)})`).join('  ')}`,
-    );
-  }
-  const fh = all.filter((r) => r.name === 'flowhook' && r.status === 'ok');
-  const ex = all.filter((r) => r.name === 'express' && r.status === 'ok');
-  if (fh.length > 0 && fh.length === ex.length) {
-    const perRound = fh.map((r, i) => ((r.rps ?? 0) / (ex[i].rps ?? 1)).toFixed(2));
-    console.log(`  flowhook/express throughput per round: ${perRound.join('  ')}`);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -945,8 +826,12 @@ async function main(): Promise<number> {
   console.log(
     `flowhook bench: ${opts.rounds} round(s) of ${opts.duration} s measured after ${opts.warmup} s warm-up, ` +
       `${opts.connections} connections, ${payload.length}-byte push payload, node ${process.version}, ` +
-      `${os.cpus().length} CPUs shared by load generator, server and fake flow API`,
+      `${os.cpus().length} CPUs, placements: ${opts.placements.join(', ')}, ` +
+      `load average ${os.loadavg()[0].toFixed(2)} at start`,
   );
+  if (COMPARE_MAIN !== undefined) {
+    console.log(`flowhook-b, flowhook-async-b: the build in ${COMPARE_MAIN}`);
+  }
 
   if (opts.only.some(isAsync)) {
     fs.mkdirSync(MAPPINGS_ASYNC_DIR, { recursive: true });
@@ -961,34 +846,45 @@ async function main(): Promise<number> {
     );
   }
 
-  // Interleaved rounds: a slow minute of the machine hits every server alike, and the median of
-  // each server's rounds is what the table and the ratios use.
+  // Interleaved rounds (and placements within a round): a slow minute of the machine hits every
+  // server alike, and the median of each server's rounds is what the table and the ratios use.
   const all: Measured[] = [];
   for (let round = 1; round <= opts.rounds; round++) {
-    if (opts.rounds > 1) console.log(`round ${round} of ${opts.rounds}`);
-    for (const name of opts.only) {
-      if (name.startsWith('flowhook') && !fs.existsSync(FLOWHOOK_MAIN)) {
-        const note = `${path.relative(ROOT, FLOWHOOK_MAIN)} does not exist (run npm run build)`;
-        console.log(`  flowhook: skipped, ${note}`);
-        all.push({ name, status: 'skipped', note });
-        continue;
+    for (const placement of opts.placements) {
+      console.log(`round ${round} of ${opts.rounds}, ${placement}`);
+      placeLoadGenerator(placement);
+      for (const name of opts.only) {
+        const main = mainOf(name);
+        if (main !== undefined && !fs.existsSync(main)) {
+          const note = `${main} does not exist (run npm run build)`;
+          console.log(`  ${name}: skipped, ${note}`);
+          all.push({ name, placement, status: 'skipped', note });
+          continue;
+        }
+        // Profile the first round only: a profiled server is slower, and one profile is enough.
+        const roundOpts = round === 1 ? opts : { ...opts, profile: [] };
+        const row = await benchOne(name, placement, roundOpts, payload, secret, signature);
+        if (row.status === 'failed') {
+          console.log(`  ${name}: FAILED — ${row.note ?? ''}`);
+        }
+        all.push(row);
       }
-      // Profile the first round only: a profiled server is slower, and one profile is enough.
-      const roundOpts = round === 1 ? opts : { ...opts, profile: [] };
-      const row = await benchOne(name, roundOpts, payload, secret, signature);
-      if (row.status === 'failed') {
-        console.log(`  ${name}: FAILED`);
-      }
-      all.push(row);
     }
   }
-  const rows = opts.only.map((name) => medianRow(all.filter((r) => r.name === name)));
-  if (opts.rounds > 1) printRounds(all, opts);
-
-  report(rows, opts);
+  if (opts.placements.includes('pinned')) placeLoadGenerator('shared');
+  const medians: Measured[] = [];
+  for (const placement of opts.placements) {
+    const rows = opts.only.map((name) =>
+      medianRow(all.filter((r) => r.name === name && r.placement === placement)),
+    );
+    medians.push(...rows);
+    if (opts.rounds > 1) printRounds(all, opts, placement);
+    report(rows, opts, placement);
+  }
+  printLegend(opts);
   fs.writeFileSync(
     path.join(RESULTS_DIR, `${STAMP}-results.json`),
-    JSON.stringify({ options: opts, node: process.version, medians: rows, rounds: all }, null, 2),
+    JSON.stringify({ options: opts, node: process.version, medians, rounds: all }, null, 2),
   );
 
   const failed = all.some(

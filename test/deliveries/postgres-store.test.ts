@@ -261,3 +261,69 @@ describe('across instances', () => {
     expect(await stores[0].counts()).toMatchObject({ queued: 60, dead: 0 });
   });
 });
+
+describe('creates of one event-loop turn share one statement (group commit)', () => {
+  async function commits(): Promise<number> {
+    const [{ n }] = await database.sql<{ n: number }>(
+      `SELECT xact_commit::int AS n FROM pg_stat_database WHERE datname = current_database()`,
+    );
+    return n;
+  }
+
+  it('50 creates made at once are all stored, with the answers a single create gives', async () => {
+    const s = await store();
+    const deliveries = Array.from({ length: 50 }, (_, i) =>
+      newDelivery({ idempotencyKey: i % 2 === 0 ? `key-${i}` : null, receivedAt: 1000 + i }),
+    );
+    const results = await Promise.all(deliveries.map((d) => s.create(d, DAY)));
+    results.forEach((result, i) => {
+      expect(result).toMatchObject({ created: true, record: { id: deliveries[i].id } });
+    });
+    for (const d of deliveries) expect((await s.get(d.id))?.request).toEqual(d.request);
+    expect((await s.counts()).running + (await s.counts()).queued).toBe(50);
+  });
+
+  it('a batch takes far fewer commits than its creates', async () => {
+    const s = await store();
+    await s.create(newDelivery(), DAY); // connects the pool
+    // pg_stat_database is updated by the backends when they go idle: wait for it to settle.
+    const before = await commits();
+    await Promise.all(Array.from({ length: 40 }, () => s.create(newDelivery(), DAY)));
+    await until(async () => (await commits()) > before);
+    const used = (await commits()) - before;
+    expect(used).toBeLessThan(10);
+  });
+
+  it('duplicates in one batch, and keys already stored, run once and get the first delivery', async () => {
+    const s = await store();
+    const stored = newDelivery({ idempotencyKey: 'evt-old' });
+    await s.create(stored, DAY);
+    const copies = Array.from({ length: 5 }, () => newDelivery({ idempotencyKey: 'evt-new' }));
+    const again = newDelivery({ idempotencyKey: 'evt-old' });
+    const fresh = newDelivery({ idempotencyKey: 'evt-fresh' });
+    const results = await Promise.all([...copies, again, fresh].map((d) => s.create(d, DAY)));
+    expect(results.filter((r) => r.created).map((r) => r.created && r.record.id)).toEqual([
+      copies[0].id,
+      fresh.id,
+    ]);
+    for (const r of results.slice(1, 5)) {
+      expect(r).toMatchObject({ created: false, existing: { id: copies[0].id } });
+    }
+    expect(results[5]).toMatchObject({ created: false, existing: { id: stored.id } });
+  });
+
+  it('one delivery the database refuses fails alone; the others of its batch are stored', async () => {
+    const s = await store();
+    const good = Array.from({ length: 3 }, () => newDelivery());
+    const bad = newDelivery({ mappingVersion: 'x\u0000y' }); // text cannot hold NUL
+    const results = await Promise.allSettled([...good, bad].map((d) => s.create(d, DAY)));
+    expect(results.slice(0, 3).map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    expect(results[3].status).toBe('rejected');
+    for (const d of good) expect(await s.get(d.id)).toBeDefined();
+    expect(await s.get(bad.id)).toBeUndefined();
+  });
+});

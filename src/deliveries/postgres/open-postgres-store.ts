@@ -15,7 +15,10 @@ import {
   type UpdateOptions,
   type UpdateResult,
 } from '../types';
+import { StoreUnavailableError } from '../store-unavailable-error';
 import { ADVISORY_LOCK_SPACE, PRUNE_LOCK } from './advisory-locks';
+import { batchPerTurn } from './batch-per-turn';
+import { insertDeliveries } from './insert-deliveries';
 import { listenForQueued } from './listen-for-queued';
 import { migratePostgres } from './migrate-postgres';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
@@ -92,6 +95,23 @@ const RECORD = `d.id, d.source, d.idempotency_key, d.mode, d.state, d.received_a
   (SELECT coalesce(json_agg(json_build_array(a.number, a.started_at, a.duration_ms, a.route,
      a.flow_id, a.outcome, a.http_status, a.session_id, a.error, a.draft) ORDER BY a.number), '[]'::json)
    FROM attempts a WHERE a.delivery_id = d.id) AS attempts`;
+
+/** Creates gathered in one statement at most (a turn's worth under load is far fewer). */
+const CREATE_BATCH_MAX = 64;
+
+/** A created delivery's record, built from what was written: the body is not decoded again. */
+function recordFromNew(delivery: NewDelivery, updatedAt: number): DeliveryRecord {
+  return {
+    ...delivery,
+    updatedAt,
+    answer: delivery.answer ?? null,
+    attempts: [],
+    nextAttemptAt: delivery.nextAttemptAt ?? null,
+    lease: delivery.lease ?? null,
+    lastError: delivery.lastError ?? null,
+    lateAnswer: null,
+  };
+}
 
 const FINAL_LIST = FINAL_STATES.map((s) => `'${s}'`).join(', ');
 
@@ -201,22 +221,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
        SELECT EXISTS (SELECT 1 FROM inserted) AS inserted`,
       values,
     );
-    if (row.inserted) {
-      // Built from what was written rather than read back: the body is not decoded again.
-      return {
-        created: true,
-        record: {
-          ...delivery,
-          updatedAt,
-          answer: delivery.answer ?? null,
-          attempts: [],
-          nextAttemptAt: delivery.nextAttemptAt ?? null,
-          lease: delivery.lease ?? null,
-          lastError: delivery.lastError ?? null,
-          lateAnswer: null,
-        },
-      };
-    }
+    if (row.inserted) return { created: true, record: recordFromNew(delivery, updatedAt) };
     const [existing] = await query<DeliveryRow>(
       `SELECT ${RECORD} FROM idempotency_keys k JOIN deliveries d ON d.id = k.delivery_id
        WHERE k.source = $1 AND k.key = $2`,
@@ -225,6 +230,73 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     // Gone between the two statements (pruned): try again, the key is free now.
     return existing ? { created: false, existing: recordFromRow(existing) } : null;
   }
+
+  /** One delivery on its own: the batch's fallback, and the path of a duplicate. */
+  async function createAlone(delivery: NewDelivery, windowMs: number): Promise<CreateResult> {
+    // Again only when the delivery holding the key was pruned between the two statements.
+    for (let tries = 0; tries < 3; tries++) {
+      const result = await createOnce(delivery, windowMs);
+      if (result) return result;
+    }
+    throw new Error(`delivery ${delivery.id}: its idempotency key kept changing`);
+  }
+
+  /**
+   * The creates of one event-loop turn in one statement per window (one round trip, one commit,
+   * where each alone costs both). A delivery the batch did not insert met a live key and is
+   * settled alone (it reads the delivery holding the key), as is the second of two deliveries of
+   * one batch with the same key. When the batch statement fails for another reason than the
+   * database being unreachable, each delivery is tried alone, so one bad delivery fails alone.
+   */
+  async function createBatch(
+    items: { delivery: NewDelivery; windowMs: number }[],
+  ): Promise<PromiseSettledResult<CreateResult>[]> {
+    if (items.length === 1)
+      return Promise.allSettled([createAlone(items[0].delivery, items[0].windowMs)]);
+    const results = new Map<NewDelivery, Promise<CreateResult>>();
+    // Each is awaited at the end; marked handled now, so one failing while another group's
+    // statement runs is not an unhandled rejection.
+    const settle = (delivery: NewDelivery, result: Promise<CreateResult>) => {
+      result.catch(() => undefined);
+      results.set(delivery, result);
+    };
+    const groups = new Map<number, NewDelivery[]>();
+    const keys = new Set<string>();
+    const later: { delivery: NewDelivery; windowMs: number }[] = [];
+    for (const { delivery, windowMs } of items) {
+      const key =
+        delivery.idempotencyKey === null ? null : `${delivery.source}\0${delivery.idempotencyKey}`;
+      if (key !== null && keys.has(key)) {
+        later.push({ delivery, windowMs });
+        continue;
+      }
+      if (key !== null) keys.add(key);
+      groups.set(windowMs, [...(groups.get(windowMs) ?? []), delivery]);
+    }
+    const updatedAt = now();
+    for (const [windowMs, deliveries] of groups) {
+      let inserted: Set<string> | undefined;
+      try {
+        inserted = await insertDeliveries(query, deliveries, windowMs, updatedAt);
+      } catch (error) {
+        if (error instanceof StoreUnavailableError) throw error;
+      }
+      for (const delivery of deliveries) {
+        settle(
+          delivery,
+          inserted?.has(delivery.id)
+            ? Promise.resolve({ created: true, record: recordFromNew(delivery, updatedAt) })
+            : createAlone(delivery, windowMs),
+        );
+      }
+    }
+    for (const { delivery, windowMs } of later) {
+      await Promise.allSettled(results.values());
+      settle(delivery, createAlone(delivery, windowMs));
+    }
+    return Promise.allSettled(items.map(({ delivery }) => results.get(delivery)!));
+  }
+  const createInBatch = batchPerTurn(createBatch, CREATE_BATCH_MAX);
 
   async function update(
     id: string,
@@ -385,13 +457,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   }
 
   const store: DeliveryStore = {
-    async create(delivery, windowMs) {
-      // Again only when the delivery holding the key was pruned between the two statements.
-      for (let tries = 0; tries < 3; tries++) {
-        const result = await createOnce(delivery, windowMs);
-        if (result) return result;
-      }
-      throw new Error(`delivery ${delivery.id}: its idempotency key kept changing`);
+    create(delivery, windowMs) {
+      return createInBatch({ delivery, windowMs });
     },
     update(id, patch, options = {}) {
       return update(id, patch, options);
