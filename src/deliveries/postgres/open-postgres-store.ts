@@ -134,7 +134,7 @@ function recordFromNew(delivery: NewDelivery, updatedAt: number): DeliveryRecord
     attempts: [],
     nextAttemptAt: delivery.nextAttemptAt ?? null,
     lease: delivery.lease ?? null,
-    lastError: null,
+    lastError: delivery.lastError ?? null,
     lateAnswer: null,
   };
 }
@@ -222,6 +222,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       delivery.lease?.until ?? null,
       windowMs,
       delivery.explanation ? JSON.stringify(delivery.explanation) : null,
+      delivery.lastError ? JSON.stringify(delivery.lastError) : null,
     ];
     // The key row first: its primary key decides. A concurrent insert of the same key waits for
     // the other transaction and then sees its row, so of two copies exactly one gets `owned`.
@@ -237,9 +238,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
        ), inserted AS (
          INSERT INTO deliveries (id, source, idempotency_key, mode, state, received_at, updated_at,
            mapping_version, method, url, headers, body, body_bytes, body_truncated, routes,
-           route_names, answer, next_attempt_at, lease_owner, lease_until, explanation)
+           route_names, answer, next_attempt_at, lease_owner, lease_until, explanation, last_error)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-           $19, $20, $22
+           $19, $20, $22, $23
          WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM owned)
          RETURNING 1
        )
