@@ -103,6 +103,8 @@ interface Summary {
   routes: { route: string; flowId: string }[];
   attempts: number;
   lastError: { code: string; message: string } | null;
+  /** Handled with FLOW_BASE_URL unset: nothing reached a flow. */
+  dryRun?: boolean;
 }
 
 /**
@@ -153,7 +155,7 @@ export async function deliveriesCommand(
     d.receivedAt.replace(/\.\d{3}Z$/, 'Z'),
     d.id,
     d.source,
-    d.state,
+    d.dryRun ? `${d.state} (dry-run)` : d.state,
     d.routes.map((r) => `${r.route}→${r.flowId}`).join(', ') || '-',
     String(d.attempts),
     d.lastError ? oneLine(`${d.lastError.code}: ${d.lastError.message}`, 60) : '',
@@ -171,6 +173,8 @@ interface Detail {
   mode: string;
   receivedAt: string;
   idempotencyKey: string | null;
+  lastError: { code: string; message: string } | null;
+  dryRun?: boolean;
   mappingVersion: string;
   nextAttemptAt: string | null;
   request: { method: string; url: string };
@@ -217,10 +221,11 @@ async function showDelivery(id: string, options: DeliveriesOptions, io: CliIo): 
   const d = answer.body as Detail;
   const lines = [
     `delivery ${d.id}`,
-    `  source ${d.source}, ${d.mode}, ${d.state}; received ${d.receivedAt}`,
+    `  source ${d.source}, ${d.mode}, ${d.state}${d.dryRun ? ' (dry-run: nothing reached a flow)' : ''}; received ${d.receivedAt}`,
     `  ${d.request.method} ${d.request.url}`,
     `  provider delivery id: ${d.idempotencyKey ?? '-'}`,
   ];
+  if (d.lastError !== null) lines.push(`  last error: ${d.lastError.code}: ${d.lastError.message}`);
   if (d.nextAttemptAt !== null) lines.push(`  next retry: ${d.nextAttemptAt}`);
   const e = d.explanation;
   if (e === null) {

@@ -88,7 +88,7 @@ export function rowFromNew(d: NewDelivery, updatedAt: number) {
     next_attempt_at: d.nextAttemptAt ?? null,
     lease_owner: d.lease?.owner ?? null,
     lease_until: d.lease?.until ?? null,
-    last_error: null,
+    last_error: jsonOrNull(d.lastError ?? null),
     late_answer: null,
     explanation: d.explanation ? JSON.stringify(d.explanation) : null,
   };

@@ -222,7 +222,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
         attempts: [],
         nextAttemptAt: delivery.nextAttemptAt ?? null,
         lease: delivery.lease ?? null,
-        lastError: null,
+        lastError: delivery.lastError ?? null,
         lateAnswer: null,
       },
     };

@@ -143,6 +143,10 @@ export interface DeliveryRecord {
   readonly nextAttemptAt: number | null;
   /** Who holds a running delivery, and until when (a crashed holder's lease expires). */
   readonly lease: { readonly owner: string; readonly until: number } | null;
+  /**
+   * Why the delivery did not succeed (the last failed attempt, or the refusal of a request that
+   * never ran: its 4xx code and message); null when nothing failed, or after a success.
+   */
   readonly lastError: { readonly code: string; readonly message: string } | null;
   /** The late answer promised to the sender, and what became of it; null = none. */
   readonly lateAnswer?: LateAnswer | null;
@@ -158,6 +162,8 @@ export type NewDelivery = Omit<
   readonly nextAttemptAt?: number | null;
   /** The answer, when it is known before anything runs (async, ignored, refused): same write. */
   readonly answer?: StoredAnswer | null;
+  /** A request refused on receipt (400/415/422): the reason, in the same write. */
+  readonly lastError?: DeliveryRecord['lastError'];
 };
 
 export type DeliveryPatch = Partial<

@@ -268,7 +268,7 @@ export function summaryView(record: DeliveryRecord) {
     updatedAt: iso(record.updatedAt),
     routes: record.routes.map((r) => ({ route: r.route, flowId: r.flowId })),
     attempts: record.attempts.length,
-    lastError: record.lastError,
+    lastError: lastErrorOf(record),
     idempotencyKey: record.idempotencyKey,
     nextAttemptAt: record.nextAttemptAt === null ? null : iso(record.nextAttemptAt),
     // Executed by the dry-run client (FLOW_BASE_URL unset): nothing reached a flow.
@@ -276,6 +276,16 @@ export function summaryView(record: DeliveryRecord) {
       (record.answer?.body as { dryRun?: unknown } | null | undefined)?.dryRun === true ||
       record.attempts.some((a) => a.sessionId === 'dry-run'),
   };
+}
+
+/**
+ * The last error, or for a request refused on receipt before refusals stored one (issue 10), the
+ * refusal kept in its routing explanation: a failed delivery always says why.
+ */
+function lastErrorOf(record: DeliveryRecord): DeliveryRecord['lastError'] {
+  if (record.lastError !== null || record.state !== 'failed') return record.lastError;
+  const refused = record.explanation?.error;
+  return refused ? { code: refused.code, message: refused.message } : null;
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });

@@ -191,6 +191,11 @@ export async function handleDelivery(
             : null,
         nextAttemptAt: null,
         answer: initial.answer,
+        // A refusal says why in the delivery log too, not only inside the stored answer.
+        lastError:
+          decision.kind === 'refused'
+            ? { code: decision.error.code, message: decision.error.message }
+            : null,
         // Why it routed (or not), with the mapping in force now: computed once, kept with it.
         explanation: explainReceived(
           source,

@@ -24,6 +24,7 @@ export function redactingStore(store: DeliveryStore, secrets: () => SecretRedact
         ...delivery,
         request: redactRequest(delivery.request, redactor),
         ...(delivery.answer ? { answer: redactAnswer(delivery.answer, redactor) } : {}),
+        ...(delivery.lastError ? { lastError: redactError(delivery.lastError, redactor) } : {}),
       },
       windowMs,
     );
@@ -33,14 +34,10 @@ export function redactingStore(store: DeliveryStore, secrets: () => SecretRedact
     const safe: DeliveryPatch = {
       ...patch,
       ...(patch.answer ? { answer: redactAnswer(patch.answer, redactor) } : {}),
-      ...(patch.lastError
-        ? { lastError: { ...patch.lastError, message: redactor.text(patch.lastError.message) } }
-        : {}),
+      ...(patch.lastError ? { lastError: redactError(patch.lastError, redactor) } : {}),
     };
     const attempts = options?.attempts?.map((attempt) =>
-      attempt.error
-        ? { ...attempt, error: { ...attempt.error, message: redactor.text(attempt.error.message) } }
-        : attempt,
+      attempt.error ? { ...attempt, error: redactError(attempt.error, redactor) } : attempt,
     );
     return store.update(id, safe, options && { ...options, ...(attempts ? { attempts } : {}) });
   }) as DeliveryStore['update'];
@@ -74,4 +71,11 @@ function redactAnswer(answer: StoredAnswer, redactor: SecretRedactor): StoredAns
     body: redactor.json(answer.body),
     ...(answer.headers ? { headers: redactor.json(answer.headers) } : {}),
   };
+}
+
+function redactError<E extends { readonly message: string }>(
+  error: E,
+  redactor: SecretRedactor,
+): E {
+  return { ...error, message: redactor.text(error.message) };
 }

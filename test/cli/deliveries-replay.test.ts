@@ -269,3 +269,63 @@ describe('flowhook deliveries / flowhook replay (against a listening flowhook)',
     });
   });
 });
+
+describe('flowhook deliveries says why a delivery failed and marks dry-run (issue 10 item 4)', () => {
+  let t: TestApp;
+  let server: Server;
+  let url: string;
+  const env = { ADMIN_TOKEN: ADMIN };
+
+  beforeAll(async () => {
+    // No flow API: dry-run.
+    t = buildApp({ files: FILES, env: { ORDERS_SECRET: SECRET }, config: { adminToken: ADMIN } });
+    server = t.app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await t.store.close();
+  });
+
+  async function post(payload: unknown): Promise<{ status: number; deliveryId: string }> {
+    const body = JSON.stringify(payload);
+    const res = await fetch(`${url}/hooks/orders`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-event': 'created',
+        'x-github-delivery': randomUUID(),
+        'x-hub-signature-256': githubSignature(SECRET, body),
+      },
+      body,
+    });
+    return { status: res.status, ...((await res.json()) as { deliveryId: string }) };
+  }
+
+  it('a 422 refusal shows its code and message; a dry-run shows (dry-run)', async () => {
+    const dry = await post({ id: 'o-1' });
+    expect(dry.status).toBe(200);
+    const refused = await post({ nope: true });
+    expect(refused.status).toBe(422);
+
+    const result = await cli(['deliveries', '--url', url], env);
+    expect(result).toMatchObject({ code: 0, err: '' });
+    const lines = result.out.split('\n');
+    expect(lines.find((l) => l.includes(refused.deliveryId))).toMatch(
+      /\s+orders\s+failed\s+-\s+0\s+missing_variables: required variables not found/,
+    );
+    expect(lines.find((l) => l.includes(dry.deliveryId))).toMatch(
+      /\s+orders\s+succeeded \(dry-run\)\s+created→order-created\s+0$/,
+    );
+
+    const one = await cli(['deliveries', refused.deliveryId, '--url', url], env);
+    expect(one.out).toContain(
+      '  last error: missing_variables: required variables not found in the request: id\n',
+    );
+    const dryOne = await cli(['deliveries', dry.deliveryId, '--url', url], env);
+    expect(dryOne.out).toContain('succeeded (dry-run: nothing reached a flow)');
+    expect(dryOne.out).not.toContain('last error');
+  });
+});

@@ -226,6 +226,19 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
       expect((await mustGet(input.id)).answer).toEqual(answer);
     });
 
+    it("stores a refusal's last error given with the new delivery, in the same write (issue 10)", async () => {
+      const lastError = { code: 'missing_variables', message: 'required variable "id" is missing' };
+      const input = newDelivery({ state: 'failed', lastError });
+      expect((await created(store.create(input, DAY))).lastError).toEqual(lastError);
+      expect((await mustGet(input.id)).lastError).toEqual(lastError);
+      const failed = await store.list({ state: 'failed', limit: 10 });
+      expect(failed.items.map((d) => d.lastError)).toEqual([lastError]);
+      // Without one it is null, as before.
+      const plain = newDelivery();
+      expect((await created(store.create(plain, DAY))).lastError).toBeNull();
+      expect((await mustGet(plain.id)).lastError).toBeNull();
+    });
+
     it('an explicit null answer is stored as none', async () => {
       const input = newDelivery({ answer: null });
       expect((await created(store.create(input, DAY))).answer).toBeNull();

@@ -300,6 +300,13 @@ describe('admin API (/api/*)', () => {
         attempts: 1,
         lastError: { code: 'upstream_error', message: expect.stringContaining('400') },
       });
+      // Refused on receipt (422): nothing ran, and the reason is in lastError too (issue 10).
+      expect(page.items[2]).toMatchObject({
+        id: ids.missing,
+        state: 'failed',
+        attempts: 0,
+        lastError: { code: 'missing_variables', message: expect.stringContaining('id') },
+      });
       for (const item of page.items) {
         expect(item).not.toHaveProperty('request');
         expect(JSON.stringify(item)).not.toContain('o-1'); // no body, no variables
@@ -716,6 +723,9 @@ describe('admin API (/api/*)', () => {
       const t = buildApp({ files: FILES, env: ENV, config: { adminToken: ADMIN } });
       const first = await postOrder(t.app, 'created', { id: 'o-16' });
       expect(first.status).toBe(200);
+      // Marked dry-run in the delivery log, before and after the replay (issue 10 item 4).
+      const stored = await auth(request(t.app).get(`/api/deliveries/${first.body.deliveryId}`));
+      expect(stored.body).toMatchObject({ state: 'succeeded', dryRun: true, attempts: [] });
       const res = await auth(
         request(t.app).post(`/api/deliveries/${first.body.deliveryId}/replay`),
       );
@@ -724,6 +734,10 @@ describe('admin API (/api/*)', () => {
         state: 'succeeded',
         attempts: [{ number: 1, sessionId: 'dry-run' }],
       });
+      const list = await auth(request(t.app).get('/api/deliveries'));
+      expect(list.body.items).toEqual([
+        expect.objectContaining({ id: first.body.deliveryId, dryRun: true, attempts: 1 }),
+      ]);
       expect(api.requests).toHaveLength(0);
       expect(t.logs.text()).toContain('dry-run: the execute call that would have been made');
     });

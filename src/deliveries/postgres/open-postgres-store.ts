@@ -15,7 +15,11 @@ import {
   type UpdateOptions,
   type UpdateResult,
 } from '../types';
+import { StoreUnavailableError } from '../store-unavailable-error';
 import { ADVISORY_LOCK_SPACE, PRUNE_LOCK } from './advisory-locks';
+import { batchPerTurn } from './batch-per-turn';
+import { insertDeliveries } from './insert-deliveries';
+import { updateDeliveries } from './update-deliveries';
 import { listenForQueued } from './listen-for-queued';
 import { migratePostgres } from './migrate-postgres';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
@@ -92,6 +96,48 @@ const RECORD = `d.id, d.source, d.idempotency_key, d.mode, d.state, d.received_a
   (SELECT coalesce(json_agg(json_build_array(a.number, a.started_at, a.duration_ms, a.route,
      a.flow_id, a.outcome, a.http_status, a.session_id, a.error, a.draft) ORDER BY a.number), '[]'::json)
    FROM attempts a WHERE a.delivery_id = d.id) AS attempts`;
+
+/** Creates gathered in one statement at most (a turn's worth under load is far fewer). */
+const CREATE_BATCH_MAX = 64;
+
+/** Writes gathered in one statement at most. */
+const UPDATE_BATCH_MAX = 64;
+
+interface UpdateCall {
+  readonly id: string;
+  readonly patch: DeliveryPatch;
+  readonly options: UpdateOptions;
+}
+
+function notFound(id: string): Error {
+  return new Error(`delivery ${id} not found`);
+}
+
+/** The attempts as stored: numbered after the ones before them. */
+function updateResult(
+  answer: { held: boolean; attemptCount: number },
+  attempts: readonly Omit<Attempt, 'number'>[],
+): UpdateResult {
+  const first = answer.attemptCount - attempts.length + 1;
+  return {
+    applied: answer.held,
+    attempts: attempts.map((attempt, i) => ({ ...attempt, number: first + i })),
+  };
+}
+
+/** A created delivery's record, built from what was written: the body is not decoded again. */
+function recordFromNew(delivery: NewDelivery, updatedAt: number): DeliveryRecord {
+  return {
+    ...delivery,
+    updatedAt,
+    answer: delivery.answer ?? null,
+    attempts: [],
+    nextAttemptAt: delivery.nextAttemptAt ?? null,
+    lease: delivery.lease ?? null,
+    lastError: delivery.lastError ?? null,
+    lateAnswer: null,
+  };
+}
 
 const FINAL_LIST = FINAL_STATES.map((s) => `'${s}'`).join(', ');
 
@@ -176,6 +222,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       delivery.lease?.until ?? null,
       windowMs,
       delivery.explanation ? JSON.stringify(delivery.explanation) : null,
+      delivery.lastError ? JSON.stringify(delivery.lastError) : null,
     ];
     // The key row first: its primary key decides. A concurrent insert of the same key waits for
     // the other transaction and then sees its row, so of two copies exactly one gets `owned`.
@@ -191,31 +238,16 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
        ), inserted AS (
          INSERT INTO deliveries (id, source, idempotency_key, mode, state, received_at, updated_at,
            mapping_version, method, url, headers, body, body_bytes, body_truncated, routes,
-           route_names, answer, next_attempt_at, lease_owner, lease_until, explanation)
+           route_names, answer, next_attempt_at, lease_owner, lease_until, explanation, last_error)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-           $19, $20, $22
+           $19, $20, $22, $23
          WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM owned)
          RETURNING 1
        )
        SELECT EXISTS (SELECT 1 FROM inserted) AS inserted`,
       values,
     );
-    if (row.inserted) {
-      // Built from what was written rather than read back: the body is not decoded again.
-      return {
-        created: true,
-        record: {
-          ...delivery,
-          updatedAt,
-          answer: delivery.answer ?? null,
-          attempts: [],
-          nextAttemptAt: delivery.nextAttemptAt ?? null,
-          lease: delivery.lease ?? null,
-          lastError: null,
-          lateAnswer: null,
-        },
-      };
-    }
+    if (row.inserted) return { created: true, record: recordFromNew(delivery, updatedAt) };
     const [existing] = await query<DeliveryRow>(
       `SELECT ${RECORD} FROM idempotency_keys k JOIN deliveries d ON d.id = k.delivery_id
        WHERE k.source = $1 AND k.key = $2`,
@@ -224,6 +256,73 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     // Gone between the two statements (pruned): try again, the key is free now.
     return existing ? { created: false, existing: recordFromRow(existing) } : null;
   }
+
+  /** One delivery on its own: the batch's fallback, and the path of a duplicate. */
+  async function createAlone(delivery: NewDelivery, windowMs: number): Promise<CreateResult> {
+    // Again only when the delivery holding the key was pruned between the two statements.
+    for (let tries = 0; tries < 3; tries++) {
+      const result = await createOnce(delivery, windowMs);
+      if (result) return result;
+    }
+    throw new Error(`delivery ${delivery.id}: its idempotency key kept changing`);
+  }
+
+  /**
+   * The creates of one event-loop turn in one statement per window (one round trip, one commit,
+   * where each alone costs both). A delivery the batch did not insert met a live key and is
+   * settled alone (it reads the delivery holding the key), as is the second of two deliveries of
+   * one batch with the same key. When the batch statement fails for another reason than the
+   * database being unreachable, each delivery is tried alone, so one bad delivery fails alone.
+   */
+  async function createBatch(
+    items: { delivery: NewDelivery; windowMs: number }[],
+  ): Promise<PromiseSettledResult<CreateResult>[]> {
+    if (items.length === 1)
+      return Promise.allSettled([createAlone(items[0].delivery, items[0].windowMs)]);
+    const results = new Map<NewDelivery, Promise<CreateResult>>();
+    // Each is awaited at the end; marked handled now, so one failing while another group's
+    // statement runs is not an unhandled rejection.
+    const settle = (delivery: NewDelivery, result: Promise<CreateResult>) => {
+      result.catch(() => undefined);
+      results.set(delivery, result);
+    };
+    const groups = new Map<number, NewDelivery[]>();
+    const keys = new Set<string>();
+    const later: { delivery: NewDelivery; windowMs: number }[] = [];
+    for (const { delivery, windowMs } of items) {
+      const key =
+        delivery.idempotencyKey === null ? null : `${delivery.source}\0${delivery.idempotencyKey}`;
+      if (key !== null && keys.has(key)) {
+        later.push({ delivery, windowMs });
+        continue;
+      }
+      if (key !== null) keys.add(key);
+      groups.set(windowMs, [...(groups.get(windowMs) ?? []), delivery]);
+    }
+    const updatedAt = now();
+    for (const [windowMs, deliveries] of groups) {
+      let inserted: Set<string> | undefined;
+      try {
+        inserted = await insertDeliveries(query, deliveries, windowMs, updatedAt);
+      } catch (error) {
+        if (error instanceof StoreUnavailableError) throw error;
+      }
+      for (const delivery of deliveries) {
+        settle(
+          delivery,
+          inserted?.has(delivery.id)
+            ? Promise.resolve({ created: true, record: recordFromNew(delivery, updatedAt) })
+            : createAlone(delivery, windowMs),
+        );
+      }
+    }
+    for (const { delivery, windowMs } of later) {
+      await Promise.allSettled(results.values());
+      settle(delivery, createAlone(delivery, windowMs));
+    }
+    return Promise.allSettled(items.map(({ delivery }) => results.get(delivery)!));
+  }
+  const createInBatch = batchPerTurn(createBatch, CREATE_BATCH_MAX);
 
   async function update(
     id: string,
@@ -271,13 +370,73 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
        SELECT held, attempt_count FROM changed`,
       values,
     );
-    if (rows.length === 0) throw new Error(`delivery ${id} not found`);
-    const first = rows[0].attempt_count - attempts.length + 1;
-    return {
-      applied: rows[0].held,
-      attempts: attempts.map((attempt, i) => ({ ...attempt, number: first + i })),
-    };
+    if (rows.length === 0) throw notFound(id);
+    return updateResult({ held: rows[0].held, attemptCount: rows[0].attempt_count }, attempts);
   }
+  function updateAlone(call: UpdateCall): Promise<UpdateResult> {
+    return update(call.id, call.patch, call.options);
+  }
+
+  /**
+   * The writes of one event-loop turn, grouped by the columns they set, one statement per group
+   * (one round trip, one commit) with the single update's rule for each. Two writes of one
+   * delivery are made one after the other, in the order they were asked; when a group's
+   * statement fails for another reason than the database being unreachable, each of its writes
+   * is made alone, so one bad write fails alone.
+   */
+  async function updateBatch(calls: UpdateCall[]): Promise<PromiseSettledResult<UpdateResult>[]> {
+    if (calls.length === 1) return Promise.allSettled([updateAlone(calls[0])]);
+    const results = new Map<UpdateCall, Promise<UpdateResult>>();
+    const settle = (call: UpdateCall, result: Promise<UpdateResult>) => {
+      result.catch(() => undefined); // awaited below; handled now (see createBatch)
+      results.set(call, result);
+    };
+    const groups = new Map<string, UpdateCall[]>();
+    const ids = new Set<string>();
+    const later: UpdateCall[] = [];
+    for (const call of calls) {
+      if (ids.has(call.id)) {
+        later.push(call);
+        continue;
+      }
+      ids.add(call.id);
+      const shape = Object.keys(columnsOf(call.patch)).join(',');
+      groups.set(shape, [...(groups.get(shape) ?? []), call]);
+    }
+    const updatedAt = now();
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        if (group.length === 1) return settle(group[0], updateAlone(group[0]));
+        let answers: Awaited<ReturnType<typeof updateDeliveries>> | undefined;
+        try {
+          answers = await updateDeliveries(
+            query,
+            group.map((call) => ({
+              id: call.id,
+              columns: columnsOf(call.patch),
+              owner: call.options.owner ?? null,
+              attempts: call.options.attempts ?? [],
+            })),
+            updatedAt,
+          );
+        } catch (error) {
+          if (error instanceof StoreUnavailableError) throw error;
+        }
+        group.forEach((call, i) => {
+          const answer = answers?.[i];
+          if (answers === undefined) settle(call, updateAlone(call));
+          else if (answer === undefined) settle(call, Promise.reject(notFound(call.id)));
+          else settle(call, Promise.resolve(updateResult(answer, call.options.attempts ?? [])));
+        });
+      }),
+    );
+    for (const call of later) {
+      await Promise.allSettled(results.values());
+      settle(call, updateAlone(call));
+    }
+    return Promise.allSettled(calls.map((call) => results.get(call)!));
+  }
+  const updateInBatch = batchPerTurn(updateBatch, UPDATE_BATCH_MAX);
 
   async function claimDue(
     at: number,
@@ -384,16 +543,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   }
 
   const store: DeliveryStore = {
-    async create(delivery, windowMs) {
-      // Again only when the delivery holding the key was pruned between the two statements.
-      for (let tries = 0; tries < 3; tries++) {
-        const result = await createOnce(delivery, windowMs);
-        if (result) return result;
-      }
-      throw new Error(`delivery ${delivery.id}: its idempotency key kept changing`);
+    create(delivery, windowMs) {
+      return createInBatch({ delivery, windowMs });
     },
     update(id, patch, options = {}) {
-      return update(id, patch, options);
+      return updateInBatch({ id, patch, options });
     },
     get(id) {
       return read(id);
