@@ -1,9 +1,9 @@
-import { recordFromNew } from './record-from-new';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeCursor, encodeCursor } from './list-cursor';
 import { migrate } from './migrations';
+import { recordFromNew } from './record-from-new';
 import { createGroupCommit, storeClosed } from './sqlite-group-commit';
 import { listSql, type ListParams } from './sqlite-list-query';
 import {
