@@ -15,6 +15,7 @@ import {
   type UpdateOptions,
   type UpdateResult,
 } from '../types';
+import { recordFromNew } from '../record-from-new';
 import { StoreUnavailableError } from '../store-unavailable-error';
 import { ADVISORY_LOCK_SPACE, PRUNE_LOCK } from './advisory-locks';
 import { batchPerTurn } from './batch-per-turn';
@@ -122,20 +123,6 @@ function updateResult(
   return {
     applied: answer.held,
     attempts: attempts.map((attempt, i) => ({ ...attempt, number: first + i })),
-  };
-}
-
-/** A created delivery's record, built from what was written: the body is not decoded again. */
-function recordFromNew(delivery: NewDelivery, updatedAt: number): DeliveryRecord {
-  return {
-    ...delivery,
-    updatedAt,
-    answer: delivery.answer ?? null,
-    attempts: [],
-    nextAttemptAt: delivery.nextAttemptAt ?? null,
-    lease: delivery.lease ?? null,
-    lastError: delivery.lastError ?? null,
-    lateAnswer: null,
   };
 }
 
