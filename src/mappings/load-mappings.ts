@@ -114,6 +114,7 @@ export function assembleMappings(
     errors,
     warnings,
     secrets: [...secrets],
+    loadedAt: Date.now(),
     ...(unset.size > 0 ? { unset } : {}),
   };
 }
