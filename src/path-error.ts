@@ -13,6 +13,20 @@ export class PathError extends Error {
   }
 }
 
+/**
+ * Every problem found in one mapping file (issue 10): compiling goes on past the first broken key,
+ * so one run of `flowhook validate` shows them all.
+ */
+export class PathErrors extends Error {
+  readonly errors: readonly PathError[];
+
+  constructor(errors: readonly PathError[]) {
+    super(errors.map((error) => `${formatPath(error.path)}: ${error.message}`).join('; '));
+    this.name = 'PathErrors';
+    this.errors = errors;
+  }
+}
+
 /** Runs `build`; any error it throws comes out as a PathError under `prefix`. */
 export function atPath<T>(prefix: KeyPath, build: () => T): T {
   try {

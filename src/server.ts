@@ -11,6 +11,8 @@ import { openStore } from './deliveries/open-store';
 import type { DeliveryStore } from './deliveries/types';
 import { createDryRunClient } from './flows/create-dry-run-client';
 import { createMappingRegistry } from './mappings/watch-mappings';
+import { logProblems } from './mappings/log-problems';
+import { mappingProblems } from './mappings/mapping-problems';
 import type { MappingSet } from './mappings/types';
 import { createLateAnswers } from './responses/create-late-answers';
 import { createFlowLimiter } from './limits/create-flow-limiter';
@@ -304,9 +306,7 @@ function reportStart(log: Logger, config: Config, mappings: MappingSet): void {
       `source "${source.name}" ${source.reason}`,
     );
   }
-  for (const problem of mappings.errors) {
-    log.error({ file: problem.file }, `mapping file ${problem.file}: ${problem.message}`);
-  }
+  logProblems(log, mappingProblems(mappings));
   for (const problem of mappings.warnings) log.warn({ file: problem.file }, problem.message);
   log.info(
     { sources: [...mappings.sources.keys()] },

@@ -11,7 +11,7 @@ import { replayCommand, type ReplayOptions } from './replay-command';
 import { sendCommand, type SendOptions } from './send-command';
 import { signCommand, type SignOptions } from './sign-command';
 import { testCommand, type TestOptions } from './test-command';
-import { validateCommand } from './validate-command';
+import { validateCommand, type ValidateOptions } from './validate-command';
 import { version } from '../../package.json';
 
 /** Stops the process gracefully: stop accepting, let in-flight requests finish, then exit. */
@@ -43,10 +43,26 @@ export function buildCli(
     .command('validate')
     .argument('[dir]', 'folder of mapping files (default: MAPPINGS_DIR or ./mappings)')
     .description(
-      'Check every mapping file; print each problem with file, line, column and key path. Exit 0 when all are valid.',
+      'Check every mapping file; print every problem of every file with file, line, column and key path. Exit 0 when all are valid.',
     )
     .option('--json', 'print the result as JSON')
-    .action((dir: string | undefined, options: { json?: boolean }) =>
+    .option(
+      '--strict',
+      'an unset ${VAR} is an error too: exit 1 when a source would wait for a variable (for CI)',
+    )
+    .addHelpText(
+      'after',
+      `
+An unset variable is reported where the file uses it, with a "did you mean" when a set variable
+is one edit away; the source waits for it (503 until it is set). Without --strict that is not an
+error: a file may be checked before its secrets exist.
+Exit 0 when every file is valid, 1 when one has a problem (with --strict: or waits for a variable).
+
+Example (CI, with the deployment's variables set):
+  flowhook validate --strict mappings
+`,
+    )
+    .action((dir: string | undefined, options: ValidateOptions) =>
       setExit(validateCommand(dir, options, io)),
     );
 

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseBody } from '../body/parse-body';
 import { loadMappings } from '../mappings/load-mappings';
+import { mappingProblems } from '../mappings/mapping-problems';
+import type { LoadProblem } from '../mappings/types';
 import { previewAnswer, type AnswerPreview } from '../responses/preview-answer';
 import type { CliIo } from './cli-io';
 import { explanationLines } from './explanation-lines';
@@ -31,8 +33,19 @@ export function testCommand(
   const set = loadMappings(dir, io.env, { placeholders: true });
   const source = set.sources.get(sourceName);
   if (source === undefined) {
-    const why = set.disabled.get(sourceName)?.reason ?? `no mapping file in ${dir} defines it`;
-    io.err(`flowhook test: source "${sourceName}": ${why}\n`);
+    const disabled = set.disabled.get(sourceName);
+    if (disabled === undefined) {
+      io.err(`flowhook test: source "${sourceName}": no mapping file in ${dir} defines it\n`);
+      return 2;
+    }
+    // Every problem of its file, as flowhook validate and the server list them.
+    const problems = mappingProblems(set, disabled.files);
+    io.err(
+      problems.length === 0 || disabled.cause !== 'invalid'
+        ? `flowhook test: source "${sourceName}": ${disabled.reason}\n`
+        : `flowhook test: source "${sourceName}" cannot be tried: its mapping file has ${problems.length} problem(s)\n`,
+    );
+    for (const problem of problems) io.err(`  ${problem.file}: ${problem.message}\n`);
     return 2;
   }
   let rawBody: Buffer;
@@ -71,11 +84,12 @@ export function testCommand(
   const named = [...(set.unset?.get(source.name) ?? [])];
   if (!io.env.FLOW_ORG_ID) named.push('FLOW_ORG_ID');
   named.sort();
+  const problems = mappingProblems(set, [source.file]);
   const ok = explanation.matched.length > 0 && explanation.error === undefined;
   if (options.json) {
     const answer = preview.answer ? { outcome: preview.outcome, ...preview.answer } : undefined;
-    io.out(`${JSON.stringify({ ...explanation, ok, unset: named, answer }, null, 2)}\n`);
-  } else io.out(render(explanation, named, preview));
+    io.out(`${JSON.stringify({ ...explanation, ok, unset: named, problems, answer }, null, 2)}\n`);
+  } else io.out(render(explanation, named, problems, preview));
   return ok ? 0 : 1;
 }
 
@@ -88,11 +102,18 @@ function guessContentType(body: Buffer): string {
   }
 }
 
-function render(e: Explanation, unset: string[], preview: AnswerPreview): string {
+function render(
+  e: Explanation,
+  unset: string[],
+  problems: readonly LoadProblem[],
+  preview: AnswerPreview,
+): string {
   const lines = [
     `source ${e.source} (${e.file}), dispatch: ${e.dispatch}; the signature is not checked`,
   ];
   if (unset.length > 0) lines.push(`unset variables, shown by name: ${unset.join(', ')}`);
+  // Where the file uses each one, with a "did you mean" (the list flowhook validate prints).
+  for (const problem of problems) lines.push(`  ${problem.file}: ${problem.message}`);
   lines.push(...explanationLines(e));
   if (preview.answer) {
     // The mapping's own answer (respond:), exactly as the sender would get it.

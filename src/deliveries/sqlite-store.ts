@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeCursor, encodeCursor } from './list-cursor';
 import { migrate } from './migrations';
+import { recordFromNew } from './record-from-new';
 import { createGroupCommit, storeClosed } from './sqlite-group-commit';
 import { listSql, type ListParams } from './sqlite-list-query';
 import {
@@ -219,20 +220,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
         received_at: delivery.receivedAt,
       });
     }
-    // Built from what was written rather than read back: the body is not decoded again.
-    return {
-      created: true,
-      record: {
-        ...delivery,
-        updatedAt,
-        answer: delivery.answer ?? null,
-        attempts: [],
-        nextAttemptAt: delivery.nextAttemptAt ?? null,
-        lease: delivery.lease ?? null,
-        lastError: delivery.lastError ?? null,
-        lateAnswer: null,
-      },
-    };
+    return { created: true, record: recordFromNew(delivery, updatedAt) };
   }
 
   /** One UPDATE per patch shape (the columns it sets, and whether it is conditional), prepared once. */

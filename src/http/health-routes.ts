@@ -1,5 +1,6 @@
 import express, { type Router } from 'express';
 import type { DeliveryStore, StoreStatus } from '../deliveries/types';
+import { mappingProblems } from '../mappings/mapping-problems';
 import type { MappingSet } from '../mappings/types';
 
 /** GET /healthz (the process answers) and GET /readyz (what is loaded, and what could not be). */
@@ -51,6 +52,8 @@ export function healthRouter(
         routes: s.routes.map((r) => r.name),
       })),
       disabled: [...set.disabled.values()],
+      // Every problem of every file, as flowhook validate prints them (unset variables marked).
+      problems: mappingProblems(set),
       errors: set.errors,
       warnings: set.warnings,
     });

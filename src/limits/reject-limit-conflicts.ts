@@ -61,6 +61,8 @@ export function rejectLimitConflicts(
       file: outcome.file,
       name: outcome.source.name,
       problems: problems.map((message) => ({ file: outcome.file, message })),
+      secrets: outcome.secrets,
+      unsetVariables: outcome.unsetVariables,
     };
   });
 }

@@ -1,6 +1,10 @@
-import { atPath, PathError } from '../path-error';
-import { combine, compileCondition } from '../routing/compile-condition';
-import { compileVariables } from '../routing/compile-variables';
+import { atPath, PathError, PathErrors, type KeyPath } from '../path-error';
+import { combine, compileCondition, type CompiledCondition } from '../routing/compile-condition';
+import {
+  compileVariables,
+  type VariableDef,
+  type VariableExtractor,
+} from '../routing/compile-variables';
 import { compileJsonPath } from '../routing/json-path';
 import type { RequestView } from '../routing/request-view';
 import { compileRespond } from '../responses/compile-respond';
@@ -12,90 +16,132 @@ import type { CompiledRoute, CompiledSource, MappingDef, RateLimit } from './typ
 
 /**
  * Turns a validated mapping into the plain objects the request path uses: the verifier, route
- * predicates and variable extractors. Throws a PathError at the key that cannot be built (bad
- * JSONPath, bad regex, incomplete verify block, a route name used twice).
+ * predicates and variable extractors. Every key that cannot be built (bad JSONPath, bad regex,
+ * incomplete verify block, a route name used twice…) is collected, and all of them are thrown
+ * together as PathErrors: one run shows every problem of the file, not the first.
  */
 export function compileMapping(
   def: MappingDef,
   meta: { name: string; file: string; version: string },
 ): CompiledSource {
+  const problems: PathError[] = [];
+  /** `build` at `path`, or undefined with its problem kept. */
+  const part = <T>(path: KeyPath, build: () => T): T | undefined => {
+    try {
+      return atPath(path, build);
+    } catch (error) {
+      problems.push(error as PathError); // atPath makes every error a PathError
+      return undefined;
+    }
+  };
   const { provider, secret, secrets, ...options } = def.verify;
   // A secret of spaces is as good as none (issue 9, item 9): refused here, where the key path is known.
-  if (typeof secret === 'string') blankSecret(secret, ['verify', 'secret']);
-  (secrets ?? []).forEach((value, i) => blankSecret(value, ['verify', 'secrets', i]));
+  if (typeof secret === 'string') part([], () => blankSecret(secret, ['verify', 'secret']));
+  (secrets ?? []).forEach((value, i) =>
+    part([], () => blankSecret(value, ['verify', 'secrets', i])),
+  );
   const spec = {
     ...options,
     provider,
     secrets: [...(secret !== undefined ? [secret] : []), ...(secrets ?? [])],
   } as VerifySpec;
-  const preset = atPath(['verify'], () => createPreset(spec));
+  const preset = part(['verify'], () => createPreset(spec));
   const seen = new Set<string>();
   const sourceLimits: DeclaredLimits | undefined = def.limits
-    ? { ...atPath(['limits'], () => compileLimits(def.limits!)), declaredAt: 'limits' }
+    ? part(['limits'], () => ({ ...compileLimits(def.limits!), declaredAt: 'limits' }))
     : undefined;
   // One flow, one budget: two routes of this file executing one flow must not ask for two.
   const limitsByFlow = new Map<string, DeclaredLimits>();
-  const routes = def.routes.map((route, index): CompiledRoute =>
-    atPath(['routes', index], () => {
-      if (seen.has(route.name)) {
-        throw new PathError(['name'], `the route name "${route.name}" is used twice`);
-      }
-      seen.add(route.name);
-      const limits: DeclaredLimits | undefined = route.limits
-        ? {
-            ...atPath(['limits'], () => compileLimits(route.limits!)),
-            declaredAt: `routes[${index}].limits`,
-          }
-        : sourceLimits;
-      const flow = JSON.stringify([route.org ?? null, route.flow]);
-      const earlier = limitsByFlow.get(flow);
-      if (limits && earlier && !sameLimits(limits, earlier)) {
-        throw new PathError(
-          route.limits ? ['limits'] : [],
+  const routes = def.routes.map((route, index): CompiledRoute | undefined => {
+    const at = (path: KeyPath) => ['routes', index, ...path];
+    if (seen.has(route.name)) {
+      problems.push(new PathError(at(['name']), `the route name "${route.name}" is used twice`));
+    }
+    seen.add(route.name);
+    const limits: DeclaredLimits | undefined = route.limits
+      ? part(at(['limits']), () => ({
+          ...compileLimits(route.limits!),
+          declaredAt: `routes[${index}].limits`,
+        }))
+      : sourceLimits;
+    const flow = JSON.stringify([route.org ?? null, route.flow]);
+    const earlier = limitsByFlow.get(flow);
+    if (limits && earlier && !sameLimits(limits, earlier)) {
+      problems.push(
+        new PathError(
+          at(route.limits ? ['limits'] : []),
           `flow "${route.flow}" is limited to ${describeLimits(limits)} here (${limits.declaredAt}) but to ${describeLimits(earlier)} at ${earlier.declaredAt}; a flow has one budget: declare the same limits in both places, or in one only`,
-        );
-      }
-      if (limits && !earlier) limitsByFlow.set(flow, limits);
-      return {
-        name: route.name,
-        flowId: route.flow,
-        orgId: route.org,
-        when: combine(
-          true,
-          (route.when ?? []).map((condition, i) =>
-            atPath(['when', i], () => compileCondition(condition)),
-          ),
         ),
-        extract: atPath(['variables'], () => compileVariables(route.variables ?? {})),
-        ...(limits ? { limits } : {}),
-      };
-    }),
-  );
+      );
+    }
+    if (limits && !earlier) limitsByFlow.set(flow, limits);
+    const conditions = (route.when ?? []).map((condition, i) =>
+      part(at(['when', i]), () => compileCondition(condition)),
+    );
+    const extract = compileEveryVariable(route.variables ?? {}, at(['variables']), part);
+    if (extract === undefined || conditions.some((c) => c === undefined)) return undefined;
+    return {
+      name: route.name,
+      flowId: route.flow,
+      orgId: route.org,
+      when: combine(true, conditions as CompiledCondition[]),
+      extract,
+      ...(limits ? { limits } : {}),
+    };
+  });
+  const replyWithin = part(['replyWithin'], () => replyWithinMs(def, provider));
+  const idempotencyKey = def.idempotency
+    ? part(['idempotency', 'key'], () => compileKey(def.idempotency!.key))
+    : undefined;
+  const respond =
+    def.respond === undefined
+      ? undefined
+      : part(['respond'], () =>
+          compileRespond(
+            def.respond!,
+            new Set(def.routes.flatMap((route) => Object.keys(route.variables ?? {}))),
+          ),
+        );
+  if (problems.length > 0) throw new PathErrors(problems);
   return {
     ...meta,
     provider,
     verifySpec: spec,
-    ...preset,
+    ...preset!,
     dispatch: def.dispatch ?? 'first',
     mode: def.mode ?? 'sync',
-    replyWithinMs: atPath(['replyWithin'], () => replyWithinMs(def, provider)),
-    ...(def.idempotency
-      ? { idempotencyKey: atPath(['idempotency', 'key'], () => compileKey(def.idempotency!.key)) }
-      : {}),
+    replyWithinMs: replyWithin!,
+    ...(idempotencyKey ? { idempotencyKey } : {}),
     jsonFields: def.body?.jsonFields ?? ['payload'],
     rateLimit: rateLimitOf(def, provider),
-    routes,
-    ...(def.respond === undefined
-      ? {}
-      : {
-          respond: atPath(['respond'], () =>
-            compileRespond(
-              def.respond!,
-              new Set(def.routes.flatMap((route) => Object.keys(route.variables ?? {}))),
-            ),
-          ),
-        }),
+    routes: routes as CompiledRoute[],
+    ...(respond === undefined ? {} : { respond }),
   };
+}
+
+/**
+ * A route's variables as one extractor. When the block does not compile, each variable is
+ * compiled alone to find every broken one (compileVariables stops at the first).
+ */
+function compileEveryVariable(
+  defs: Readonly<Record<string, VariableDef>>,
+  path: KeyPath,
+  part: <T>(path: KeyPath, build: () => T) => T | undefined,
+): VariableExtractor | undefined {
+  try {
+    return compileVariables(defs);
+  } catch (error) {
+    const alone = Object.entries(defs).map(([name, def]) =>
+      part(path, () => compileVariables({ [name]: def })),
+    );
+    // Each compiles alone: the block's own error is the one to show.
+    if (alone.every((extract) => extract !== undefined)) {
+      part(path, () => {
+        throw error;
+      });
+    }
+    return undefined;
+  }
 }
 
 /**

@@ -1,5 +1,12 @@
-/** The closest candidate to a mistyped word, when it is close enough to be a likely typo. */
-export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
+/**
+ * The closest candidate to a mistyped word, when it is close enough to be a likely typo: within
+ * `maxDistance` edits, by default one for short words and a third of the length for longer ones.
+ */
+export function didYouMean(
+  word: string,
+  candidates: Iterable<string>,
+  maxDistance = Math.max(1, Math.floor(word.length / 3)),
+): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   const lower = word.toLowerCase();
@@ -12,9 +19,7 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
   }
   // One edit for short words, a third of the length for longer ones (equal → equals, Equals,
   // startswith → startsWith, tolerence → tolerance).
-  return best !== undefined && bestDistance <= Math.max(1, Math.floor(word.length / 3))
-    ? best
-    : undefined;
+  return best !== undefined && bestDistance <= maxDistance ? best : undefined;
 }
 
 function editDistance(a: string, b: string): number {

@@ -51,6 +51,7 @@ export function assembleMappings(
 ): MappingSet {
   const errors: LoadProblem[] = [];
   const warnings: LoadProblem[] = [];
+  const unsetVariables: LoadProblem[] = [];
   const unset = new Map<string, readonly string[]>();
   const secrets = new Set<string>();
   const byName = new Map<
@@ -59,6 +60,7 @@ export function assembleMappings(
   >();
   for (const outcome of outcomes) {
     for (const secret of outcome.secrets ?? []) secrets.add(secret);
+    unsetVariables.push(...(outcome.unsetVariables ?? []));
     let name: string;
     let serving: CompiledSource | undefined;
     if (outcome.kind === 'ready') {
@@ -113,6 +115,7 @@ export function assembleMappings(
     disabled,
     errors,
     warnings,
+    unsetVariables,
     secrets: [...secrets],
     loadedAt: Date.now(),
     ...(unset.size > 0 ? { unset } : {}),

@@ -93,6 +93,11 @@ export interface LoadProblem {
   readonly column?: number;
   /** The key path, e.g. routes[0].when[0].equal. */
   readonly path?: string;
+  /**
+   * Set when the problem is an unset `${VAR}` (this name): the source waits for it rather than
+   * needing a fix, so it is not an error (but is for `flowhook validate --strict`).
+   */
+  readonly variable?: string;
 }
 
 /** The result of loading MAPPINGS_DIR: a name lookup that does not grow with the number of sources. */
@@ -104,6 +109,11 @@ export interface MappingSet {
   readonly errors: readonly LoadProblem[];
   /** Usable but worth a look (`provider: none`). */
   readonly warnings: readonly LoadProblem[];
+  /**
+   * Each `${VAR}` a file names that is unset, where it is first used, with a "did you mean" when
+   * a set variable is one edit away. `mappingProblems` lists them with the errors.
+   */
+  readonly unsetVariables: readonly LoadProblem[];
   /** Loaded with placeholders (tools): each source's unset variables, standing as their names. */
   readonly unset?: ReadonlyMap<string, readonly string[]>;
   /**

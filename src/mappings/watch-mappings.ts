@@ -3,6 +3,8 @@ import type { Logger } from '../logger';
 import { loadText, readMappingFile, type FileOutcome } from './load-file';
 import { assembleMappings, listMappingFiles } from './load-mappings';
 import { rejectLimitConflicts } from '../limits/reject-limit-conflicts';
+import { logProblems } from './log-problems';
+import { mappingProblems } from './mapping-problems';
 import type { CompiledSource, MappingSet } from './types';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -71,9 +73,7 @@ export function createMappingRegistry(dir: string, env: Env, logger?: Logger): M
       { changed, removed, added, gone, sources: after.sources.size },
       'mappings reloaded',
     );
-    for (const problem of after.errors.filter((p) => changed.includes(p.file))) {
-      logger.error({ file: problem.file }, `mapping file ${problem.file}: ${problem.message}`);
-    }
+    logProblems(logger, mappingProblems(after, changed));
   };
 
   set = reload();

@@ -3,12 +3,12 @@ import { FlowhookError } from '../../src/errors';
 import { compileMapping } from '../../src/mappings/compile-mapping';
 import type { MappingDef } from '../../src/mappings/types';
 import { validateMapping } from '../../src/mappings/validate-mapping';
-import { PathError } from '../../src/path-error';
+import { PathError, PathErrors } from '../../src/path-error';
 import type { RequestView } from '../../src/routing/request-view';
 import { fuzzRuns } from './fuzz-runs';
 
 // Issue 9, "a fuzz suite that stays": a mapping the schema accepts either compiles or is refused
-// at load with a PathError (file, line, column), and a compiled mapping never throws at request
+// at load with PathErrors (each with file, line, column), and a compiled mapping never throws at request
 // time, whatever the payload: conditions hold or not, extraction returns values, missing or
 // invalid names, and the only error it may raise is a FlowhookError (a 4xx).
 const PATHS = [
@@ -130,8 +130,12 @@ describe('issue 9 fuzz: a schema-valid mapping never throws at request time (fas
             version: 'v',
           });
         } catch (error) {
-          // A load error (a route name used twice, a regex RE2 refuses): never a crash.
-          expect(error).toBeInstanceOf(PathError);
+          // Load errors (a route name used twice, a regex RE2 refuses), each with its key path,
+          // all of them at once (issue 10): never a crash.
+          expect(error).toBeInstanceOf(PathErrors);
+          for (const problem of (error as PathErrors).errors) {
+            expect(problem).toBeInstanceOf(PathError);
+          }
           return;
         }
         compiled += 1;

@@ -120,6 +120,57 @@ describe('loadMappings', () => {
     expect([...set.sources.keys()]).toEqual(['good']);
   });
 
+  it('every compile problem of a file, not only the first (issue 10 item 2)', () => {
+    const text = `verify: { provider: none }
+routes:
+  - name: r
+    flow: f
+    when: [{ path: $.a, matches: '(' }, { path: '$.b[?(@.c)]', equals: 1 }]
+    variables: { one: '$.x[?(@.y)]', fine: $.ok, two: { path: '$.z[?(@.w)]' } }
+  - name: r
+    flow: g
+`;
+    const set = loadMappings(mappingsDir({ 'bad.yaml': text }));
+    expect(set.errors.map((e) => e.path)).toEqual([
+      'routes[0].when[0].matches',
+      'routes[0].when[1].path',
+      'routes[0].variables.one',
+      'routes[0].variables.two',
+      'routes[1].name',
+    ]);
+    expect(set.disabled.get('bad')).toMatchObject({ cause: 'invalid' });
+  });
+
+  it('a schema problem and a compile problem elsewhere are both reported; one part is not reported twice', () => {
+    const text = `verify: { provider: none }
+routes:
+  - name: r
+    flow: f
+    when: [{ path: $.a, equal: 1 }]
+    variables: { v: '$.x[?(@.y)]' }
+`;
+    const set = loadMappings(mappingsDir({ 'bad.yaml': text }));
+    // The condition with the unknown key is reported once, by the schema; the JSONPath too.
+    expect(set.errors.map((e) => e.path)).toEqual([
+      'routes[0].when[0].equal',
+      'routes[0].variables.v',
+    ]);
+  });
+
+  it('a value standing for an unset variable is not a problem of its own: the source waits', () => {
+    const text = `verify: { provider: none }
+routes: [{ name: r, flow: f, variables: { v: { path: "\${VAR_PATH}" } } }]
+`;
+    for (const placeholders of [false, true]) {
+      const set = loadMappings(mappingsDir({ 'w.yaml': text }), {}, { placeholders });
+      expect(set.errors).toEqual([]);
+      expect(set.disabled.get('w')).toMatchObject({ cause: 'missing-env' });
+      expect(set.unsetVariables).toEqual([
+        expect.objectContaining({ variable: 'VAR_PATH', path: 'routes[0].variables.v.path' }),
+      ]);
+    }
+  });
+
   it('two files claiming one source disable it, name both, and suggest renaming source: (issue 10)', () => {
     const dir = mappingsDir({
       'a.yaml': `source: same\n${GOOD}`,

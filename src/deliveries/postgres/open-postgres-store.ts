@@ -15,10 +15,12 @@ import {
   type UpdateOptions,
   type UpdateResult,
 } from '../types';
+import { recordFromNew } from '../record-from-new';
 import { StoreUnavailableError } from '../store-unavailable-error';
 import { ADVISORY_LOCK_SPACE, PRUNE_LOCK } from './advisory-locks';
 import { batchPerTurn } from './batch-per-turn';
 import { insertDeliveries } from './insert-deliveries';
+import { updateDeliveries } from './update-deliveries';
 import { listenForQueued } from './listen-for-queued';
 import { migratePostgres } from './migrate-postgres';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
@@ -100,17 +102,28 @@ const RECORD = `d.id, d.source, d.idempotency_key, d.mode, d.state, d.received_a
 /** Creates gathered in one statement at most (a turn's worth under load is far fewer). */
 const CREATE_BATCH_MAX = 64;
 
-/** A created delivery's record, built from what was written: the body is not decoded again. */
-function recordFromNew(delivery: NewDelivery, updatedAt: number): DeliveryRecord {
+/** Writes gathered in one statement at most. */
+const UPDATE_BATCH_MAX = 64;
+
+interface UpdateCall {
+  readonly id: string;
+  readonly patch: DeliveryPatch;
+  readonly options: UpdateOptions;
+}
+
+function notFound(id: string): Error {
+  return new Error(`delivery ${id} not found`);
+}
+
+/** The attempts as stored: numbered after the ones before them. */
+function updateResult(
+  answer: { held: boolean; attemptCount: number },
+  attempts: readonly Omit<Attempt, 'number'>[],
+): UpdateResult {
+  const first = answer.attemptCount - attempts.length + 1;
   return {
-    ...delivery,
-    updatedAt,
-    answer: delivery.answer ?? null,
-    attempts: [],
-    nextAttemptAt: delivery.nextAttemptAt ?? null,
-    lease: delivery.lease ?? null,
-    lastError: delivery.lastError ?? null,
-    lateAnswer: null,
+    applied: answer.held,
+    attempts: attempts.map((attempt, i) => ({ ...attempt, number: first + i })),
   };
 }
 
@@ -347,13 +360,73 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
        SELECT held, attempt_count FROM changed`,
       values,
     );
-    if (rows.length === 0) throw new Error(`delivery ${id} not found`);
-    const first = rows[0].attempt_count - attempts.length + 1;
-    return {
-      applied: rows[0].held,
-      attempts: attempts.map((attempt, i) => ({ ...attempt, number: first + i })),
-    };
+    if (rows.length === 0) throw notFound(id);
+    return updateResult({ held: rows[0].held, attemptCount: rows[0].attempt_count }, attempts);
   }
+  function updateAlone(call: UpdateCall): Promise<UpdateResult> {
+    return update(call.id, call.patch, call.options);
+  }
+
+  /**
+   * The writes of one event-loop turn, grouped by the columns they set, one statement per group
+   * (one round trip, one commit) with the single update's rule for each. Two writes of one
+   * delivery are made one after the other, in the order they were asked; when a group's
+   * statement fails for another reason than the database being unreachable, each of its writes
+   * is made alone, so one bad write fails alone.
+   */
+  async function updateBatch(calls: UpdateCall[]): Promise<PromiseSettledResult<UpdateResult>[]> {
+    if (calls.length === 1) return Promise.allSettled([updateAlone(calls[0])]);
+    const results = new Map<UpdateCall, Promise<UpdateResult>>();
+    const settle = (call: UpdateCall, result: Promise<UpdateResult>) => {
+      result.catch(() => undefined); // awaited below; handled now (see createBatch)
+      results.set(call, result);
+    };
+    const groups = new Map<string, UpdateCall[]>();
+    const ids = new Set<string>();
+    const later: UpdateCall[] = [];
+    for (const call of calls) {
+      if (ids.has(call.id)) {
+        later.push(call);
+        continue;
+      }
+      ids.add(call.id);
+      const shape = Object.keys(columnsOf(call.patch)).join(',');
+      groups.set(shape, [...(groups.get(shape) ?? []), call]);
+    }
+    const updatedAt = now();
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        if (group.length === 1) return settle(group[0], updateAlone(group[0]));
+        let answers: Awaited<ReturnType<typeof updateDeliveries>> | undefined;
+        try {
+          answers = await updateDeliveries(
+            query,
+            group.map((call) => ({
+              id: call.id,
+              columns: columnsOf(call.patch),
+              owner: call.options.owner ?? null,
+              attempts: call.options.attempts ?? [],
+            })),
+            updatedAt,
+          );
+        } catch (error) {
+          if (error instanceof StoreUnavailableError) throw error;
+        }
+        group.forEach((call, i) => {
+          const answer = answers?.[i];
+          if (answers === undefined) settle(call, updateAlone(call));
+          else if (answer === undefined) settle(call, Promise.reject(notFound(call.id)));
+          else settle(call, Promise.resolve(updateResult(answer, call.options.attempts ?? [])));
+        });
+      }),
+    );
+    for (const call of later) {
+      await Promise.allSettled(results.values());
+      settle(call, updateAlone(call));
+    }
+    return Promise.allSettled(calls.map((call) => results.get(call)!));
+  }
+  const updateInBatch = batchPerTurn(updateBatch, UPDATE_BATCH_MAX);
 
   async function claimDue(
     at: number,
@@ -464,7 +537,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return createInBatch({ delivery, windowMs });
     },
     update(id, patch, options = {}) {
-      return update(id, patch, options);
+      return updateInBatch({ id, patch, options });
     },
     get(id) {
       return read(id);
