@@ -27,6 +27,16 @@ function mb(bytes: number | null | undefined): string {
   return bytes === undefined || bytes === null ? '-' : (bytes / 1024 / 1024).toFixed(0);
 }
 
+/**
+ * The server's CPU time per answer (sync: per execution too), in ms: what a request costs it,
+ * less swayed than req/s by how much of the machine the server got (a busy machine lowers req/s
+ * and CPU together). Async: per accepted delivery, the worker's share during the run included.
+ */
+function cpuPerRequest(r: Measured): string {
+  if (r.serverCpu === undefined || r.serverCpu === null || !r.rps) return '-';
+  return ((r.serverCpu / r.rps) * 1000).toFixed(2);
+}
+
 function table(rows: Measured[]): string {
   const header = [
     'server',
@@ -39,6 +49,7 @@ function table(rows: Measured[]): string {
     'non-2xx',
     'errors',
     'srv CPU',
+    'srv ms/req',
     'api CPU',
     'lg CPU',
     'other CPU',
@@ -57,6 +68,7 @@ function table(rows: Measured[]): string {
       fmt(r.non2xx),
       r.timeouts ? `${fmt(r.errors)} (${r.timeouts} t/o)` : fmt(r.errors),
       pct(r.serverCpu),
+      cpuPerRequest(r),
       pct(r.apiCpu),
       pct(r.loaderCpu),
       pct(r.otherCpu),
@@ -182,6 +194,8 @@ const LEGEND =
   "execute. Latencies have autocannon's 1 ms resolution. CPU = core-seconds per second (100% = one\n" +
   'core busy) of the server, the fake flow API, the load generator (this process) and everything\n' +
   'else on the machine (other: if it is high, the figures are not comparable; run again).\n' +
+  "srv ms/req = the server's CPU ms per answer: its cost per request, steadier than req/s on a\n" +
+  'busy machine.\n' +
   'RSS = resident memory of the server at the start and end of the measured run, and its peak.';
 
 /** Prints one placement's table, ratios, targets and notes. */
@@ -255,13 +269,13 @@ export function medianRow(runs: Measured[]): Measured {
 
 /** Every round of one placement: req/s, p99 (and drain/s), then flowhook/express per round. */
 export function printRounds(all: Measured[], opts: ReportOptions, placement: Placement): void {
-  console.log(`\nEach round, ${placement} (req/s, p99 ms; async: drain/s):`);
+  console.log(`\nEach round, ${placement} (req/s, p99 ms, srv ms/req; async: drain/s):`);
   const of = (name: ServerName) =>
     all.filter((r) => r.name === name && r.placement === placement && r.status === 'ok');
   for (const name of opts.only) {
     const cells = of(name).map(
       (r) =>
-        `${fmt(r.rps)} (${fmt(r.p99)}${r.drainRate === undefined ? '' : `; ${fmt(r.drainRate)}`})`,
+        `${fmt(r.rps)} (${fmt(r.p99)}, ${cpuPerRequest(r)}${r.drainRate === undefined ? '' : `; ${fmt(r.drainRate)}`})`,
     );
     console.log(`  ${name.padEnd(14)} ${cells.join('  ')}`);
   }

@@ -3,6 +3,7 @@ import https from 'node:https';
 import axios, { AxiosError } from 'axios';
 import { FlowhookError } from '../errors';
 import { createSecretRedactor, type SecretRedactor } from '../redact/create-secret-redactor';
+import { nodeHttpAdapter } from './node-http-adapter';
 import { executePath, type ExecuteRequest, type ExecuteResult } from './execute-request';
 
 export interface FlowClient {
@@ -32,8 +33,8 @@ export function createFlowClient(options: FlowClientOptions): FlowClient {
   const client = axios.create({
     baseURL: options.baseUrl,
     timeout: options.timeoutMs,
-    httpAgent,
-    httpsAgent,
+    // axios's API and errors over one http.request per call (issue 15: a cheaper transport).
+    adapter: nodeHttpAdapter({ http: httpAgent, https: httpsAgent }),
     maxRedirects: 0,
     proxy: false,
     responseType: 'json',

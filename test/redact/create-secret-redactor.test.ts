@@ -52,3 +52,33 @@ describe('createSecretRedactor (issue 9 items 6, 7)', () => {
     expect(redactor.json(value)).toBe(value);
   });
 });
+
+// issue 15: with only long secrets, json() searches the value's JSON text once and walks it only
+// when that finds something; what it redacts must not change.
+describe('createSecretRedactor json() with long secrets only (issue 15)', () => {
+  const long = createSecretRedactor([TOKEN, 'whsec_another-long-one']);
+  const quoted = createSecretRedactor(['a "quoted\\" secret']);
+
+  const base64 = Buffer.from(`u:${TOKEN}`).toString('base64');
+  it.each<[string, unknown, string]>([
+    ['a nested value', { a: [{ b: `x ${TOKEN} y` }] }, TOKEN],
+    ['a key', { [TOKEN.toUpperCase()]: 1 }, TOKEN.toUpperCase()],
+    ['a base64 form', { auth: `Basic ${base64}` }, base64],
+    ['the second secret', ['whsec_another-long-one'], 'whsec_another-long-one'],
+  ])('redacts %s', (_what, value, leaked) => {
+    const out = JSON.stringify(long.json(value));
+    expect(out).toContain('[redacted]');
+    expect(out).not.toContain(leaked);
+  });
+
+  it('returns the same value when nothing holds a secret', () => {
+    const value = { deliveryId: 'a8f9', nested: [{ text: 'flow-api-token' }] };
+    expect(long.json(value)).toBe(value);
+  });
+
+  it('still redacts a secret that JSON escapes (the walk, not the one search)', () => {
+    expect(JSON.stringify(quoted.json({ v: 'x a "quoted\\" secret y' }))).toBe(
+      '{"v":"x [redacted] y"}',
+    );
+  });
+});
