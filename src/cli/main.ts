@@ -11,6 +11,7 @@ import { replayCommand, type ReplayOptions } from './replay-command';
 import { sendCommand, type SendOptions } from './send-command';
 import { signCommand, type SignOptions } from './sign-command';
 import { testCommand, type TestOptions } from './test-command';
+import { testDeliveryCommand } from './test-delivery-command';
 import { validateCommand, type ValidateOptions } from './validate-command';
 import { version } from '../../package.json';
 
@@ -66,22 +67,67 @@ Example (CI, with the deployment's variables set):
       setExit(validateCommand(dir, options, io)),
     );
 
+  const urlHelp = 'the running flowhook (default: http://127.0.0.1:$PORT, PORT default 3000)';
+
   program
     .command('test')
-    .argument('<source>', 'the source name (the URL segment of POST /hooks/{source})')
-    .argument('<payload-file>', 'a file with the request body (JSON or form-encoded)')
+    .argument('[source]', 'the source name (the URL segment of POST /hooks/{source})')
+    .argument('[payload-file]', 'a file with the request body (JSON or form-encoded)')
     .description(
       'Show what a request would do, without a signature: each route and condition (value found, operator, held), then the variables and the exact execute request. Exit 0 when a route matched.',
     )
     .option('-H, --header <name:value>', 'a request header (repeatable)', collect)
     .option('-q, --query <key=value>', 'a query parameter (repeatable)', collect)
-    .option('--mappings <dir>', 'folder of mapping files (default: MAPPINGS_DIR or ./mappings)')
+    .option(
+      '--mappings <dir-or-file>',
+      'folder of mapping files (default: MAPPINGS_DIR or ./mappings), or one mapping file',
+    )
+    .option(
+      '--delivery <id>',
+      "try a stored delivery's request (exact body, headers, query) instead of a payload file, fetched from a running flowhook with ADMIN_TOKEN",
+    )
+    .option('--url <base>', `with --delivery: ${urlHelp}`)
     .option('--json', 'print the explanation as JSON')
-    .action((source: string, file: string, options: TestOptions) =>
-      setExit(testCommand(source, file, options, io)),
+    .addHelpText(
+      'after',
+      `
+With --delivery, the request comes from a running flowhook's delivery log (GET /api/deliveries/:id,
+with ADMIN_TOKEN from the environment, as flowhook deliveries) and goes through the mappings here
+(the delivery's source, or <source>). Its signature was verified when it was received; it is
+checked again when the secret is set here and the stored request still carries it (stored
+requests keep no credentials, so usually it is not, and the output says so).
+Exit 0 when a route matched and its variables were complete, 1 otherwise (or when the delivery
+could not be fetched), 2 for a usage problem.
+
+Examples:
+  flowhook test github push.json -H 'X-GitHub-Event: push'
+  ADMIN_TOKEN=… flowhook test --delivery 0b5d1c9e-3f0e-4c1a-9a56-2f4f8f6f7b21
+  ADMIN_TOKEN=… flowhook test --delivery 0b5d1c9e-… --mappings drafts/stripe.yaml
+`,
+    )
+    .action(
+      async (
+        source: string | undefined,
+        file: string | undefined,
+        options: TestOptions & { delivery?: string; url?: string },
+      ) => {
+        if (options.delivery !== undefined) {
+          if (file !== undefined) {
+            io.err(
+              'flowhook test: --delivery takes the request from the stored delivery; give no payload file\n',
+            );
+            return setExit(2);
+          }
+          return setExit(await testDeliveryCommand(options.delivery, source, options, io));
+        }
+        if (source === undefined || file === undefined) {
+          io.err('flowhook test: give <source> <payload-file>, or --delivery <id>\n');
+          return setExit(2);
+        }
+        setExit(testCommand(source, file, options, io));
+      },
     );
 
-  const urlHelp = 'the running flowhook (default: http://127.0.0.1:$PORT, PORT default 3000)';
   const secretNote = `
 The source's verify block is read from its mapping file with this environment: set its secret
 variable to the value the running flowhook (and the provider) has. It signs with the first
