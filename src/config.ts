@@ -75,6 +75,36 @@ export interface Config {
    * that origin.
    */
   readonly responseUrlAllow: readonly string[];
+  /** METRICS: GET /metrics (Prometheus) exists and the metrics are counted; off removes both. */
+  readonly metrics: boolean;
+  /** METRICS_TOKEN: /metrics needs `Authorization: Bearer <token>`; unset = open. */
+  readonly metricsToken: string | undefined;
+  /** LOG_FORMAT: json lines (default), or pretty (pino-pretty, for a terminal). */
+  readonly logFormat: 'json' | 'pretty';
+  /** OpenTelemetry traces from the standard OTEL_* variables; undefined = tracing off. */
+  readonly tracing: TracingConfig | undefined;
+}
+
+export interface TracingConfig {
+  /** Where spans are POSTed (OTLP/HTTP), the /v1/traces path included. */
+  readonly url: string;
+  readonly protocol: 'http/protobuf' | 'http/json';
+  readonly serviceName: string;
+  readonly sampler: TracingSampler;
+  /** OTEL_BSP_SCHEDULE_DELAY: how long spans wait to be sent in a batch, in ms. */
+  readonly scheduleDelayMs: number | undefined;
+}
+
+/** OTEL_TRACES_SAMPLER and its argument (a ratio for the traceidratio ones). */
+export interface TracingSampler {
+  readonly name:
+    | 'always_on'
+    | 'always_off'
+    | 'traceidratio'
+    | 'parentbased_always_on'
+    | 'parentbased_always_off'
+    | 'parentbased_traceidratio';
+  readonly ratio: number;
 }
 
 export interface CircuitConfig {
@@ -236,6 +266,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     storeMaxBytes: storeMaxSize(value('STORE_MAX_SIZE')),
     consoleEdit: oneOf('CONSOLE_EDIT', value('CONSOLE_EDIT') ?? 'off', ['on', 'off']) === 'on',
     responseUrlAllow: responseUrlAllow(value('RESPONSE_URL_ALLOW') ?? 'hooks.slack.com'),
+    metrics: oneOf('METRICS', value('METRICS') ?? 'on', ['on', 'off']) === 'on',
+    metricsToken: bearerToken('METRICS_TOKEN', value('METRICS_TOKEN')),
+    logFormat: oneOf('LOG_FORMAT', value('LOG_FORMAT') ?? 'json', ['json', 'pretty']),
+    tracing: tracing(value),
   });
 }
 
@@ -279,17 +313,98 @@ function storeMaxSize(raw: string | undefined): number | undefined {
 const MIN_ADMIN_TOKEN_LENGTH = 16;
 
 function adminToken(raw: string | undefined): string | undefined {
+  return bearerToken('ADMIN_TOKEN', raw);
+}
+
+/** ADMIN_TOKEN, METRICS_TOKEN: long enough not to be guessed, one word of printable ASCII. */
+function bearerToken(name: string, raw: string | undefined): string | undefined {
   if (raw !== undefined && raw.length < MIN_ADMIN_TOKEN_LENGTH) {
     throw new ConfigError(
-      'ADMIN_TOKEN',
+      name,
       `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. openssl rand -hex 32)`,
     );
   }
   // It travels as `Authorization: Bearer <token>`: one word of printable ASCII.
   if (!/^[\x21-\x7e]+$/.test(raw ?? 'x')) {
-    throw new ConfigError('ADMIN_TOKEN', 'must be printable ASCII without spaces');
+    throw new ConfigError(name, 'must be printable ASCII without spaces');
   }
   return raw;
+}
+
+const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
+/**
+ * Tracing from OpenTelemetry's standard variables: on when an OTLP endpoint is set (or
+ * OTEL_TRACES_EXPORTER=otlp, which means the default http://localhost:4318), off otherwise or when
+ * OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none. Only OTLP over HTTP is spoken (protobuf by
+ * default, or JSON).
+ */
+function tracing(value: (name: string) => string | undefined): TracingConfig | undefined {
+  if (value('OTEL_SDK_DISABLED')?.toLowerCase() === 'true') return undefined;
+  const exporters = (value('OTEL_TRACES_EXPORTER') ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  for (const name of exporters) {
+    if (name !== 'otlp' && name !== 'none') {
+      throw new ConfigError('OTEL_TRACES_EXPORTER', `"${name}" is not supported; use otlp or none`);
+    }
+  }
+  if (exporters.includes('none')) return undefined;
+  const tracesEndpoint = value('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const endpoint = value('OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (tracesEndpoint === undefined && endpoint === undefined && !exporters.includes('otlp')) {
+    return undefined;
+  }
+  // The signal's own endpoint is used as given; the general one gets the signal's path.
+  const url =
+    tracesEndpoint ?? `${(endpoint ?? 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`;
+  const name =
+    tracesEndpoint !== undefined
+      ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
+      : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new ConfigError(name, 'must be an http:// or https:// URL (OTLP over HTTP)');
+  }
+  const protocolName = value('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL')
+    ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'
+    : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const protocol = oneOf(protocolName, value(protocolName) ?? 'http/protobuf', [
+    'http/protobuf',
+    'http/json',
+  ]);
+  const sampler = oneOf(
+    'OTEL_TRACES_SAMPLER',
+    value('OTEL_TRACES_SAMPLER') ?? 'parentbased_always_on',
+    SAMPLERS,
+  );
+  const arg = value('OTEL_TRACES_SAMPLER_ARG');
+  const ratio = arg === undefined ? 1 : Number(arg);
+  if (sampler.endsWith('traceidratio') && !(ratio >= 0 && ratio <= 1)) {
+    throw new ConfigError('OTEL_TRACES_SAMPLER_ARG', `"${arg}" is not a ratio from 0 to 1`);
+  }
+  const delay = value('OTEL_BSP_SCHEDULE_DELAY');
+  return {
+    url,
+    protocol,
+    serviceName: value('OTEL_SERVICE_NAME') ?? 'flowhook',
+    sampler: { name: sampler, ratio },
+    scheduleDelayMs:
+      delay === undefined ? undefined : integer('OTEL_BSP_SCHEDULE_DELAY', delay, 0, 0, 600_000),
+  };
 }
 
 /** "hooks.slack.com, http://127.0.0.1:8080" → ["https://hooks.slack.com", "http://127.0.0.1:8080"] */

@@ -1,3 +1,4 @@
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 
 export type { Logger };
@@ -22,15 +23,39 @@ export const REDACT_PATHS = [
   'err.request._header',
 ];
 
-/** JSON lines on stdout (or `destination`), with secrets redacted. */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+/**
+ * JSON lines on stdout (or `destination`), with secrets redacted; `pretty` (LOG_FORMAT=pretty)
+ * prints them for a person at a terminal through pino-pretty, in a worker thread. Every line
+ * written inside a traced delivery carries its trace_id and span_id.
+ */
+export function createLogger(
+  level: string,
+  destination?: pino.DestinationStream,
+  format: 'json' | 'pretty' = 'json',
+): Logger {
   return pino(
     {
       level,
       base: { service: 'flowhook' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      mixin: traceIds,
     },
-    destination ?? pino.destination({ sync: false }),
+    destination ??
+      (format === 'pretty'
+        ? pino.transport({ target: 'pino-pretty', options: { translateTime: 'SYS:standard' } })
+        : pino.destination({ sync: false })),
   );
+}
+
+/**
+ * The active span's ids (W3C hex), so a log line and its trace can be found from each other.
+ * Tracing off, there is never an active span: one lookup, nothing added. A new object each time:
+ * pino merges the line's fields into it.
+ */
+function traceIds(): object {
+  const span = trace.getSpan(context.active());
+  if (span === undefined) return {};
+  const ids = span.spanContext();
+  return isSpanContextValid(ids) ? { trace_id: ids.traceId, span_id: ids.spanId } : {};
 }

@@ -19,6 +19,10 @@ import { createFlowLimiter } from './limits/create-flow-limiter';
 import { limitClaims } from './limits/limit-claims';
 import { observeCalls } from './limits/observe-calls';
 import { openSqliteLimitsStore } from './limits/sqlite-limits-store';
+import { instrumentedStore } from './observability/instrumented-store';
+import { NO_METRICS, createMetrics } from './observability/metrics';
+import { startTracing } from './observability/tracing';
+import { currentSecrets } from './redact/current-secrets';
 
 export interface RunningServer {
   readonly server: Server;
@@ -35,7 +39,21 @@ type Env = Readonly<Record<string, string | undefined>>;
  */
 export async function startServer(env: Env = process.env, logger?: Logger): Promise<RunningServer> {
   const config = loadConfig(env);
-  const log = logger ?? createLogger(config.logLevel);
+  const log = logger ?? createLogger(config.logLevel, undefined, config.logFormat);
+  // Before anything is traced; off (and free) unless an OTLP endpoint is configured.
+  const tracing = startTracing(config.tracing);
+  if (config.tracing) {
+    log.info(
+      {
+        url: config.tracing.url,
+        protocol: config.tracing.protocol,
+        sampler: config.tracing.sampler.name,
+      },
+      'tracing on: spans are exported over OTLP',
+    );
+  }
+  // One registry for the app, the worker and the limiter (/metrics); METRICS=off counts nothing.
+  const metrics = config.metrics ? createMetrics() : NO_METRICS;
   const registry = createMappingRegistry(config.mappingsDir, env, log);
   const mappings = registry.current();
   reportStart(log, config, mappings);
@@ -47,7 +65,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     );
   }
 
-  const store = await openStore(config, log);
+  const store = instrumentedStore(await openStore(config, log), metrics);
   log.info(
     {
       ...(await store.status()),
@@ -70,6 +88,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     },
     circuit: config.circuit,
     logger: log,
+    metrics,
   });
   // Every call, sync or by the worker, tells the limiter how its flow is doing (circuit, 429).
   const flowClient: FlowClient | undefined = config.dryRun
@@ -103,6 +122,8 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     pollMs: 250,
     leases,
     onFinished: lateAnswers.deliver,
+    metrics,
+    secrets: currentSecrets(registry.current, config.flowApiToken),
   });
   // Deliveries queued or running when the last process stopped are picked up from here.
   worker.start();
@@ -122,6 +143,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     onQueued: worker.notify,
     lateAnswers,
     env,
+    metrics,
   });
   // The timeouts are given at construction: Node checks them every connectionsCheckingInterval
   // (30 s by default), which is why slow senders lived 46–53 s instead of 20 s (issue 9, item 5).
@@ -152,6 +174,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     await registry.close().catch(() => undefined);
     flowClient?.close();
     await Promise.all([store.close(), limitsStore.close()]).catch(() => undefined);
+    await tracing.shutdown();
     throw error;
   }
   const address = server.address();
@@ -194,6 +217,8 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
             .catch((error: unknown) =>
               log.error({ err: error }, 'closing the delivery store failed'),
             )
+            // Last: the spans of everything above are sent before the process goes.
+            .then(() => tracing.shutdown())
             .finally(resolve);
         });
         server.closeIdleConnections();

@@ -39,6 +39,10 @@ describe('loadConfig', () => {
       flowMaxConcurrency: undefined,
       flowRate: undefined,
       circuit: { failureRatio: 0.5, windowMs: 60_000, minCalls: 10, coolDownMs: 30_000 },
+      metrics: true,
+      metricsToken: undefined,
+      logFormat: 'json',
+      tracing: undefined,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -113,6 +117,20 @@ describe('loadConfig', () => {
     [{ REFUSED_BODY_LIMIT: '64kb' }, 'refusedBodyLimit', 64 * 1024],
     [{ STORE_MAX_SIZE: '20gb' }, 'storeMaxBytes', 20 * 1024 ** 3],
     [{ STORE_MAX_SIZE: '512mb' }, 'storeMaxBytes', 512 * 1024 ** 2],
+    [{ METRICS: 'off' }, 'metrics', false],
+    [{ METRICS: 'on' }, 'metrics', true],
+    [{ METRICS_TOKEN: 'metrics-token-0123456789' }, 'metricsToken', 'metrics-token-0123456789'],
+    [{ LOG_FORMAT: 'pretty' }, 'logFormat', 'pretty'],
+    [
+      { OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' },
+      'tracing',
+      undefined,
+    ],
+    [
+      { OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' },
+      'tracing',
+      undefined,
+    ],
   ])('%j → %s = %s', (env, key, expected) => {
     expect(loadConfig(env)[key as 'port']).toBe(expected);
   });
@@ -164,6 +182,71 @@ describe('loadConfig', () => {
   ])('%j stops the start with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it.each([
+    [{ METRICS: 'no' }, /^METRICS: must be one of on, off/],
+    [{ METRICS_TOKEN: 'short' }, /^METRICS_TOKEN: must be at least 16 characters/],
+    [{ METRICS_TOKEN: 'has a space in it 0123' }, /^METRICS_TOKEN: must be printable ASCII/],
+    [{ LOG_FORMAT: 'yaml' }, /^LOG_FORMAT: must be one of json, pretty/],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
+      /^OTEL_EXPORTER_OTLP_ENDPOINT: must be an http/,
+    ],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      /^OTEL_EXPORTER_OTLP_PROTOCOL: must be one of http\/protobuf, http\/json/,
+    ],
+    [{ OTEL_TRACES_EXPORTER: 'zipkin' }, /^OTEL_TRACES_EXPORTER: "zipkin" is not supported/],
+    [
+      { OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER: 'sometimes' },
+      /^OTEL_TRACES_SAMPLER: must be one of/,
+    ],
+    [
+      {
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_TRACES_SAMPLER: 'traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '2',
+      },
+      /^OTEL_TRACES_SAMPLER_ARG: "2" is not a ratio/,
+    ],
+  ])('observability: %j → %s', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('tracing: the OTLP endpoint turns it on, with the standard defaults (issue 12)', () => {
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing).toEqual({
+      url: 'http://collector:4318/v1/traces',
+      protocol: 'http/protobuf',
+      serviceName: 'flowhook',
+      sampler: { name: 'parentbased_always_on', ratio: 1 },
+      scheduleDelayMs: undefined,
+    });
+    expect(
+      loadConfig({
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://otel.example/traces',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_SERVICE_NAME: 'hooks-eu',
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.25',
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+      }).tracing,
+    ).toEqual({
+      url: 'https://otel.example/traces',
+      protocol: 'http/json',
+      serviceName: 'hooks-eu',
+      sampler: { name: 'parentbased_traceidratio', ratio: 0.25 },
+      scheduleDelayMs: 200,
+    });
+    expect(loadConfig({ OTEL_TRACES_EXPORTER: 'otlp' }).tracing?.url).toBe(
+      'http://localhost:4318/v1/traces',
+    );
+  });
+
+  it('a METRICS_TOKEN error never repeats the token', () => {
+    expect(() => loadConfig({ METRICS_TOKEN: 'tiny-metrics' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('tiny-metrics') }),
+    );
   });
 
   it('a DATABASE_URL error never repeats the password (issue 11)', () => {

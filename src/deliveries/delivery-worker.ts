@@ -1,6 +1,11 @@
+import { SpanKind } from '@opentelemetry/api';
 import { settledWithin } from '../background-work';
 import type { FlowClient } from '../flows/create-flow-client';
+import { validTraceparent } from '../flows/valid-traceparent';
 import type { Logger } from '../logger';
+import type { Metrics } from '../observability/metrics';
+import { activeSpan, contextOf } from '../observability/trace-context';
+import type { SecretRedactor } from '../redact/create-secret-redactor';
 import type { Leases } from './lease';
 import type { RetryPolicy } from './retry-policy';
 import { runDelivery, type RouteResult } from './run-delivery';
@@ -20,6 +25,10 @@ export interface WorkerOptions {
   readonly now?: () => number;
   /** A run ended the delivery (succeeded, failed, dead): its late answer, if one is pending. */
   readonly onFinished?: (record: DeliveryRecord, results: readonly RouteResult[]) => Promise<void>;
+  /** Attempts and outcomes counted (/metrics); none = not counted. */
+  readonly metrics?: Metrics;
+  /** Every configured secret, kept out of logged upstream messages. */
+  readonly secrets?: () => SecretRedactor;
 }
 
 export interface DeliveryWorker {
@@ -53,30 +62,64 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     if (!stopped) timer = setTimeout(() => void tick(), ms).unref();
   };
 
+  /**
+   * One run, in a span of the delivery's trace (the context stored when it was received), so its
+   * attempts and log lines join the sender's trace whichever process runs them and when.
+   */
+  const traced = (record: DeliveryRecord) =>
+    activeSpan(
+      'flowhook.deliver',
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'flowhook.delivery_id': record.id,
+          'flowhook.source': record.source,
+          'flowhook.attempt': record.attempts.length + 1,
+          ...(record.idempotencyKey === null
+            ? {}
+            : { 'flowhook.provider_delivery_id': record.idempotencyKey }),
+        },
+      },
+      contextOf(record.traceContext ?? validTraceparent(record.request.headers.traceparent)),
+      async (span) => {
+        const outcome = await runDelivery(record, {
+          store: options.store,
+          client: options.client,
+          policy: options.policy,
+          now,
+          ...(options.metrics ? { metrics: options.metrics } : {}),
+          ...(options.secrets ? { secrets: options.secrets } : {}),
+          logger: options.logger,
+        });
+        span.setAttribute('flowhook.outcome', outcome.record.state);
+        await report(outcome);
+        return outcome;
+      },
+    );
+
+  const report = async ({
+    record: done,
+    results,
+    lost,
+  }: Awaited<ReturnType<typeof runDelivery>>) => {
+    const line = {
+      deliveryId: done.id,
+      source: done.source,
+      state: done.state,
+      attempts: done.attempts.length,
+    };
+    if (lost)
+      options.logger.warn(
+        line,
+        'delivery lease lost during the attempt: its attempts are recorded, the new holder decides its state',
+      );
+    else options.logger.info(line, 'delivery attempt finished');
+    if (!lost && FINAL_STATES.includes(done.state)) await options.onFinished?.(done, results);
+  };
+
   const run = (record: DeliveryRecord) => {
-    const running = runDelivery(record, {
-      store: options.store,
-      client: options.client,
-      policy: options.policy,
-      now,
-    })
-      .then(async ({ record: done, results, lost }) => {
-        const line = {
-          deliveryId: done.id,
-          source: done.source,
-          state: done.state,
-          attempts: done.attempts.length,
-        };
-        if (lost)
-          options.logger.warn(
-            line,
-            'delivery lease lost during the attempt: its attempts are recorded, the new holder decides its state',
-          );
-        else if (done.state === 'dead')
-          options.logger.error(line, 'delivery dead: retries exhausted');
-        else options.logger.info(line, 'delivery attempt finished');
-        if (!lost && FINAL_STATES.includes(done.state)) await options.onFinished?.(done, results);
-      })
+    const running = traced(record)
+      .then(() => undefined)
       .catch((error: unknown) =>
         options.logger.error({ err: error, deliveryId: record.id }, 'delivery run failed'),
       )

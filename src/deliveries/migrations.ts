@@ -181,6 +181,11 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE idempotency_key IS NOT NULL;
     `,
   },
+  {
+    version: 6,
+    name: 'the trace context of each delivery, so its later attempts join its trace (issue 12)',
+    sql: `ALTER TABLE deliveries ADD COLUMN trace_context TEXT;`,
+  },
 ];
 
 /**

@@ -1,6 +1,12 @@
+import { SpanKind, context, trace } from '@opentelemetry/api';
 import { FlowhookError } from '../errors';
 import type { FlowClient } from '../flows/create-flow-client';
 import { validTraceparent } from '../flows/valid-traceparent';
+import type { Logger } from '../logger';
+import { executeOutcome } from '../observability/execute-outcome';
+import type { Metrics } from '../observability/metrics';
+import { contextOf, failed, tracer, traceparentOf } from '../observability/trace-context';
+import type { SecretRedactor } from '../redact/create-secret-redactor';
 import {
   mayPass,
   retryAfterOf,
@@ -25,6 +31,12 @@ export interface RunDeps {
   readonly client: FlowClient;
   readonly policy: RetryPolicy;
   readonly now: () => number;
+  /** Each attempt counted and timed (flowhook_executions_total…); none = not counted. */
+  readonly metrics?: Metrics;
+  /** A failed attempt is logged at warn with the flow API's status and message. */
+  readonly logger?: Logger;
+  /** Every configured secret: kept out of the logged upstream message by value. */
+  readonly secrets?: () => SecretRedactor;
 }
 
 /** What one route's execution did in this run (the live error, for the sync answer). */
@@ -185,6 +197,12 @@ async function runHeld(
 ): Promise<RunOutcome> {
   const earlier = options.fresh ? [] : record.attempts;
   const pending = record.routes.filter((route) => status(counted(earlier, route)) === 'pending');
+  // The attempts join the delivery's trace: the span running now (a sync request's receive span,
+  // the worker's run), or else the context stored with the delivery (a replay).
+  const parent =
+    trace.getSpan(context.active()) !== undefined
+      ? context.active()
+      : contextOf(record.traceContext ?? validTraceparent(record.request.headers.traceparent));
   // A fan-out records each route's attempt as soon as its call returns, so a crash while another
   // route is still running does not forget a success. A single route's attempt is committed
   // together with the outcome: one commit instead of two.
@@ -197,13 +215,30 @@ async function runHeld(
       let input: Omit<Attempt, 'number'>;
       let result: RouteResult;
       let retryAfter: number | undefined;
+      const retry = counted(earlier, route).length > 0;
+      // The HTTP client span of this call: the traceparent the flow API gets is this span's
+      // (tracing off: the sender's, passed on as it came, stored with the delivery for retries).
+      const span = tracer().startSpan(
+        'flowhook.execute',
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            'flowhook.delivery_id': record.id,
+            'flowhook.source': record.source,
+            'flowhook.route': route.route,
+            'flowhook.flow': route.flowId,
+            'flowhook.attempt': counted(earlier, route).length + 1,
+            'http.request.method': 'POST',
+          },
+        },
+        parent,
+      );
       try {
         const outcome = await deps.client.execute({
           orgId: route.orgId,
           flowId: route.flowId,
           variables: route.variables as Record<string, unknown>,
-          // Stored with the request (validated on the way in), so retries carry it too.
-          traceparent: validTraceparent(record.request.headers.traceparent),
+          traceparent: traceparentOf(span),
         });
         input = {
           startedAt,
@@ -216,6 +251,7 @@ async function runHeld(
           ...(options.draft ? { draft: true } : {}),
         };
         result = { route: route.route, flowId: route.flowId, ...outcome };
+        observeAttempt(deps, record, route, span, retry, input, undefined);
       } catch (error) {
         const failure =
           error instanceof FlowhookError ? error : new FlowhookError('internal', 'internal error');
@@ -232,6 +268,7 @@ async function runHeld(
         };
         result = { route: route.route, flowId: route.flowId, error: failure };
         retryAfter = retryAfterOf(error);
+        observeAttempt(deps, record, route, span, retry, input, failure);
       }
       const attempt = eager
         ? (await updateDespiteOutage(deps.store, record.id, {}, { attempts: [input] })).attempts[0]
@@ -332,6 +369,20 @@ async function runHeld(
       lost: true,
     };
   }
+  if (state === 'succeeded' || state === 'failed' || state === 'dead') {
+    deps.metrics?.delivery(record.source, state);
+  }
+  if (state === 'dead') {
+    deps.logger?.error(
+      {
+        deliveryId: record.id,
+        source: record.source,
+        attempts: record.attempts.length + numbered.length,
+        lastError: patch.lastError?.code,
+      },
+      'delivery dead: retries exhausted; it can be replayed',
+    );
+  }
   return {
     record: {
       ...outcome,
@@ -378,3 +429,64 @@ function status(mine: readonly Attempt[]): RouteStatus {
   );
   return permanent ? 'failed' : 'pending';
 }
+
+/**
+ * One attempt as metrics, span and log see it: counted by outcome, timed, its span closed with
+ * the outcome and sessionId; a failure logged at warn with the flow API's status and the start of
+ * its message (the flow client cut it to 500 characters; every configured secret redacted here).
+ */
+function observeAttempt(
+  deps: RunDeps,
+  record: DeliveryRecord,
+  route: DeliveryRecord['routes'][number],
+  span: ReturnType<ReturnType<typeof tracer>['startSpan']>,
+  retry: boolean,
+  attempt: Omit<Attempt, 'number'>,
+  failure: FlowhookError | undefined,
+): void {
+  const outcome = executeOutcome(failure);
+  deps.metrics?.execution(
+    { source: record.source, route: route.route, flow: route.flowId },
+    outcome,
+    attempt.durationMs / 1000,
+    retry,
+  );
+  if (span.isRecording()) {
+    span.setAttribute('flowhook.outcome', outcome);
+    if (attempt.httpStatus !== undefined) {
+      span.setAttribute('http.response.status_code', attempt.httpStatus);
+    }
+    if (attempt.sessionId !== undefined)
+      span.setAttribute('flowhook.session_id', attempt.sessionId);
+    if (failure) failed(span, failure);
+  }
+  if (failure && deps.logger) {
+    const upstream = failure.details.upstream as { error?: unknown } | undefined;
+    const message = typeof upstream?.error === 'string' ? upstream.error : undefined;
+    const redactor = deps.secrets?.();
+    deps.logger.warn(
+      {
+        deliveryId: record.id,
+        source: record.source,
+        route: route.route,
+        flow: route.flowId,
+        outcome,
+        code: failure.code,
+        ...(attempt.httpStatus === undefined ? {} : { upstreamStatus: attempt.httpStatus }),
+        ...(message === undefined
+          ? {}
+          : {
+              upstreamError: (redactor ? redactor.text(message) : message).slice(
+                0,
+                MAX_LOGGED_UPSTREAM,
+              ),
+            }),
+      },
+      'execute attempt failed',
+    );
+  }
+  span.end();
+}
+
+/** The start of the flow API's error message that a log line keeps. */
+const MAX_LOGGED_UPSTREAM = 500;

@@ -26,6 +26,7 @@ export interface DeliveryRow {
   last_error: string | null;
   late_answer: string | null;
   explanation: string | null;
+  trace_context: string | null;
 }
 
 export interface AttemptRow {
@@ -44,7 +45,7 @@ export interface AttemptRow {
 
 export const DELIVERY_COLUMNS = `id, source, idempotency_key, mode, state, received_at, updated_at,
   mapping_version, method, url, headers, body, body_bytes, body_truncated, routes, answer,
-  next_attempt_at, lease_owner, lease_until, last_error, late_answer, explanation`;
+  next_attempt_at, lease_owner, lease_until, last_error, late_answer, explanation, trace_context`;
 
 export const ATTEMPT_COLUMNS = `delivery_id, number, started_at, duration_ms, route, flow_id, outcome,
   http_status, session_id, error, draft`;
@@ -91,6 +92,7 @@ export function rowFromNew(d: NewDelivery, updatedAt: number) {
     last_error: jsonOrNull(d.lastError ?? null),
     late_answer: null,
     explanation: d.explanation ? JSON.stringify(d.explanation) : null,
+    trace_context: d.traceContext ?? null,
   };
 }
 
@@ -127,6 +129,7 @@ export function recordFromRow(row: DeliveryRow, attempts: Attempt[]): DeliveryRe
     ...(row.explanation === null
       ? {}
       : { explanation: JSON.parse(row.explanation) as DeliveryRecord['explanation'] }),
+    ...(row.trace_context === null ? {} : { traceContext: row.trace_context }),
   };
 }
 

@@ -90,7 +90,8 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       `INSERT INTO deliveries (${DELIVERY_COLUMNS})
        VALUES (@id, @source, @idempotency_key, @mode, @state, @received_at, @updated_at,
          @mapping_version, @method, @url, @headers, @body, @body_bytes, @body_truncated, @routes,
-         @answer, @next_attempt_at, @lease_owner, @lease_until, @last_error, @late_answer, @explanation)`,
+         @answer, @next_attempt_at, @lease_owner, @lease_until, @last_error, @late_answer, @explanation,
+         @trace_context)`,
     ),
     selectDelivery: db.prepare<[string], DeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`,
@@ -149,6 +150,12 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
          WHERE state IN (${FINAL_STATES.map((s) => `'${s}'`).join(', ')}) AND received_at < @before
          LIMIT @limit)`,
     ),
+    // The first row of the due index: bounded however long the queue is.
+    oldestDue: db
+      .prepare<{ now: number }, number>(
+        `SELECT due_at FROM deliveries WHERE due_at <= @now ORDER BY due_at LIMIT 1`,
+      )
+      .pluck(),
     counts: db.prepare<[], { state: DeliveryState; n: number }>(
       `SELECT state, n FROM delivery_counts`,
     ),
@@ -391,6 +398,9 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
         for (const { state, n } of sql.counts.all()) counts[state] = n;
         return counts;
       });
+    },
+    oldestDueAt(at) {
+      return readAsync(() => sql.oldestDue.get({ now: at }) ?? null);
     },
     close() {
       return readAsync(() => {

@@ -152,6 +152,11 @@ export interface DeliveryRecord {
   readonly lateAnswer?: LateAnswer | null;
   /** Computed when it was received; null for deliveries stored before explanations were kept. */
   readonly explanation?: RoutingExplanation | null;
+  /**
+   * The W3C traceparent of the span that received it (or the sender's, tracing off): the worker's
+   * attempts, in any process and however much later, join that trace. Absent when there was none.
+   */
+  readonly traceContext?: string | null;
 }
 
 export type NewDelivery = Omit<
@@ -294,6 +299,12 @@ export interface DeliveryStore {
   prune(before: number, limit: number): Promise<number>;
   /** Counts by state, for /readyz and metrics. */
   counts(): Promise<Record<DeliveryState, number>>;
+  /**
+   * When the longest-waiting delivery that is due and unclaimed became due (ms): the oldest
+   * queued one whose time has come, or running one whose lease expired; null when none is due.
+   * The backlog age in /metrics: one indexed row, whatever the queue's length.
+   */
+  oldestDueAt(now: number): Promise<number | null>;
   /** What /readyz and the start-up line say about the store (never a password). */
   status(): Promise<StoreStatus>;
   /**

@@ -1,4 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
+import type { Metrics } from '../observability/metrics';
 import { checkExact, matchedData, param, query } from 'express-validator';
 import type { Leases } from '../deliveries/lease';
 import { retryPolicyFrom } from '../deliveries/retry-policy';
@@ -31,6 +32,8 @@ export interface AdminDeps {
     >;
   readonly store: DeliveryStore;
   readonly mappings: () => MappingSet;
+  /** A replay's attempts and outcome are counted here (/metrics). */
+  readonly metrics?: Metrics;
   /** Undefined = dry-run: a replay logs the execute call instead of sending it. */
   readonly flowClient: FlowClient | undefined;
   readonly logger: Logger;
@@ -54,6 +57,7 @@ export function replayDepsFrom(deps: AdminDeps): ReplayDeps {
     leases: deps.leases,
     now: deps.now ?? Date.now,
     onQueued: deps.onQueued ?? (() => {}),
+    metrics: deps.metrics,
   };
 }
 

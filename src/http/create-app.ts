@@ -9,6 +9,9 @@ import type { FlowClient } from '../flows/create-flow-client';
 import type { FlowLimiter } from '../limits/create-flow-limiter';
 import type { Logger } from '../logger';
 import type { MappingSet } from '../mappings/types';
+import { instrumentedStore } from '../observability/instrumented-store';
+import { NO_METRICS, createMetrics, type Metrics } from '../observability/metrics';
+import { registerScrapeGauges } from '../observability/scrape-gauges';
 import { createLateAnswers, type LateAnswers } from '../responses/create-late-answers';
 import { currentSecrets } from '../redact/current-secrets';
 import { redactingStore } from '../redact/redacting-store';
@@ -20,6 +23,7 @@ import { consoleSession } from './console-session';
 import { errorHandler, notFound } from './error-handler';
 import { healthRouter } from './health-routes';
 import { hooksRouter } from './hooks-route';
+import { metricsRouter } from './metrics-route';
 import { requireAdminToken } from './require-admin-token';
 
 export interface AppDeps {
@@ -39,6 +43,8 @@ export interface AppDeps {
         | 'refusedBodyLimit'
         | 'consoleEdit'
         | 'mappingsWatch'
+        | 'metrics'
+        | 'metricsToken'
       >
     >;
   /** Where every verified request is kept (SQLite by default). */
@@ -64,6 +70,11 @@ export interface AppDeps {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** The built console (dist/console by default). */
   readonly consoleDir?: string;
+  /**
+   * What is counted and served at /metrics (server.ts shares it with the worker and the limiter);
+   * default: a registry of this app's own, or nothing with METRICS=off.
+   */
+  readonly metrics?: Metrics;
 }
 
 /** What a running app must stop before its server can close: live streams, bulk replay jobs. */
@@ -78,7 +89,8 @@ export function createApp(deps: AppDeps): Express {
     deps.leases ?? createLeases({ flowTimeoutMs: deps.config.flowTimeoutMs ?? 10_000 });
   // Every configured secret and the flow token, kept out of what is stored and answered by value.
   const secrets = currentSecrets(deps.mappings, deps.config.flowApiToken);
-  const store = redactingStore(deps.store, secrets);
+  const metrics = deps.metrics ?? (deps.config.metrics === false ? NO_METRICS : createMetrics());
+  const store = redactingStore(instrumentedStore(deps.store, metrics), secrets);
   // Answers are per-request JSON: an ETag costs a hash per answer and means nothing to a sender.
   app.set('etag', false);
   app.set('x-powered-by', false);
@@ -136,18 +148,32 @@ export function createApp(deps: AppDeps): Express {
             now: deps.now ?? Date.now,
           }),
         ...(deps.limiter ? { limiter: deps.limiter } : {}),
+        metrics,
+        logger: deps.logger,
+        secrets,
       },
       deps.logger,
       deps.config.bodyLimit,
       secrets,
+      metrics,
     ),
   );
+  // On by default; METRICS=off leaves /metrics a 404 like any unknown path.
+  if (metrics.registry !== undefined && deps.config.metrics !== false) {
+    registerScrapeGauges(metrics.registry, {
+      store: deps.store,
+      mappings: deps.mappings,
+      ...(deps.limiter ? { limits: deps.limiter.store } : {}),
+      ...(deps.now ? { now: deps.now } : {}),
+    });
+    app.use(metricsRouter(metrics.registry, deps.config.metricsToken, deps.logger));
+  }
   app.use(healthRouter(deps.mappings, deps.config.dryRun, deps.store));
   // The admin API exists only when ADMIN_TOKEN is set; without it /api/* is a 404 like any path.
   if (deps.config.adminToken !== undefined) {
     const session = consoleSession(deps.config.adminToken, deps.logger, deps.now);
     // The same leases as the hook route: one process holds deliveries under one name.
-    const adminDeps = { ...deps, leases, store };
+    const adminDeps = { ...deps, leases, store, metrics };
     const feed = createDeliveryFeed(deps.store, deps.logger);
     const consoleApi = consoleApiRouter({
       store,
@@ -179,6 +205,6 @@ export function createApp(deps: AppDeps): Express {
     app.locals.stops = stops;
   }
   app.use(notFound);
-  app.use(errorHandler(deps.logger, secrets));
+  app.use(errorHandler(deps.logger, secrets, metrics));
   return app;
 }

@@ -4,7 +4,8 @@ import { FlowhookError } from '../errors';
 import type { Logger } from '../logger';
 import { createSecretRedactor, type SecretRedactor } from '../redact/create-secret-redactor';
 import type { DeliveryTrace } from '../pipeline/handle-delivery';
-import { logHookRequest } from './request-log';
+import { NO_METRICS, type Metrics } from '../observability/metrics';
+import { finishHookRequest } from './finish-hook-request';
 
 /** body-parser's errors carry `type`; map the ones a sender can cause to our codes. */
 function fromBodyParser(error: { type?: string; status?: number; message: string }): FlowhookError {
@@ -60,7 +61,11 @@ const NO_SECRETS = createSecretRedactor([]);
  * may quote what the sender sent (a JSON parser's excerpt): secrets are redacted from the answer
  * and the log line by value (issue 9, item 6).
  */
-export function errorHandler(logger: Logger, secrets: () => SecretRedactor = () => NO_SECRETS) {
+export function errorHandler(
+  logger: Logger,
+  secrets: () => SecretRedactor = () => NO_SECRETS,
+  metrics: Metrics = NO_METRICS,
+) {
   return (error: unknown, _req: Request, res: Response, next: NextFunction): void => {
     if (res.headersSent) {
       next(error);
@@ -85,10 +90,7 @@ export function errorHandler(logger: Logger, secrets: () => SecretRedactor = () 
       ...redactor.json(failure.details),
     });
     if (trace) {
-      logHookRequest(logger, trace, failure.status, res.locals.startedAt as number, {
-        code: failure.code,
-        message,
-      });
+      finishHookRequest(logger, metrics, res, failure.status, { code: failure.code, message });
     } else {
       logger.warn({ status: failure.status, code: failure.code }, message);
     }

@@ -1,16 +1,17 @@
+import { SpanKind, context, trace as otelTrace, type Span } from '@opentelemetry/api';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { FlowhookError } from '../errors';
+import { validTraceparent } from '../flows/valid-traceparent';
 import type { Logger } from '../logger';
+import { NO_METRICS, type Metrics } from '../observability/metrics';
+import { contextOf, tracer } from '../observability/trace-context';
 import { handleDelivery, type DeliveryTrace, type PipelineDeps } from '../pipeline/handle-delivery';
 import type { SecretRedactor } from '../redact/create-secret-redactor';
 import type { HeaderMap } from '../verify/types';
-import { logHookRequest } from './request-log';
+import { finishHookRequest, type HookRouteLocals } from './finish-hook-request';
 import { sourceRateLimit } from './source-rate-limit';
 
-export interface HookRouteLocals {
-  trace: DeliveryTrace;
-  startedAt: number;
-}
+export type { HookRouteLocals };
 
 /** POST /hooks/:source — raw bytes in (bounded), the pipeline, the answer. */
 export function hooksRouter(
@@ -19,6 +20,7 @@ export function hooksRouter(
   bodyLimit: number,
   /** Every configured secret and the flow token: no answer carries one (issue 9, item 6). */
   secrets: () => SecretRedactor,
+  metrics: Metrics = NO_METRICS,
 ): Router {
   const router = express.Router();
   // Every content type is read as raw bytes: the signature is over exactly what was sent, and
@@ -29,9 +31,10 @@ export function hooksRouter(
 
   router.post(
     '/hooks/:source',
-    (_req: Request, res: Response, next: NextFunction) => {
+    (req: Request, res: Response, next: NextFunction) => {
       res.locals.startedAt = performance.now();
       res.locals.trace = {};
+      receiveSpan(req, res);
       // Answers are per delivery: no proxy or client may cache one.
       res.setHeader('Cache-Control', 'no-store');
       next();
@@ -41,22 +44,26 @@ export function hooksRouter(
     rawBody,
     async (req: Request, res: Response) => {
       const trace = res.locals.trace as DeliveryTrace;
-      const answer = await handleDelivery(
-        {
-          sourceName: String(req.params.source),
-          rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
-          // Node lower-cases names and joins repeats with ", " (set-cookie aside, never sent here).
-          headers: req.headers as HeaderMap,
-          method: req.method,
-          // The URL the sender used; behind a trusted proxy (TRUST_PROXY), from X-Forwarded-*.
-          url: `${req.protocol}://${req.host ?? 'localhost'}${req.originalUrl}`,
-          path: req.originalUrl,
-          // Express 5 parses the query string on every read of req.query; most hooks have none.
-          query: req.url.includes('?') ? firstValues(req.query) : NO_QUERY,
-        },
-        deps,
-        trace,
-      );
+      const otel = (res.locals as HookRouteLocals).otel;
+      const run = () =>
+        handleDelivery(
+          {
+            sourceName: String(req.params.source),
+            rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+            // Node lower-cases names and joins repeats with ", " (set-cookie aside, never sent here).
+            headers: req.headers as HeaderMap,
+            method: req.method,
+            // The URL the sender used; behind a trusted proxy (TRUST_PROXY), from X-Forwarded-*.
+            url: `${req.protocol}://${req.host ?? 'localhost'}${req.originalUrl}`,
+            path: req.originalUrl,
+            // Express 5 parses the query string on every read of req.query; most hooks have none.
+            query: req.url.includes('?') ? firstValues(req.query) : NO_QUERY,
+          },
+          deps,
+          trace,
+        );
+      // The stages, store writes and execute calls are children of the receive span.
+      const answer = otel === undefined ? await run() : await context.with(otel, run);
       const redactor = secrets();
       if (answer.headers) res.set(redactor.json(answer.headers));
       // A respond: template's answer: its exact text, with its own content type.
@@ -71,7 +78,7 @@ export function hooksRouter(
           .type('text/plain')
           .send(redactor.text(String(answer.body)));
       } else res.status(answer.status).json(redactor.json(answer.body));
-      logHookRequest(logger, trace, answer.status, res.locals.startedAt as number);
+      finishHookRequest(logger, metrics, res, answer.status);
     },
   );
   // A browser or a misconfigured sender using GET: say what is expected instead of a bare 404.
@@ -91,4 +98,45 @@ function firstValues(query: Request['query']): Record<string, string | undefined
     if (typeof first === 'string') result[key] = first;
   }
   return result;
+}
+
+/**
+ * The server span of a hook request, child of the sender's traceparent when it sent a valid one.
+ * It ends when the answer is sent, with what the request became (source, delivery ids, routes,
+ * flows, sessionIds, state): names and ids only, never a header value or the body. Tracing off,
+ * the span is the API's no-op and nothing is kept.
+ */
+function receiveSpan(req: Request, res: Response): void {
+  const parent = contextOf(validTraceparent(req.get('traceparent')));
+  const span = tracer().startSpan(
+    'POST /hooks/:source',
+    {
+      kind: SpanKind.SERVER,
+      attributes: { 'http.request.method': 'POST', 'http.route': '/hooks/:source' },
+    },
+    parent,
+  );
+  if (!span.isRecording()) return;
+  (res.locals as HookRouteLocals).otel = otelTrace.setSpan(parent, span);
+  res.once('close', () => endReceive(span, res));
+}
+
+function endReceive(span: Span, res: Response): void {
+  const trace = (res.locals as HookRouteLocals).trace;
+  const attributes: Record<string, string | number | boolean | undefined> = {
+    'http.response.status_code': res.statusCode,
+    'flowhook.source': trace.source,
+    'flowhook.delivery_id': trace.deliveryId,
+    'flowhook.provider_delivery_id': trace.providerDeliveryId,
+    'flowhook.route': trace.route,
+    'flowhook.flow': trace.flow,
+    'flowhook.session_id': trace.sessionId,
+    'flowhook.mode': trace.mode,
+    'flowhook.outcome': trace.state ?? (trace.replayed ? 'replayed' : undefined),
+  };
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value !== undefined) span.setAttribute(key, value);
+  }
+  if (res.statusCode >= 500) span.setStatus({ code: 2 });
+  span.end();
 }

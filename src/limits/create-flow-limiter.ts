@@ -1,6 +1,8 @@
 import type { DeliveryRecord } from '../deliveries/types';
 import type { Logger } from '../logger';
 import type { MappingSet } from '../mappings/types';
+import { flowLabel } from '../observability/flow-label';
+import type { Metrics } from '../observability/metrics';
 import { flowKey } from './flow-key';
 import { flowLimitsOf } from './flow-limits-of';
 import type {
@@ -21,6 +23,8 @@ export interface FlowLimiterOptions {
   readonly circuit: CircuitSettings;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Circuit changes and throttles counted (/metrics). */
+  readonly metrics?: Metrics;
 }
 
 export interface FlowLimiter {
@@ -79,6 +83,8 @@ export function createFlowLimiter(options: FlowLimiterOptions): FlowLimiter {
           now: now(),
         });
         for (const flow of decision.granted ? decision.probes : []) {
+          const label = flowLabel(flow);
+          if (label !== undefined) options.metrics?.circuitChanged(label, 'half-open');
           logger.warn(
             { flow, circuit: 'half-open', deliveryId: record.id },
             'circuit half-open: one probe delivery goes through',
@@ -119,6 +125,7 @@ export function createFlowLimiter(options: FlowLimiterOptions): FlowLimiter {
         );
         if (changed.circuit) {
           const { from, to, calls, failures } = changed.circuit;
+          options.metrics?.circuitChanged(flowId, to);
           const line = {
             flow: key,
             circuit: to,
@@ -136,6 +143,7 @@ export function createFlowLimiter(options: FlowLimiterOptions): FlowLimiter {
         }
         if (changed.throttle) {
           const { until, org } = changed.throttle;
+          options.metrics?.throttled(flowId);
           logger.warn(
             { flow: key, ...(org ? { org } : {}), until: new Date(until).toISOString() },
             org

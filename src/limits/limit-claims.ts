@@ -116,6 +116,7 @@ function bind(store: DeliveryStore): DeliveryStore {
     renewLease: store.renewLease.bind(store),
     prune: store.prune.bind(store),
     counts: store.counts.bind(store),
+    oldestDueAt: store.oldestDueAt.bind(store),
     status: store.status.bind(store),
     close: store.close.bind(store),
   };

@@ -117,6 +117,7 @@ export function assembleMappings(
     warnings,
     unsetVariables,
     secrets: [...secrets],
+    loadedAt: Date.now(),
     ...(unset.size > 0 ? { unset } : {}),
   };
 }

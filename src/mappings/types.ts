@@ -121,4 +121,6 @@ export interface MappingSet {
    * and from answers (issue 9, item 6). Never logged or answered.
    */
   readonly secrets?: readonly string[];
+  /** When this set was loaded (ms): the mappings' reload time in /metrics. */
+  readonly loadedAt?: number;
 }

@@ -12,6 +12,11 @@ import { FlowhookError } from '../errors';
 import type { FlowClient } from '../flows/create-flow-client';
 import type { FlowLimiter } from '../limits/create-flow-limiter';
 import { validTraceparent } from '../flows/valid-traceparent';
+import type { Logger } from '../logger';
+import type { Metrics } from '../observability/metrics';
+import { currentTraceparent, stage } from '../observability/trace-context';
+import { verificationFailure } from '../observability/verification-failure';
+import type { SecretRedactor } from '../redact/create-secret-redactor';
 import type { CompiledSource, MappingSet } from '../mappings/types';
 import { planDelivery, type PlannedExecution } from '../routing/plan-delivery';
 import type { RequestView } from '../routing/request-view';
@@ -75,6 +80,12 @@ export interface PipelineDeps {
   readonly lateAnswers: LateAnswers;
   /** Per-flow limits, circuits and pauses: a sync delivery waits for room (docs/limits.md). */
   readonly limiter?: FlowLimiter;
+  /** Deliveries, attempts and refused signatures counted (/metrics); none = not counted. */
+  readonly metrics?: Metrics;
+  /** Failed execute attempts are logged here (warn); none = not logged. */
+  readonly logger?: Logger;
+  /** Every configured secret and the flow token, kept out of logged upstream messages. */
+  readonly secrets?: () => SecretRedactor;
 }
 
 /** What the request log line says; filled in as the request moves through the stages. */
@@ -122,13 +133,21 @@ export async function handleDelivery(
   trace.mappingVersion = source.version;
   trace.mode = source.mode;
 
-  const verdict = source.verify({
-    rawBody: request.rawBody,
-    headers: request.headers,
-    method: request.method,
-    url: request.url,
-    query: request.query,
-    now: deps.now(),
+  const verdict = stage('flowhook.verify', { 'flowhook.source': source.name }, (span) => {
+    const result = source.verify({
+      rawBody: request.rawBody,
+      headers: request.headers,
+      method: request.method,
+      url: request.url,
+      query: request.query,
+      now: deps.now(),
+    });
+    if (!result.ok) {
+      const reason = verificationFailure(result.reason);
+      deps.metrics?.verificationFailed(source.name, reason);
+      span.setAttribute('flowhook.outcome', reason);
+    }
+    return result;
   });
   if (!verdict.ok) throw new FlowhookError('invalid_signature', verdict.reason);
   // From here on the request is a delivery: it has an id, is stored, and answers carry the id.
@@ -140,20 +159,26 @@ export async function handleDelivery(
   let decision: Decision;
   try {
     view = {
-      body: parseBody(request.rawBody, request.headers['content-type'], source.jsonFields),
+      body: stage('flowhook.parse', {}, () =>
+        parseBody(request.rawBody, request.headers['content-type'], source.jsonFields),
+      ),
       headers: request.headers,
       query: request.query,
     };
     trace.providerDeliveryId = verdict.deliveryId ?? source.bodyDeliveryId?.(view.body);
     const handshake = source.handshake?.(view.body, view.headers);
     if (handshake !== undefined) return handshake; // a set-up check, not an event: not stored
-    const plan = planDelivery(
-      source,
-      view,
-      deps.defaultOrgId,
-      validTraceparent(request.headers.traceparent),
-      deps.executeBodyLimit,
-    );
+    const plan = stage('flowhook.match', {}, (span) => {
+      const planned = planDelivery(
+        source,
+        view as RequestView,
+        deps.defaultOrgId,
+        validTraceparent(request.headers.traceparent),
+        deps.executeBodyLimit,
+      );
+      span.setAttribute('flowhook.route', planned.map((step) => step.route.name).join(','));
+      return planned;
+    });
     decision = plan.length === 0 ? { kind: 'ignored' } : { kind: 'run', plan };
   } catch (error) {
     if (!(error instanceof FlowhookError)) throw error;
@@ -207,6 +232,8 @@ export async function handleDelivery(
               : { matched: [] },
           verdict.secretIndex,
         ),
+        // Its later attempts (the worker, a replay, another instance) join this trace.
+        traceContext: currentTraceparent() ?? null,
       },
       deps.idempotencyWindowMs,
     )
@@ -222,6 +249,7 @@ export async function handleDelivery(
   if (!created.created) {
     trace.replayed = true;
     trace.deliveryId = created.existing.id;
+    deps.metrics?.delivery(source.name, 'replayed');
     return answerRepeat(created.existing, deps);
   }
   if (decision.kind === 'run') {
@@ -230,6 +258,12 @@ export async function handleDelivery(
   }
   if (initial.answer !== null) {
     trace.state = initial.state;
+    deps.metrics?.delivery(
+      source.name,
+      decision.kind === 'refused'
+        ? 'failed'
+        : (initial.state as 'queued' | 'ignored' | 'succeeded'),
+    );
     if (initial.state === 'queued') {
       if (source.respond?.lateAnswers) {
         // Recorded before the worker is woken: it sends the outcome to the response_url.
@@ -255,6 +289,9 @@ export async function handleDelivery(
     now + source.replyWithinMs,
     view?.body,
   );
+  // Handed on (the worker, or the run going on past replyWithin); the end is counted when it comes.
+  if (trace.state === 'queued' || trace.state === 'running')
+    deps.metrics?.delivery(source.name, 'queued');
   if (!stored) {
     // Accepted already: a failure here is logged, and the sender still gets its answer (a 503
     // would make it send the delivery again, and without a key that would run it twice).

@@ -9,6 +9,7 @@ import type { CompiledSource, MappingSet } from '../mappings/types';
 import type { RequestView } from '../routing/request-view';
 import { planDelivery } from '../routing/plan-delivery';
 import type { Leases } from '../deliveries/lease';
+import type { Metrics } from '../observability/metrics';
 
 export interface ReplayDeps {
   readonly store: DeliveryStore;
@@ -27,6 +28,8 @@ export interface ReplayDeps {
   readonly onQueued: () => void;
   /** `mappings` holds a draft for this source (the console's playground): attempts are marked. */
   readonly draft?: boolean;
+  /** The replay's attempts and outcome counted (/metrics). */
+  readonly metrics?: Metrics;
 }
 
 export interface ReplayOutcome {
@@ -122,7 +125,13 @@ export async function replayDelivery(id: string, deps: ReplayDeps): Promise<Repl
   };
   const { record: after, results } = await runDelivery(
     held,
-    { store: deps.store, client: deps.client, policy: deps.policy, now: deps.now },
+    {
+      store: deps.store,
+      client: deps.client,
+      policy: deps.policy,
+      now: deps.now,
+      metrics: deps.metrics,
+    },
     { fresh: true, draft: deps.draft },
   );
   if (after.state === 'queued') deps.onQueued();

@@ -35,6 +35,9 @@ export async function runWithinBudget(
     client: deps.flowClient as FlowClient,
     policy: deps.policy,
     now: deps.now,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    secrets: deps.secrets,
   };
   let record = first;
   // The name this request holds the delivery under (its lease owner, set when it was created).

@@ -1091,6 +1091,71 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
     });
   });
 
+  describe('oldestDueAt (the backlog age in /metrics, issue 12)', () => {
+    const T = 1_700_000_200_000;
+
+    it('is null with nothing due, then the due time of the longest-waiting due delivery', async () => {
+      expect(await store.oldestDueAt(T)).toBeNull();
+      await store.create(newDelivery({ receivedAt: T - 5000, state: 'dead' }), DAY);
+      const later = await created(store.create(newDelivery({ receivedAt: T - 9000 }), DAY));
+      await store.update(later.id, { nextAttemptAt: T + 60_000 });
+      expect(await store.oldestDueAt(T)).toBeNull();
+      await store.create(newDelivery({ receivedAt: T - 300 }), DAY);
+      const retry = await created(store.create(newDelivery({ receivedAt: T - 8000 }), DAY));
+      await store.update(retry.id, { nextAttemptAt: T - 700 });
+      expect(await store.oldestDueAt(T)).toBe(T - 700);
+      // A running delivery whose lease expired is due too (its holder crashed).
+      const held = await created(
+        store.create(
+          newDelivery({
+            receivedAt: T - 100,
+            state: 'running',
+            lease: { owner: 'w', until: T - 2000 },
+          }),
+          DAY,
+        ),
+      );
+      expect(await store.oldestDueAt(T)).toBe(T - 2000);
+      await store.update(held.id, { lease: { owner: 'w', until: T + 30_000 } });
+      expect(await store.oldestDueAt(T)).toBe(T - 700);
+      // Claimed: no longer waiting.
+      await store.claimDue(T, 10, 'w2', 30_000);
+      expect(await store.oldestDueAt(T)).toBeNull();
+    });
+  });
+
+  describe('traceContext (issue 12)', () => {
+    const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+    it('is stored with the delivery and read back by get, list and claimDue; absent when none', async () => {
+      const traced = await created(
+        store.create(newDelivery({ receivedAt: 1000, traceContext: TRACEPARENT }), DAY),
+      );
+      const plain = await created(store.create(newDelivery({ receivedAt: 2000 }), DAY));
+      expect(traced.traceContext).toBe(TRACEPARENT);
+      expect((await mustGet(traced.id)).traceContext).toBe(TRACEPARENT);
+      expect((await mustGet(plain.id)).traceContext).toBeUndefined();
+      const { items } = await store.list({ limit: 10 });
+      expect(items.find((d) => d.id === traced.id)?.traceContext).toBe(TRACEPARENT);
+      const claimed = await store.claimDue(10_000, 10, 'w', 30_000);
+      expect(claimed.find((d) => d.id === traced.id)?.traceContext).toBe(TRACEPARENT);
+    });
+
+    it('goes in with the creates of one batch too', async () => {
+      const results = await Promise.all(
+        [0, 1, 2].map((i) =>
+          store.create(
+            newDelivery({ receivedAt: 1000 + i, traceContext: i === 1 ? TRACEPARENT : null }),
+            DAY,
+          ),
+        ),
+      );
+      const ids = results.map((r) => (r.created ? r.record.id : ''));
+      expect((await mustGet(ids[1])).traceContext).toBe(TRACEPARENT);
+      expect((await mustGet(ids[0])).traceContext).toBeUndefined();
+    });
+  });
+
   describe('close', () => {
     it('a write after close rejects; closing again is harmless', async () => {
       const d = await created(store.create(newDelivery(), DAY));

@@ -25,10 +25,10 @@ export async function insertDeliveries(
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
          $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bytea[],
          $12::integer[], $13::boolean[], $14::text[], $15::text[], $16::text[], $17::bigint[],
-         $18::text[], $19::bigint[], $20::text[], $23::text[])
+         $18::text[], $19::bigint[], $20::text[], $23::text[], $24::text[])
        AS i(id, source, key, mode, state, received_at, mapping_version, method, url, headers,
          body, body_bytes, body_truncated, routes, route_names, answer, next_attempt_at,
-         lease_owner, lease_until, explanation, last_error)
+         lease_owner, lease_until, explanation, last_error, trace_context)
      ), owned AS (
        INSERT INTO idempotency_keys (source, key, delivery_id, received_at)
        SELECT source, key, id, received_at FROM input WHERE key IS NOT NULL
@@ -39,11 +39,12 @@ export async function insertDeliveries(
      )
      INSERT INTO deliveries (id, source, idempotency_key, mode, state, received_at, updated_at,
        mapping_version, method, url, headers, body, body_bytes, body_truncated, routes,
-       route_names, answer, next_attempt_at, lease_owner, lease_until, explanation, last_error)
+       route_names, answer, next_attempt_at, lease_owner, lease_until, explanation, last_error,
+       trace_context)
      SELECT id, source, key, mode, state, received_at, $22, mapping_version, method, url, headers,
        body, body_bytes, body_truncated, routes,
        ARRAY(SELECT json_array_elements_text(route_names::json)), answer, next_attempt_at,
-       lease_owner, lease_until, explanation, last_error
+       lease_owner, lease_until, explanation, last_error, trace_context
      FROM input WHERE key IS NULL OR id IN (SELECT delivery_id FROM owned)
      RETURNING id`,
     [
@@ -70,6 +71,7 @@ export async function insertDeliveries(
       windowMs,
       updatedAt,
       column((d) => (d.lastError ? JSON.stringify(d.lastError) : null)),
+      column((d) => d.traceContext ?? null),
     ],
   );
   return new Set(rows.map((r) => r.id));

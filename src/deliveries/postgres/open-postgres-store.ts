@@ -74,6 +74,7 @@ interface DeliveryRow {
   last_error: string | null;
   late_answer: string | null;
   explanation: string | null;
+  trace_context: string | null;
   /** [number, started_at, duration_ms, route, flow_id, outcome, http_status, session_id, error, draft] */
   attempts: [
     number,
@@ -93,7 +94,7 @@ interface DeliveryRow {
 const RECORD = `d.id, d.source, d.idempotency_key, d.mode, d.state, d.received_at, d.updated_at,
   d.mapping_version, d.method, d.url, d.headers, d.body, d.body_bytes, d.body_truncated, d.routes,
   d.answer, d.next_attempt_at, d.lease_owner, d.lease_until, d.last_error,
-  d.late_answer, d.explanation,
+  d.late_answer, d.explanation, d.trace_context,
   (SELECT coalesce(json_agg(json_build_array(a.number, a.started_at, a.duration_ms, a.route,
      a.flow_id, a.outcome, a.http_status, a.session_id, a.error, a.draft) ORDER BY a.number), '[]'::json)
    FROM attempts a WHERE a.delivery_id = d.id) AS attempts`;
@@ -210,6 +211,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       windowMs,
       delivery.explanation ? JSON.stringify(delivery.explanation) : null,
       delivery.lastError ? JSON.stringify(delivery.lastError) : null,
+      delivery.traceContext ?? null,
     ];
     // The key row first: its primary key decides. A concurrent insert of the same key waits for
     // the other transaction and then sees its row, so of two copies exactly one gets `owned`.
@@ -225,9 +227,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
        ), inserted AS (
          INSERT INTO deliveries (id, source, idempotency_key, mode, state, received_at, updated_at,
            mapping_version, method, url, headers, body, body_bytes, body_truncated, routes,
-           route_names, answer, next_attempt_at, lease_owner, lease_until, explanation, last_error)
+           route_names, answer, next_attempt_at, lease_owner, lease_until, explanation, last_error,
+           trace_context)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-           $19, $20, $22, $23
+           $19, $20, $22, $23, $24
          WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM owned)
          RETURNING 1
        )
@@ -621,6 +624,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       for (const { state, n } of rows) counts[state] = n;
       return counts;
     },
+    async oldestDueAt(at) {
+      // The first row of the due index (deliveries_due): bounded however long the queue is.
+      const [row] = await query<{ due_at: number }>(
+        `SELECT due_at FROM deliveries WHERE due_at <= $1 ORDER BY due_at LIMIT 1`,
+        [at],
+      );
+      return row?.due_at ?? null;
+    },
     async status() {
       const [row] = await query<{ version: number }>(
         'SELECT coalesce(max(version), 0)::integer AS version FROM flowhook_schema',
@@ -712,6 +723,7 @@ function recordFromRow(row: DeliveryRow): DeliveryRecord {
     ...(row.explanation === null
       ? {}
       : { explanation: JSON.parse(row.explanation) as DeliveryRecord['explanation'] }),
+    ...(row.trace_context === null ? {} : { traceContext: row.trace_context }),
   };
 }
 

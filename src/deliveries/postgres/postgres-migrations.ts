@@ -121,4 +121,9 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         FOR EACH ROW EXECUTE FUNCTION flowhook_delivery_changed();
     `,
   },
+  {
+    version: 2,
+    name: 'the trace context of each delivery, so its later attempts join its trace (issue 12)',
+    sql: `ALTER TABLE deliveries ADD COLUMN trace_context text;`,
+  },
 ];
