@@ -181,3 +181,31 @@ describe('server start and stop', () => {
 function watchers(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'FSEventWrap').length;
 }
+
+describe('startServer and /metrics (issue 12)', () => {
+  it('serves the process metrics with flowhook’s', async () => {
+    const { running, dataDir } = await start();
+    try {
+      const res = await fetch(`http://127.0.0.1:${running.port}/metrics`);
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).toContain('process_resident_memory_bytes');
+      expect(text).toContain('nodejs_eventloop_lag_p99_seconds');
+      expect(text).toContain('flowhook_queue_depth{state="queued"} 0');
+      expect(text).toContain('flowhook_ready 1');
+    } finally {
+      await running.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('METRICS=off: no /metrics', async () => {
+    const { running, dataDir } = await start({ METRICS: 'off' });
+    try {
+      expect((await fetch(`http://127.0.0.1:${running.port}/metrics`)).status).toBe(404);
+    } finally {
+      await running.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
