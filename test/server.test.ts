@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { openSqliteStore } from '../src/deliveries/sqlite-store';
 import { startServer, type RunningServer } from '../src/server';
 import { FakeFlowApi } from './support/fake-flow-api';
-import { mappingsDir, memoryLogger } from './support/harness';
+import { mappingsDir, memoryLogger, tempFolder } from './support/harness';
 import { until } from './support/until';
 
 const SYNC = `
@@ -16,7 +15,7 @@ routes: [{ name: r, flow: f, variables: { n: $.n } }]
 
 /** startServer on loopback with a store and mappings of its own; `env` on top. */
 async function start(env: Record<string, string> = {}, files = { 'sync.yaml': SYNC }) {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-server-'));
+  const dataDir = tempFolder('flowhook-server-');
   const logs = memoryLogger();
   const running = await startServer(
     {
@@ -116,7 +115,7 @@ describe('server start and stop', () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as net.AddressInfo).port;
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-server-'));
+    const dataDir = tempFolder('flowhook-server-');
     const watchersBefore = watchers();
     try {
       await expect(
