@@ -7,6 +7,8 @@ export const SERVER_NAMES = [
   'express',
   'flowhook',
   'flowhook-1k',
+  'flowhook-bare',
+  'flowhook-traced',
   'flowhook-async',
   'flowhook-pg',
   'flowhook-pg-async',

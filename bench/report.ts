@@ -92,6 +92,9 @@ function ratios(rows: Measured[]): string[] {
     ['flowhook', 'express'],
     ['flowhook-1k', 'express'],
     ['flowhook-1k', 'flowhook'],
+    // Issue 12: metrics on (flowhook) against off (flowhook-bare); tracing at 100 % against off.
+    ['flowhook', 'flowhook-bare'],
+    ['flowhook-traced', 'flowhook'],
     ['flowhook-async', 'flowhook'],
     ['flowhook-pg', 'flowhook'],
     ['flowhook-pg-async', 'flowhook-async'],

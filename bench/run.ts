@@ -609,9 +609,10 @@ function serverEnv(
 ): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   // settings of the caller's shell that would change what flowhook does
-  for (const key of ['DATABASE_URL', 'ADMIN_TOKEN', 'NODE_OPTIONS']) {
+  for (const key of ['DATABASE_URL', 'ADMIN_TOKEN', 'NODE_OPTIONS', 'METRICS', 'METRICS_TOKEN']) {
     delete env[key];
   }
+  for (const key of Object.keys(env)) if (key.startsWith('OTEL_')) delete env[key];
   return {
     ...env,
     NODE_ENV: process.env.NODE_ENV ?? 'production',
@@ -627,6 +628,17 @@ function serverEnv(
     GITHUB_WEBHOOK_SECRET: secret,
     DEPLOY_FLOW_ID: FLOW_ID,
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
+    // flowhook-bare: /metrics and its counters off (what metrics cost is flowhook against it).
+    ...(name === 'flowhook-bare' ? { METRICS: 'off' } : {}),
+    // flowhook-traced: every delivery traced (100% sampling), spans sent over OTLP/HTTP
+    // (protobuf, the default) to a sink in the fake flow API's process.
+    ...(name === 'flowhook-traced'
+      ? {
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://${HOST}:${apiPort}`,
+          OTEL_TRACES_SAMPLER: 'always_on',
+          OTEL_SERVICE_NAME: 'flowhook-bench',
+        }
+      : {}),
     ...(name.endsWith('-b') ? COMPARE_ENV : {}),
   };
 }
