@@ -16,6 +16,8 @@ const expectedAuth = process.env.FAKE_FLOW_TOKEN ? `Bearer ${process.env.FAKE_FL
 const delayMs = Number(process.env.FAKE_FLOW_DELAY_MS ?? '0');
 
 let executes = 0;
+/** OTLP exports received (flowhook-traced). */
+let traceExports = 0;
 let rejected = 0;
 let lastExecuteAt = 0;
 
@@ -68,8 +70,16 @@ const server = http.createServer((req, res) => {
     return;
   }
   req.resume();
+  // flowhook-traced's OTLP exporter: a sink that takes the spans and throws them away.
+  if (req.method === 'POST' && url === '/v1/traces') {
+    req.on('end', () => {
+      traceExports++;
+      send(res, 200, {});
+    });
+    return;
+  }
   if (req.method === 'GET' && url === '/count') {
-    send(res, 200, { executes, rejected, lastExecuteAt });
+    send(res, 200, { executes, rejected, lastExecuteAt, traceExports });
   } else if (req.method === 'POST' && url === '/reset') {
     executes = 0;
     rejected = 0;

@@ -7,6 +7,8 @@ export const SERVER_NAMES = [
   'express',
   'flowhook',
   'flowhook-1k',
+  'flowhook-bare',
+  'flowhook-traced',
   'flowhook-async',
   'flowhook-pg',
   'flowhook-pg-async',
@@ -40,6 +42,8 @@ export interface Measured {
    */
   drainRate?: number;
   drainSeconds?: number;
+  /** Async: the backlog left when the load stopped, executed per second from then on (the worker alone). */
+  tailRate?: number;
   /** The drain did not finish within its bound: drainRate counts what was executed by then. */
   drainIncomplete?: boolean;
   /** Resident memory of the server(s), bytes: at the start and end of the measured run, and the peak. */

@@ -43,6 +43,7 @@ function table(rows: Measured[]): string {
     'req/s',
     'exec/s',
     'drain/s',
+    'tail/s',
     'p50 ms',
     'p99 ms',
     '2xx',
@@ -62,6 +63,7 @@ function table(rows: Measured[]): string {
       fmt(r.rps),
       fmt(r.execRate),
       r.drainRate === undefined ? '-' : `${fmt(r.drainRate)}${r.drainIncomplete ? '*' : ''}`,
+      fmt(r.tailRate),
       fmt(r.p50),
       fmt(r.p99),
       fmt(r.ok2xx),
@@ -90,6 +92,9 @@ function ratios(rows: Measured[]): string[] {
     ['flowhook', 'express'],
     ['flowhook-1k', 'express'],
     ['flowhook-1k', 'flowhook'],
+    // Issue 12: metrics on (flowhook) against off (flowhook-bare); tracing at 100 % against off.
+    ['flowhook', 'flowhook-bare'],
+    ['flowhook-traced', 'flowhook'],
     ['flowhook-async', 'flowhook'],
     ['flowhook-pg', 'flowhook'],
     ['flowhook-pg-async', 'flowhook-async'],
@@ -191,7 +196,8 @@ const LEGEND =
   'req/s = answers per second (async: deliveries accepted); exec/s = executes the fake flow API\n' +
   'answered per second of the run (sync: must match req/s; async: what the worker did meanwhile);\n' +
   'drain/s = async: deliveries accepted in the run / seconds from its first accept to the last\n' +
-  "execute. Latencies have autocannon's 1 ms resolution. CPU = core-seconds per second (100% = one\n" +
+  'execute; tail/s = the backlog left when the load stopped / seconds to its last execute (the\n' +
+  "worker alone). Latencies have autocannon's 1 ms resolution. CPU = core-seconds per second (100% = one\n" +
   'core busy) of the server, the fake flow API, the load generator (this process) and everything\n' +
   'else on the machine (other: if it is high, the figures are not comparable; run again).\n' +
   "srv ms/req = the server's CPU ms per answer: its cost per request, steadier than req/s on a\n" +
@@ -255,6 +261,7 @@ export function medianRow(runs: Measured[]): Measured {
   const middle = byRps[Math.floor((byRps.length - 1) / 2)];
   const m = (key: 'rps' | 'p50' | 'p99' | 'execRate') => median(ok.map((r) => r[key] ?? 0));
   const drains = ok.flatMap((r) => (r.drainRate === undefined ? [] : [r.drainRate]));
+  const tails = ok.flatMap((r) => (r.tailRate === undefined ? [] : [r.tailRate]));
   const peaks = ok.flatMap((r) => (typeof r.rssPeak === 'number' ? [r.rssPeak] : []));
   return {
     ...middle,
@@ -263,6 +270,7 @@ export function medianRow(runs: Measured[]): Measured {
     p50: m('p50'),
     p99: m('p99'),
     ...(drains.length > 0 ? { drainRate: median(drains) } : {}),
+    ...(tails.length > 0 ? { tailRate: median(tails) } : {}),
     ...(peaks.length > 0 ? { rssPeak: Math.max(...peaks) } : {}),
   };
 }

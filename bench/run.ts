@@ -66,6 +66,8 @@ function usage(): string {
     '       database of their own is created there per run and dropped after)',
     '       BENCH_COMPARE=<another built checkout> (flowhook-b, flowhook-async-b run its build:',
     '       A/B in the same rounds, e.g. --only flowhook,flowhook-b)',
+    '       BENCH_COMPARE_ENV="KEY=value ..." (the -b servers run with these set; with this',
+    '       build when BENCH_COMPARE is unset: A/B of a setting)',
   ].join('\n');
 }
 
@@ -522,7 +524,20 @@ function serverArgs(name: ServerName, profile: boolean, placement: Placement): s
  */
 const COMPARE_MAIN = process.env.BENCH_COMPARE
   ? path.resolve(process.env.BENCH_COMPARE, 'dist', 'src', 'cli', 'main.js')
-  : undefined;
+  : process.env.BENCH_COMPARE_ENV
+    ? FLOWHOOK_MAIN
+    : undefined;
+
+/**
+ * BENCH_COMPARE_ENV="KEY=value KEY2=value": the environment of flowhook-b and flowhook-async-b
+ * differs by these (with this build when BENCH_COMPARE is unset): a setting's A/B in one run.
+ */
+const COMPARE_ENV: Record<string, string> = Object.fromEntries(
+  (process.env.BENCH_COMPARE_ENV ?? '')
+    .split(/\s+/)
+    .filter((pair) => pair.includes('='))
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
 
 /** The flowhook build a server runs (undefined: a baseline). */
 function mainOf(name: ServerName): string | undefined {
@@ -594,9 +609,10 @@ function serverEnv(
 ): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   // settings of the caller's shell that would change what flowhook does
-  for (const key of ['DATABASE_URL', 'ADMIN_TOKEN', 'NODE_OPTIONS']) {
+  for (const key of ['DATABASE_URL', 'ADMIN_TOKEN', 'NODE_OPTIONS', 'METRICS', 'METRICS_TOKEN']) {
     delete env[key];
   }
+  for (const key of Object.keys(env)) if (key.startsWith('OTEL_')) delete env[key];
   return {
     ...env,
     NODE_ENV: process.env.NODE_ENV ?? 'production',
@@ -612,6 +628,18 @@ function serverEnv(
     GITHUB_WEBHOOK_SECRET: secret,
     DEPLOY_FLOW_ID: FLOW_ID,
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
+    // flowhook-bare: /metrics and its counters off (what metrics cost is flowhook against it).
+    ...(name === 'flowhook-bare' ? { METRICS: 'off' } : {}),
+    // flowhook-traced: every delivery traced (100% sampling), spans sent over OTLP/HTTP
+    // (protobuf, the default) to a sink in the fake flow API's process.
+    ...(name === 'flowhook-traced'
+      ? {
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://${HOST}:${apiPort}`,
+          OTEL_TRACES_SAMPLER: 'always_on',
+          OTEL_SERVICE_NAME: 'flowhook-bench',
+        }
+      : {}),
+    ...(name.endsWith('-b') ? COMPARE_ENV : {}),
   };
 }
 
@@ -712,6 +740,7 @@ async function benchOne(
     );
     const result = await runCannon(load, opts.connections, opts.duration, name);
     const t1 = process.hrtime.bigint();
+    const endedAt = Date.now();
     const wall = Number(t1 - t0) / 1e9;
     const serverCpu1 = cpuOf(servers);
     const apiCpu1 = cpuSeconds(api.child.pid);
@@ -735,6 +764,9 @@ async function benchOne(
       out.drainSeconds = Math.max(0.001, (drain.lastExecuteAt - startedAt) / 1000);
       out.drainRate = (drain.executes - before) / out.drainSeconds;
       out.drainIncomplete = !drain.reached;
+      if (drain.executes > after && drain.lastExecuteAt > endedAt) {
+        out.tailRate = (drain.executes - after) / ((drain.lastExecuteAt - endedAt) / 1000);
+      }
       process.stdout.write(
         `, ${result['2xx']} accepted, executed in ${out.drainSeconds.toFixed(1)} s: ` +
           `${Math.round(out.drainRate)}/s${drain.reached ? '' : ' (incomplete)'}`,
@@ -830,7 +862,10 @@ async function main(): Promise<number> {
       `load average ${os.loadavg()[0].toFixed(2)} at start`,
   );
   if (COMPARE_MAIN !== undefined) {
-    console.log(`flowhook-b, flowhook-async-b: the build in ${COMPARE_MAIN}`);
+    console.log(
+      `flowhook-b, flowhook-async-b: the build in ${COMPARE_MAIN}` +
+        (process.env.BENCH_COMPARE_ENV ? `, with ${process.env.BENCH_COMPARE_ENV}` : ''),
+    );
   }
 
   if (opts.only.some(isAsync)) {

@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { openSqliteStore } from '../src/deliveries/sqlite-store';
 import { startServer, type RunningServer } from '../src/server';
 import { FakeFlowApi } from './support/fake-flow-api';
-import { mappingsDir, memoryLogger } from './support/harness';
+import { mappingsDir, memoryLogger, tempFolder } from './support/harness';
 import { until } from './support/until';
 
 const SYNC = `
@@ -16,7 +15,7 @@ routes: [{ name: r, flow: f, variables: { n: $.n } }]
 
 /** startServer on loopback with a store and mappings of its own; `env` on top. */
 async function start(env: Record<string, string> = {}, files = { 'sync.yaml': SYNC }) {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-server-'));
+  const dataDir = tempFolder('flowhook-server-');
   const logs = memoryLogger();
   const running = await startServer(
     {
@@ -116,7 +115,7 @@ describe('server start and stop', () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as net.AddressInfo).port;
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-server-'));
+    const dataDir = tempFolder('flowhook-server-');
     const watchersBefore = watchers();
     try {
       await expect(
@@ -182,3 +181,31 @@ describe('server start and stop', () => {
 function watchers(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'FSEventWrap').length;
 }
+
+describe('startServer and /metrics (issue 12)', () => {
+  it('serves the process metrics with flowhook’s', async () => {
+    const { running, dataDir } = await start();
+    try {
+      const res = await fetch(`http://127.0.0.1:${running.port}/metrics`);
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).toContain('process_resident_memory_bytes');
+      expect(text).toContain('nodejs_eventloop_lag_p99_seconds');
+      expect(text).toContain('flowhook_queue_depth{state="queued"} 0');
+      expect(text).toContain('flowhook_ready 1');
+    } finally {
+      await running.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('METRICS=off: no /metrics', async () => {
+    const { running, dataDir } = await start({ METRICS: 'off' });
+    try {
+      expect((await fetch(`http://127.0.0.1:${running.port}/metrics`)).status).toBe(404);
+    } finally {
+      await running.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

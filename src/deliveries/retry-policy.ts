@@ -45,12 +45,6 @@ export function mayPass(failure: { readonly code: string; readonly httpStatus?: 
   return status === 429 || status >= 500;
 }
 
-/** mayPass for a thrown error: the attempt it would record. */
-export function isRetryable(error: unknown): boolean {
-  if (!(error instanceof FlowhookError)) return false;
-  return mayPass({ code: error.code, httpStatus: upstreamStatus(error) });
-}
-
 /** The flow API's HTTP status carried by an upstream error, when it answered. */
 export function upstreamStatus(error: FlowhookError): number | undefined {
   return (error.details.upstream as { status?: number } | undefined)?.status;

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { WalSync } from './wal-sync';
 
 export interface GroupCommit {
   /** Queues a write; it settles after the commit of its group ("resolved" means "on disk"). */
@@ -12,10 +13,19 @@ export interface GroupCommit {
  * event loop, each in its own savepoint (one that throws rolls back alone), all in one IMMEDIATE
  * transaction: one commit, one fsync, for every request that wrote in the same turn instead of
  * one each. A write's promise settles after that commit, so "resolved" still means "on disk".
+ *
+ * With `durable` (the WAL's fsync, see wal-sync.ts; SQLite then commits without one), a group's
+ * writes resolve only once an fsync that began after its commit has ended: one fsync is in flight
+ * at a time, and the groups committed meanwhile share the next one. A write that failed is
+ * rejected at once: nothing of it was written.
  */
-export function createGroupCommit(db: Database.Database): GroupCommit {
+export function createGroupCommit(db: Database.Database, durable?: WalSync): GroupCommit {
   const queue: PendingWrite[] = [];
   let flushing: NodeJS.Immediate | undefined;
+  /** Committed, waiting for the next fsync. */
+  let unsynced: PendingWrite[] = [];
+  /** Committed, waiting for the fsync in flight (settled again by drain: a no-op). */
+  let syncing: PendingWrite[] | undefined;
   const savepoint = db.transaction((work: () => unknown) => work());
   const group = db.transaction((writes: readonly PendingWrite[]) =>
     writes.map((write, index): Settled => {
@@ -62,9 +72,35 @@ export function createGroupCommit(db: Database.Database): GroupCommit {
       return;
     }
     settled.forEach((outcome, i) => {
-      if (outcome.ok) writes[i].resolve(outcome.value);
-      else writes[i].reject(outcome.error);
+      if (!outcome.ok) writes[i].reject(outcome.error);
+      else if (durable)
+        unsynced.push({ ...writes[i], resolve: () => writes[i].resolve(outcome.value) });
+      else writes[i].resolve(outcome.value);
     });
+    if (durable) syncSoon(durable);
+  }
+
+  /** Starts an fsync for what was committed, unless one is in flight (its end starts the next). */
+  function syncSoon(wal: WalSync): void {
+    if (syncing !== undefined || unsynced.length === 0) return;
+    const batch = unsynced;
+    unsynced = [];
+    syncing = batch;
+    wal
+      .sync()
+      .then(
+        () => {
+          for (const write of batch) write.resolve(undefined);
+        },
+        (error: unknown) => {
+          // Committed, but not known to be on disk (Linux may drop the pages of a failed fsync).
+          for (const write of batch) write.reject(error);
+        },
+      )
+      .finally(() => {
+        syncing = undefined;
+        syncSoon(wal);
+      });
   }
 
   function write<T>(work: () => T): Promise<T> {
@@ -80,6 +116,10 @@ export function createGroupCommit(db: Database.Database): GroupCommit {
     drain() {
       clearImmediate(flushing);
       flush(true);
+      if (!durable) return;
+      durable.syncNow();
+      for (const write of [...(syncing ?? []), ...unsynced]) write.resolve(undefined);
+      unsynced = [];
     },
   };
 }

@@ -5,6 +5,7 @@ import { decodeCursor, encodeCursor } from './list-cursor';
 import { migrate } from './migrations';
 import { recordFromNew } from './record-from-new';
 import { createGroupCommit, storeClosed } from './sqlite-group-commit';
+import { openWalSync } from './wal-sync';
 import { listSql, type ListParams } from './sqlite-list-query';
 import {
   ATTEMPT_COLUMNS,
@@ -57,7 +58,7 @@ export interface SqliteStoreOptions {
 const BUSY_TIMEOUT_MS = 5000;
 
 /**
- * The embedded delivery store: one SQLite file in DATA_DIR (WAL, synchronous=FULL), safe to share
+ * The embedded delivery store: one SQLite file in DATA_DIR (WAL, fsynced per group commit), safe to share
  * between processes on one machine. Writes run in IMMEDIATE transactions (grouped: see `write`),
  * so `create` (the idempotency check and insert), `claimDue` (select and lease) and the
  * conditional `update` and `claim` are atomic across processes.
@@ -72,9 +73,10 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('journal_mode = WAL');
-    // FULL: a commit is fsynced before create() returns, so "acknowledged" survives power loss
-    // too, not only a process crash (NORMAL in WAL may lose the last commits on power loss).
-    db.pragma(`synchronous = ${options.sync === 'normal' ? 'NORMAL' : 'FULL'}`);
+    // NORMAL: a commit writes the WAL without an fsync; for STORE_SYNC=full the group commit
+    // fsyncs it (off the event loop) before a write resolves, so "acknowledged" survives a power
+    // loss too, not only a process crash.
+    db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     // The WAL is reset after each checkpoint; cap what it keeps on disk after a burst.
     db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
@@ -83,6 +85,9 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     db.close();
     throw err;
   }
+  const wal = options.sync === 'normal' ? undefined : openWalSync(file);
+  // No WAL file to fsync (it is there once a connection has used the database): SQLite's own.
+  if (options.sync !== 'normal' && wal === undefined) db.pragma('synchronous = FULL');
 
   // Every statement is prepared once, here; list() prepares one per filter shape, once.
   const sql = {
@@ -338,7 +343,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     };
   });
 
-  const writes = createGroupCommit(db);
+  const writes = createGroupCommit(db, wal);
   const write = writes.write;
 
   /** A read, as a promise; a synchronous throw becomes a rejection. */
@@ -411,6 +416,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
           db.pragma('optimize');
         } finally {
           db.close();
+          wal?.close();
         }
       });
     },

@@ -71,8 +71,10 @@ export interface AppDeps {
   /** The built console (dist/console by default). */
   readonly consoleDir?: string;
   /**
-   * What is counted and served at /metrics (server.ts shares it with the worker and the limiter);
-   * default: a registry of this app's own, or nothing with METRICS=off.
+   * What is counted and served at /metrics (server.ts shares it with the worker and the limiter,
+   * with the process metrics); default: a registry of this app's own without the process metrics
+   * (they watch the whole process, and an embedding process may build many apps), or nothing with
+   * METRICS=off.
    */
   readonly metrics?: Metrics;
 }
@@ -89,7 +91,9 @@ export function createApp(deps: AppDeps): Express {
     deps.leases ?? createLeases({ flowTimeoutMs: deps.config.flowTimeoutMs ?? 10_000 });
   // Every configured secret and the flow token, kept out of what is stored and answered by value.
   const secrets = currentSecrets(deps.mappings, deps.config.flowApiToken);
-  const metrics = deps.metrics ?? (deps.config.metrics === false ? NO_METRICS : createMetrics());
+  const metrics =
+    deps.metrics ??
+    (deps.config.metrics === false ? NO_METRICS : createMetrics({ defaultMetrics: false }));
   const store = redactingStore(instrumentedStore(deps.store, metrics), secrets);
   // Answers are per-request JSON: an ETag costs a hash per answer and means nothing to a sender.
   app.set('etag', false);

@@ -1,6 +1,7 @@
 import type { DeliveryRecord } from '../deliveries/types';
 import type { Logger } from '../logger';
 import type { MappingSet } from '../mappings/types';
+import { flowLabel } from '../observability/flow-label';
 import type { Metrics } from '../observability/metrics';
 import { flowKey } from './flow-key';
 import { flowLimitsOf } from './flow-limits-of';
@@ -82,6 +83,8 @@ export function createFlowLimiter(options: FlowLimiterOptions): FlowLimiter {
           now: now(),
         });
         for (const flow of decision.granted ? decision.probes : []) {
+          const label = flowLabel(flow);
+          if (label !== undefined) options.metrics?.circuitChanged(label, 'half-open');
           logger.warn(
             { flow, circuit: 'half-open', deliveryId: record.id },
             'circuit half-open: one probe delivery goes through',

@@ -14,10 +14,23 @@ export interface MappingRegistry {
   current(): MappingSet;
   /** Reads the folder again now (the watcher calls this after changes settle). */
   reload(): MappingSet;
-  /** Starts watching the folder; resolves when the watcher is ready. */
+  /**
+   * Starts watching the folder; resolves when the watcher is ready. A reload runs `debounceMs`
+   * after the last change event, and never sooner than SETTLE_MS after it.
+   */
   watch(options?: { debounceMs?: number; usePolling?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * chokidar (4.x) emits at most one `change` per file in 50 ms and drops the others, with no
+ * trailing event; its raw listener drops events within 5 ms the same way. A file saved again
+ * right after a save that was reported would never be seen: the registry kept the earlier
+ * version until the next edit (issue 10). A reload reads every file, so it only has to run after
+ * that window has closed: whatever was written in it is on disk by then, and an edit after it
+ * is reported again.
+ */
+const SETTLE_MS = 75;
 
 interface FileState {
   readonly text: string;
@@ -81,7 +94,7 @@ export function createMappingRegistry(dir: string, env: Env, logger?: Logger): M
     current: () => set,
     reload,
     async watch(options = {}) {
-      const debounceMs = options.debounceMs ?? 100;
+      const debounceMs = Math.max(options.debounceMs ?? 100, SETTLE_MS);
       watcher = watch(dir, {
         depth: 0,
         ignoreInitial: true,

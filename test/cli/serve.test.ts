@@ -1,10 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { FakeFlowApi } from '../support/fake-flow-api';
-import { fixture, githubSignature } from '../support/harness';
+import { fixture, githubSignature, tempFolder } from '../support/harness';
 import { until } from '../support/until';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -33,7 +32,7 @@ function serve(
       HOST: '127.0.0.1',
       PORT: '0',
       // A store of its own: deliveries (and idempotency keys) of other runs are not this one's.
-      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-serve-')),
+      DATA_DIR: tempFolder('flowhook-serve-'),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -180,7 +179,7 @@ describe('flowhook serve (the built CLI, as npm start runs it)', () => {
     const s = await serve(liveEnv(api));
     try {
       const pending = postPush(s.port);
-      while (api.requests.length === 0) await new Promise((r) => setTimeout(r, 20));
+      await until(() => api.requests.length > 0, 10_000, 'the request to reach the flow API');
       s.child.kill('SIGTERM');
       const res = await pending;
       expect(res.status).toBe(200);
@@ -195,7 +194,7 @@ describe('flowhook serve (the built CLI, as npm start runs it)', () => {
   });
 
   it('reads .env in the working directory, the environment winning over it, and says so (issue 10)', async () => {
-    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-dotenv-'));
+    const cwd = tempFolder('flowhook-dotenv-');
     fs.writeFileSync(
       path.join(cwd, '.env'),
       [

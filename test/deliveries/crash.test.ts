@@ -1,10 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { openSqliteStore } from '../../src/deliveries/sqlite-store';
 import { FakeFlowApi } from '../support/fake-flow-api';
-import { mappingsDir } from '../support/harness';
+import { mappingsDir, tempFolder } from '../support/harness';
 import { until } from '../support/until';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -60,7 +58,7 @@ describe('crash safety (real processes)', () => {
           'mode: async\nverify: { provider: token, header: X-Token, secret: tok }\nrateLimit: off # 500 from one address\nroutes: [{ name: r, flow: f, variables: { n: $.n } }]\n',
       }),
       MAPPINGS_WATCH: 'off',
-      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-crash-')),
+      DATA_DIR: tempFolder('flowhook-crash-'),
       WORKER_CONCURRENCY: String(CONCURRENCY),
     };
     let first = await serve(env);

@@ -230,11 +230,21 @@ describe('mode: async', () => {
     }
     expect(new Set(ids).size).toBe(500);
     startWorker(t, down);
-    await new Promise((r) => setTimeout(r, 300)); // refused for a while
+    // Refused for a while: until the worker has recorded a refused connection (it claims the
+    // oldest first)…
+    await until(
+      async () =>
+        (await t.store.get(ids[0]))?.attempts.some(
+          (a) => a.error?.code === 'upstream_unreachable',
+        ) === true,
+      30_000,
+      'a refused connection recorded',
+    );
     const api = new FakeFlowApi();
     api.answer(503, { error: 'maintenance' });
     await api.start(port);
-    await new Promise((r) => setTimeout(r, 300)); // then 503 for a while
+    // … then answered 503 for a while.
+    await until(() => api.requests.some((r) => r.status === 503), 30_000, 'a 503 answered');
     api.answer(200);
     await until(async () => (await t.store.counts()).succeeded === 500, 60_000);
     // At the fake flow API: every delivery's variables were answered 200 exactly once.
@@ -259,7 +269,12 @@ describe('mode: async', () => {
     const res = await post(t, 'async', { n: 1 });
     startWorker(t, api.url);
     await until(async () => (await t.store.get(res.body.deliveryId))?.state === 'failed', 5000);
-    await new Promise((r) => setTimeout(r, 200));
+    // Failed is final, with no retry scheduled: the worker never claims it again (the store
+    // contract's "a final state is never due"), so no waiting for a retry that cannot come.
+    expect(await t.store.get(res.body.deliveryId)).toMatchObject({
+      nextAttemptAt: null,
+      attempts: [expect.objectContaining({ httpStatus: 404 })],
+    });
     expect(api.requests).toHaveLength(1);
     expect((await t.store.get(res.body.deliveryId))?.lastError).toEqual({
       code: 'upstream_error',

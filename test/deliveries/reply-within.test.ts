@@ -1,11 +1,8 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import request from 'supertest';
 import { openSqliteStore } from '../../src/deliveries/sqlite-store';
 import { startServer } from '../../src/server';
 import { FakeFlowApi } from '../support/fake-flow-api';
-import { buildApp, mappingsDir, memoryLogger } from '../support/harness';
+import { buildApp, mappingsDir, memoryLogger, tempFolder } from '../support/harness';
 import { until } from '../support/until';
 
 const files = (replyWithin: string) => ({
@@ -24,9 +21,9 @@ describe('sync with replyWithin', () => {
   afterEach(() => api.stop());
 
   it('a flow slower than replyWithin: 202 running, then succeeded in the store', async () => {
-    api.answerAfter(700);
+    // The flow ends when the test says so: no clock decides what "slower" means.
+    api.hold();
     const t = buildApp({ files: files('200ms'), flowBaseUrl: api.url });
-    const started = Date.now();
     const res = await request(t.app)
       .post('/hooks/slow')
       .set('X-Token', 'tok')
@@ -34,7 +31,10 @@ describe('sync with replyWithin', () => {
       .send('{"n":1}');
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ deliveryId: expect.any(String), status: 'running' });
-    expect(Date.now() - started).toBeLessThan(700); // answered before the flow finished
+    // Answered while the flow call was still open (it reaches the flow API, and stays held).
+    await until(() => api.requests.length === 1, 5000, 'the call to reach the flow API');
+    expect(api.requests[0].status).toBeUndefined();
+    api.release();
     await until(async () => (await t.store.get(res.body.deliveryId))?.state === 'succeeded', 5000);
     const record = await t.store.get(res.body.deliveryId);
     expect(record?.attempts).toMatchObject([{ outcome: 'succeeded', sessionId: 'session-1' }]);
@@ -81,7 +81,7 @@ describe('shutdown with a sync run that outlived its answer', () => {
   it('waits for it (within the grace) before closing the store: its outcome is recorded', async () => {
     const api = await new FakeFlowApi().start();
     api.answerAfter(600);
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-late-'));
+    const dataDir = tempFolder('flowhook-late-');
     const running = await startServer(
       {
         PORT: '0',

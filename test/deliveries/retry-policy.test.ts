@@ -1,5 +1,10 @@
 import { FlowhookError } from '../../src/errors';
-import { DEFAULT_RETRY_POLICY, isRetryable, retryDelay } from '../../src/deliveries/retry-policy';
+import {
+  DEFAULT_RETRY_POLICY,
+  mayPass,
+  retryDelay,
+  upstreamStatus,
+} from '../../src/deliveries/retry-policy';
 import { retryAfterMs } from '../../src/flows/create-flow-client';
 
 const upstream = (status: number) =>
@@ -7,7 +12,15 @@ const upstream = (status: number) =>
     upstream: { status, error: '' },
   });
 
+/** What run-delivery records for a failed call: the error's code and the flow API's status. */
+const recorded = (error: FlowhookError) => ({
+  code: error.code,
+  httpStatus: upstreamStatus(error),
+});
+
 describe('retry policy', () => {
+  // Issue 10 item 13: the decision is made from the stored attempt (mayPass), not from the
+  // thrown error; a helper that decided from the error was used nowhere and is gone.
   it.each([
     [upstream(500), true],
     [upstream(503), true],
@@ -19,9 +32,15 @@ describe('retry policy', () => {
     [upstream(404), false],
     [upstream(200), false],
     [new FlowhookError('missing_variables', 'x'), false],
-    [new Error('bug'), false],
-  ])('isRetryable(%s) → %s', (error, expected) => {
-    expect(isRetryable(error)).toBe(expected);
+    // Anything that is not a FlowhookError is recorded as internal (a bug): not retried.
+    [new FlowhookError('internal', 'internal error'), false],
+  ])('mayPass(the attempt recorded for %s) → %s', (error, expected) => {
+    expect(mayPass(recorded(error))).toBe(expected);
+  });
+
+  it('an attempt stored without an HTTP status (no answer) only passes for network errors', () => {
+    expect(mayPass({ code: 'upstream_error' })).toBe(false);
+    expect(mayPass({ code: 'upstream_unreachable' })).toBe(true);
   });
 
   it('delays double per attempt, half fixed and half jittered, capped', () => {

@@ -76,7 +76,7 @@ function walCommits(file = path.join(dir, 'flowhook.db')): number {
 }
 
 describe('open', () => {
-  it('creates DATA_DIR and flowhook.db in it, WAL, synchronous FULL, foreign keys on', async () => {
+  it('creates DATA_DIR and flowhook.db in it, WAL, synchronous NORMAL (the WAL fsynced by the group commit), foreign keys on', async () => {
     const nested = path.join(dir, 'a', 'b');
     const pragma = jest.spyOn(Database.prototype, 'pragma');
     let other: DeliveryStore;
@@ -86,7 +86,7 @@ describe('open', () => {
         expect.arrayContaining([
           'busy_timeout = 5000',
           'journal_mode = WAL',
-          'synchronous = FULL',
+          'synchronous = NORMAL',
           'foreign_keys = ON',
         ]),
       );
@@ -100,6 +100,24 @@ describe('open', () => {
     const db = new Database(path.join(nested, 'flowhook.db'));
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
+  });
+
+  // issue 15: STORE_SYNC=full fsyncs the WAL through a descriptor of the store's own; normal
+  // leaves it to SQLite (no fsync per commit).
+  it('opens the WAL a second time to fsync it, unless sync is normal', async () => {
+    const walOpen = (file: string) =>
+      fs.readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`) === `${file}-wal`;
+        } catch {
+          return false;
+        }
+      }).length;
+    const full = path.join(dir, 'flowhook.db');
+    expect(walOpen(full)).toBe(2);
+    const normal = openSqliteStore({ dataDir: dir, file: 'normal.db', sync: 'normal' });
+    expect(walOpen(path.join(dir, 'normal.db'))).toBe(1);
+    await normal.close();
   });
 
   it('honours `file`, and sets its pragmas on its own connection', async () => {

@@ -4,6 +4,7 @@ import { createApp } from '../../src/http/create-app';
 import { createFlowClient } from '../../src/flows/create-flow-client';
 import { loadMappings } from '../../src/mappings/load-mappings';
 import type { MappingSet } from '../../src/mappings/types';
+import { until } from '../support/until';
 import { FakeFlowApi } from '../support/fake-flow-api';
 import {
   buildApp,
@@ -554,7 +555,8 @@ describe('admin API (/api/*)', () => {
       api.answerAfter(300);
       const [a, b] = await Promise.all([
         auth(request(t.app).post(`/api/deliveries/${id}/replay`)),
-        new Promise((resolve) => setTimeout(resolve, 100)).then(() =>
+        // The second once the first is running: its call has reached the flow API.
+        until(() => api.requests.length === 2, 5000, 'the first replay to run').then(() =>
           auth(request(t.app).post(`/api/deliveries/${id}/replay`)),
         ),
       ]);

@@ -1,10 +1,7 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import request from 'supertest';
 import { startServer, type RunningServer } from '../../src/server';
 import type { FakeFlowApi, RecordedRequest } from '../support/fake-flow-api';
-import { mappingsDir, memoryLogger } from '../support/harness';
+import { mappingsDir, memoryLogger, tempFolder } from '../support/harness';
 
 export const ADMIN = 'admin-token-0123456789';
 
@@ -40,7 +37,7 @@ export async function startFlowhook(options: {
   dataDir?: string;
   mappings?: string;
 }): Promise<Flowhook> {
-  const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-limits-'));
+  const dataDir = options.dataDir ?? tempFolder('flowhook-limits-');
   const logs = memoryLogger();
   const running = await startServer(
     {

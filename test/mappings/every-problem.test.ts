@@ -1,9 +1,8 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../../src/server';
 import { cli } from '../support/cli';
-import { mappingsDir, memoryLogger } from '../support/harness';
+import { mappingsDir, memoryLogger, tempFolder } from '../support/harness';
 import { until } from '../support/until';
 
 // Issue 10 items 2 and 3: every problem of a file in one run, the same set in `flowhook
@@ -75,7 +74,7 @@ describe('every problem of a mapping file, in one run, the same everywhere (issu
     });
 
     it('all three at start, in /readyz, and again when an edit brings them back', async () => {
-      dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-data-'));
+      dataDir = tempFolder('flowhook-data-');
       const logs = memoryLogger();
       server = await startServer(
         { ...ENV, MAPPINGS_DIR: dir, DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0' },
@@ -186,7 +185,7 @@ routes:
   });
 
   it('the server logs where it is used, as a warning with the suggestion, beside the disabled source', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-data-'));
+    const dataDir = tempFolder('flowhook-data-');
     const logs = memoryLogger();
     const server = await startServer(
       {

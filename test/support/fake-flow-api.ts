@@ -19,6 +19,8 @@ export interface RecordedRequest {
 export type Behaviour =
   | { kind: 'answer'; status: number; body: unknown; headers?: Record<string, string> }
   | { kind: 'hang' }
+  /** Waits for release(), then 200 with a session: a test decides when the flow ends. */
+  | { kind: 'held' }
   | { kind: 'slow'; ms: number }
   | { kind: 'trickle'; everyMs: number }
   | { kind: 'raw'; status: number; text: string };
@@ -35,6 +37,8 @@ export class FakeFlowApi {
   private sessions = 0;
   private readonly server = http.createServer((req, res) => this.handle(req, res));
   private readonly hanging = new Set<http.ServerResponse>();
+  /** Calls held until release(), each answering 200 when called. */
+  private readonly held: (() => void)[] = [];
 
   /** Listens on `port` (default: any free one). */
   async start(port = 0): Promise<this> {
@@ -67,6 +71,17 @@ export class FakeFlowApi {
 
   hang(): void {
     this.behaviour = { kind: 'hang' };
+  }
+
+  /** Calls wait (recorded, unanswered) until release(): the test says when the flow ends. */
+  hold(): void {
+    this.behaviour = { kind: 'held' };
+  }
+
+  /** Answers every held call 200 with a session; later calls are answered at once. */
+  release(): void {
+    this.behaviour = { kind: 'answer', status: 200, body: undefined };
+    for (const answer of this.held.splice(0)) answer();
   }
 
   /** How calls of one flow are answered from now on; undefined = like the others again. */
@@ -126,6 +141,22 @@ export class FakeFlowApi {
         res.writeHead(200, { 'content-type': 'application/json' });
         const timer = setInterval(() => res.write(' '), behaviour.everyMs);
         res.on('close', () => clearInterval(timer));
+        return;
+      }
+      if (behaviour.kind === 'held') {
+        this.hanging.add(res);
+        this.held.push(() => {
+          this.hanging.delete(res);
+          this.sessions += 1;
+          recorded.status = 200;
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify({
+              sessionId: `session-${this.sessions}`,
+              result: 'Execution completed',
+            }),
+          );
+        });
         return;
       }
       if (behaviour.kind === 'slow') {

@@ -12,9 +12,28 @@ import { createLogger, type Logger } from '../../src/logger';
 import { loadMappings } from '../../src/mappings/load-mappings';
 import type { MappingSet } from '../../src/mappings/types';
 
-/** A folder of mapping files written by the test. */
+/**
+ * What the harness opened for this test file (stores, temp folders): closed and removed after its
+ * last test, whatever the test itself closed (closing a store twice is harmless). Jest loads this
+ * module once per test file, so the hook below belongs to the file that imports it.
+ */
+const opened = { stores: [] as DeliveryStore[], dirs: [] as string[] };
+afterAll(async () => {
+  const stores = opened.stores.splice(0);
+  await Promise.all(stores.map((store) => store.close().catch(() => undefined)));
+  for (const dir of opened.dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temp folder removed after the test file. */
+export function tempFolder(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  opened.dirs.push(dir);
+  return dir;
+}
+
+/** A folder of mapping files written by the test (removed after the test file). */
 export function mappingsDir(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-mappings-'));
+  const dir = tempFolder('flowhook-mappings-');
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
   return dir;
 }
@@ -49,9 +68,11 @@ export interface TestApp {
   store: DeliveryStore;
 }
 
-/** A real SQLite delivery store in a fresh temporary folder. */
+/** A real SQLite delivery store in a fresh temporary folder (both gone after the test file). */
 export function testStore(): DeliveryStore {
-  return openSqliteStore({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-data-')) });
+  const store = openSqliteStore({ dataDir: tempFolder('flowhook-data-') });
+  opened.stores.push(store);
+  return store;
 }
 
 export const TOKEN = 'flow-api-token-do-not-leak';
