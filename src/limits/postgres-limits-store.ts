@@ -122,6 +122,12 @@ export function openPostgresLimitsStore(options: PostgresLimitsOptions): LimitsS
       throw unavailableOrSame(error);
     }
     let broken: unknown;
+    // A connection killed while checked out emits 'error' on the client, which the pool no
+    // longer listens to; unheard, it would end the process. The query in flight fails anyway.
+    const lost = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', lost);
     try {
       if (wrap) await client.query('BEGIN');
       const result = await work(client);
@@ -133,6 +139,7 @@ export function openPostgresLimitsStore(options: PostgresLimitsOptions): LimitsS
       throw unavailableOrSame(error);
     } finally {
       // A connection that failed mid-transaction is not given back to the pool.
+      client.off('error', lost);
       client.release(broken instanceof Error ? broken : undefined);
     }
   }
