@@ -18,7 +18,7 @@ import { createLateAnswers } from './responses/create-late-answers';
 import { createFlowLimiter } from './limits/create-flow-limiter';
 import { limitClaims } from './limits/limit-claims';
 import { observeCalls } from './limits/observe-calls';
-import { openSqliteLimitsStore } from './limits/sqlite-limits-store';
+import { openLimitsStore } from './limits/open-limits-store';
 import { instrumentedStore } from './observability/instrumented-store';
 import { NO_METRICS, createMetrics } from './observability/metrics';
 import { startTracing } from './observability/tracing';
@@ -65,7 +65,8 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     );
   }
 
-  const store = instrumentedStore(await openStore(config, log), metrics);
+  const opened = await openStore(config, log);
+  const store = instrumentedStore(opened, metrics);
   log.info(
     {
       ...(await store.status()),
@@ -73,9 +74,9 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     },
     'delivery store open',
   );
-  // Budgets, circuits and pauses live in the SQLite file in DATA_DIR, shared by every process
-  // using it (with DATABASE_URL they are per machine: docs/limits.md).
-  const limitsStore = openSqliteLimitsStore({ dataDir: config.dataDir });
+  // Budgets, circuits and pauses live next to the deliveries: in the PostgreSQL database (on the
+  // store's pool) shared by every instance, or in the SQLite file in DATA_DIR (docs/limits.md).
+  const limitsStore = openLimitsStore(config, opened);
   const limiter = createFlowLimiter({
     store: limitsStore,
     mappings: registry.current,

@@ -1,6 +1,6 @@
 import type { DeliveryStore } from '../deliveries/types';
 import { flowKey } from './flow-key';
-import { PAUSED_RECHECK_MS } from './sqlite-limits-store';
+import { PAUSED_RECHECK_MS } from './limit-timings';
 import type { PauseKind } from './types';
 
 /** Queued deliveries looked at per resume at most (pages of 500). */

@@ -25,6 +25,7 @@ import { listenForQueued } from './listen-for-queued';
 import { migratePostgres } from './migrate-postgres';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 import { redactDatabaseUrl } from './redact-database-url';
+import { sharePool } from './shared-pool';
 import { unavailableOrSame } from './unavailable-or-same';
 
 export interface PostgresStoreOptions {
@@ -650,6 +651,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       await pool.end();
     },
   };
+  sharePool(store, pool);
   return store;
 }
 

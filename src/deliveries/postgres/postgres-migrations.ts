@@ -126,4 +126,58 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     name: 'the trace context of each delivery, so its later attempts join its trace (issue 12)',
     sql: `ALTER TABLE deliveries ADD COLUMN trace_context text;`,
   },
+  {
+    version: 3,
+    name: 'flow limits: concurrency slots, token buckets, 429 blocks, circuits, pauses (issue 14)',
+    sql: `
+      -- The same tables as the SQLite store's migration 4, shared by every instance on this
+      -- database. One row per flow (org/flow, or '*' for the platform-wide budget) that was ever
+      -- limited, throttled or failed; writes to a flow's row are serialized by an advisory
+      -- transaction lock keyed by the flow (src/limits/postgres-limits-store.ts).
+      CREATE TABLE flow_states (
+        flow            text    COLLATE "C" NOT NULL PRIMARY KEY,
+        tokens          double precision,             -- token bucket: what is left
+        refilled_at     bigint,                       -- … at this time
+        park_until      bigint,                       -- the last time a waiting delivery was given
+        avg_ms          double precision,             -- mean call time (spreads waiting deliveries)
+        blocked_until   bigint,                       -- a 429: no call before this
+        throttles       integer NOT NULL DEFAULT 0,   -- 429s in a row (backoff without Retry-After)
+        circuit         text    NOT NULL DEFAULT 'closed'
+                        CHECK (circuit IN ('closed', 'open', 'half-open')),
+        changed_at      bigint,                       -- when the circuit last changed
+        open_until      bigint,                       -- open: the probe may go from then
+        probe_until     bigint,                       -- half-open: the probe holds it until then
+        window_start    bigint,
+        window_calls    integer NOT NULL DEFAULT 0,
+        window_failures integer NOT NULL DEFAULT 0
+      );
+
+      -- A concurrency slot per running delivery and flow; it expires with the delivery's lease,
+      -- so a slot of a killed instance frees itself.
+      CREATE TABLE flow_slots (
+        flow        text   COLLATE "C" NOT NULL,
+        delivery_id text   COLLATE "C" NOT NULL,
+        owner       text   NOT NULL,
+        taken_at    bigint NOT NULL,
+        until       bigint NOT NULL,
+        PRIMARY KEY (flow, delivery_id)
+      );
+      CREATE INDEX flow_slots_delivery ON flow_slots (delivery_id);
+
+      -- An org the platform throttled as a whole (429s from several of its flows).
+      CREATE TABLE org_states (
+        org           text   COLLATE "C" NOT NULL PRIMARY KEY,
+        blocked_until bigint,
+        last_flow     text   COLLATE "C",             -- the flow of the last 429 …
+        last_until    bigint                          -- … and until when it blocked that flow
+      );
+
+      CREATE TABLE pauses (
+        kind      text   NOT NULL CHECK (kind IN ('source', 'flow')),
+        name      text   COLLATE "C" NOT NULL,
+        paused_at bigint NOT NULL,
+        PRIMARY KEY (kind, name)
+      );
+    `,
+  },
 ];

@@ -1,6 +1,69 @@
+import { openPostgresStore } from '../../src/deliveries/postgres/open-postgres-store';
+import { sharedPoolOf } from '../../src/deliveries/postgres/shared-pool';
+import type { DeliveryStore } from '../../src/deliveries/types';
+import { openPostgresLimitsStore } from '../../src/limits/postgres-limits-store';
 import { openSqliteLimitsStore } from '../../src/limits/sqlite-limits-store';
 import type { BudgetRequest, CircuitSettings, LimitsStore } from '../../src/limits/types';
 import { cleanup, tempDir } from '../deliveries/support';
+import { createTestDatabase, type TestDatabase } from '../support/postgres';
+
+/**
+ * The limits store contract (src/limits/types.ts), run against both implementations: the SQLite
+ * store (a file in a temp folder per test) and the PostgreSQL store (on the delivery store's pool,
+ * in a database of this file's own on 127.0.0.1:5432, emptied between tests, dropped after).
+ * `another()` is a second process on the same data: a second connection to the file, or a second
+ * pool (a second instance) on the database.
+ */
+interface LimitsStoreUnderTest {
+  readonly name: string;
+  setUp(): Promise<void>;
+  tearDown(): Promise<void>;
+  open(): Promise<LimitsStore>;
+  another(): Promise<LimitsStore>;
+  afterEach(): Promise<void>;
+}
+
+function sqlite(): LimitsStoreUnderTest {
+  let dir = '';
+  return {
+    name: 'sqlite',
+    setUp: async () => undefined,
+    tearDown: async () => undefined,
+    async open() {
+      dir = tempDir();
+      return openSqliteLimitsStore({ dataDir: dir });
+    },
+    another: async () => openSqliteLimitsStore({ dataDir: dir }),
+    afterEach: async () => cleanup(dir),
+  };
+}
+
+function postgres(): LimitsStoreUnderTest {
+  let database: TestDatabase;
+  const opened: DeliveryStore[] = [];
+  // A delivery store per instance: it migrates the database and owns the pool the limits share.
+  const instance = async () => {
+    const deliveries = await openPostgresStore({ url: database.url, poolSize: 4 });
+    opened.push(deliveries);
+    return openPostgresLimitsStore({ pool: sharedPoolOf(deliveries)! });
+  };
+  return {
+    name: 'postgres',
+    async setUp() {
+      database = await createTestDatabase();
+    },
+    tearDown: () => database.drop(),
+    async open() {
+      const store = await instance();
+      await database.sql('TRUNCATE flow_states, flow_slots, org_states, pauses');
+      return store;
+    },
+    another: instance,
+    async afterEach() {
+      await Promise.all(opened.splice(0).map((s) => s.close()));
+    },
+  };
+}
 
 const CIRCUIT: CircuitSettings = {
   failureRatio: 0.5,
@@ -27,16 +90,16 @@ const limited = (limits: BudgetRequest['flows'][number]['limits']) => ({
   flows: [{ key: 'o/f', org: 'o', limits }],
 });
 
-describe('SQLite limits store', () => {
-  let dir: string;
+describe.each([sqlite(), postgres()])('$name limits store', (kind) => {
   let store: LimitsStore;
-  beforeEach(() => {
-    dir = tempDir();
-    store = openSqliteLimitsStore({ dataDir: dir });
+  beforeAll(() => kind.setUp());
+  afterAll(() => kind.tearDown());
+  beforeEach(async () => {
+    store = await kind.open();
   });
   afterEach(async () => {
     await store.close();
-    cleanup(dir);
+    await kind.afterEach();
   });
 
   it('concurrency: a slot per delivery up to the limit; released or expired slots free it', async () => {
@@ -179,7 +242,7 @@ describe('SQLite limits store', () => {
     expect(await call('failed', T0 + 10_000)).toEqual({}); // a new window: 1 of 1, under the minimum
   });
 
-  it('pauses: per source and per flow, kept in the file (a new connection sees them)', async () => {
+  it('pauses: per source and per flow, kept in the database (another instance sees them)', async () => {
     expect(await store.pause('source', 'src', T0)).toBe(true);
     expect(await store.pause('source', 'src', T0)).toBe(false);
     expect(await store.acquire(ask('d1'))).toMatchObject({
@@ -187,7 +250,7 @@ describe('SQLite limits store', () => {
       reason: 'source_paused',
       on: 'src',
     });
-    const other = openSqliteLimitsStore({ dataDir: dir });
+    const other = await kind.another();
     try {
       expect(await other.pauses()).toEqual([{ kind: 'source', name: 'src', pausedAt: T0 }]);
       expect(await other.resume('source', 'src')).toBe(true);
@@ -200,8 +263,8 @@ describe('SQLite limits store', () => {
     expect(await store.acquire(ask('d1'))).toMatchObject({ granted: true });
   });
 
-  it('two connections share one budget', async () => {
-    const other = openSqliteLimitsStore({ dataDir: dir });
+  it('two instances share one budget', async () => {
+    const other = await kind.another();
     try {
       const one = limited({ concurrency: 1 });
       expect(await store.acquire(ask('d1', one))).toMatchObject({ granted: true });
@@ -209,6 +272,109 @@ describe('SQLite limits store', () => {
         granted: false,
       });
       expect((await other.flows(T0)).find((f) => f.flow === 'o/f')).toMatchObject({ running: 1 });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('renew keeps the slots past the lease they were taken with', async () => {
+    const one = limited({ concurrency: 1 });
+    await store.acquire(ask('d1', { ...one, until: T0 + 1000 }));
+    await store.renew('d1', 'p1#1', T0 + 5000);
+    await store.renew('d1', 'someone-else#9', T0 + 1500); // not the holder: no effect
+    expect(await store.acquire(ask('d2', { ...one, now: T0 + 2000 }))).toMatchObject({
+      granted: false,
+      reason: 'concurrency',
+    });
+    expect(await store.acquire(ask('d2', { ...one, now: T0 + 5000 }))).toMatchObject({
+      granted: true,
+    });
+  });
+
+  it("flows(): each flow's circuit, 429 block, window and running slots", async () => {
+    await store.acquire(ask('d1', limited({ concurrency: 2 })));
+    await store.record({ key: 'o/f', org: 'o', kind: 'failed', at: T0 + 1 }, CIRCUIT);
+    await store.record(
+      { key: 'o/g', org: 'o', kind: 'throttled', retryAfterMs: 5000, at: T0 + 2 },
+      CIRCUIT,
+    );
+    expect(await store.flows(T0 + 3)).toEqual([
+      expect.objectContaining({
+        flow: 'o/f',
+        circuit: 'closed',
+        running: 1,
+        windowCalls: 1,
+        windowFailures: 1,
+        blockedUntil: null,
+      }),
+      expect.objectContaining({ flow: 'o/g', running: 0, blockedUntil: T0 + 5002 }),
+    ]);
+  });
+
+  it('acquires racing from two instances never take more than the limit (issue 14)', async () => {
+    const other = await kind.another();
+    try {
+      const three = limited({ concurrency: 3 });
+      const race = (round: number, now: number) =>
+        Promise.all(
+          Array.from({ length: 30 }, (_, i) =>
+            (i % 2 === 0 ? store : other).acquire(
+              ask(`r${round}-${i}`, { ...three, owner: `p${i % 2}#${i}`, now }),
+            ),
+          ),
+        );
+      const first = await race(1, T0);
+      const granted = first.flatMap((d, i) => (d.granted ? [i] : []));
+      expect(granted).toHaveLength(3);
+      expect((await other.flows(T0)).find((f) => f.flow === 'o/f')).toMatchObject({ running: 3 });
+      // Released on either instance, the room is there for the next race, and no more.
+      await Promise.all(
+        granted.map((i) => (i % 2 === 0 ? other : store).release(`r1-${i}`, `p${i % 2}#${i}`, T0)),
+      );
+      expect((await race(2, T0 + 1)).filter((d) => d.granted)).toHaveLength(3);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a token bucket shared by two instances hands out its burst once', async () => {
+    const other = await kind.another();
+    try {
+      const rate = limited({ rate: { count: 5, perMs: 1000 } });
+      const decisions = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 === 0 ? store : other).acquire(ask(`d${i}`, { ...rate, owner: `p#${i}` })),
+        ),
+      );
+      expect(decisions.filter((d) => d.granted)).toHaveLength(5);
+      // The ones sent back were given distinct times, a token's worth apart or more.
+      const times = decisions.flatMap((d) => (d.granted ? [] : [d.retryAt])).sort((a, b) => a - b);
+      expect(new Set(times).size).toBe(15);
+      expect(times[0]).toBeGreaterThanOrEqual(T0 + 200);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('an open circuit holds on every instance, and lets one probe through in all', async () => {
+    const other = await kind.another();
+    try {
+      for (let i = 0; i < 4; i++)
+        await store.record({ key: 'o/f', org: 'o', kind: 'failed', at: T0 + i }, CIRCUIT);
+      expect(await other.acquire(ask('d1', { now: T0 + 10 }))).toMatchObject({
+        granted: false,
+        reason: 'circuit_open',
+      });
+      const after = T0 + 3 + CIRCUIT.coolDownMs;
+      const decisions = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 === 0 ? store : other).acquire(ask(`p${i}`, { now: after, owner: `p#${i}` })),
+        ),
+      );
+      expect(decisions.filter((d) => d.granted)).toEqual([{ granted: true, probes: ['o/f'] }]);
+      expect((await store.flows(after)).find((f) => f.flow === 'o/f')).toMatchObject({
+        circuit: 'half-open',
+      });
     } finally {
       await other.close();
     }
