@@ -1,13 +1,14 @@
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import { FLOW_LOCK_SPACE, ORG_LOCK_SPACE } from '../deliveries/postgres/advisory-locks';
+import { batchPerTurn } from '../deliveries/postgres/batch-per-turn';
 import { unavailableOrSame } from '../deliveries/postgres/unavailable-or-same';
 import { applyOutcome } from './apply-outcome';
-import { budgetsOf, decideAcquire } from './decide-acquire';
+import { budgetsOf, decideAcquire, type AcquireFacts } from './decide-acquire';
 import { freshOrg, freshState, STATE_COLUMNS, type OrgRow, type StateRow } from './limit-rows';
 import { MAX_WAIT_MS } from './limit-timings';
 import { flowStateViews } from './flow-state-views';
 import { inlineParams } from './inline-params';
-import type { LimitsStore, Pause, PauseKind } from './types';
+import type { CallOutcome, CircuitSettings, LimitsStore, Pause, PauseKind } from './types';
 
 export interface PostgresLimitsOptions {
   /**
@@ -29,7 +30,20 @@ interface AcquireFactsRow {
   running: Record<string, number>;
 }
 
-/** Everything an acquire reads, in one statement, once its flows are locked. */
+/** An acquire's reading as decideAcquire takes it (a fresh row for a flow never seen). */
+function factsOf(read: AcquireFactsRow, keys: readonly string[]): AcquireFacts {
+  const states = new Map(keys.map((k) => [k, freshState(k)]));
+  for (const row of read.states) states.set(row.flow, row);
+  return {
+    sourcePaused: read.source_paused,
+    pausedFlows: new Set(read.paused_flows),
+    states,
+    orgs: new Map(read.orgs.map((o) => [o.org, o])),
+    running: new Map(Object.entries(read.running)),
+  };
+}
+
+/** Everything an acquire reads, in one statement (under its flows' locks when it writes). */
 const ACQUIRE_FACTS = `SELECT
   EXISTS (SELECT 1 FROM pauses WHERE kind = 'source' AND name = $1) AS source_paused,
   ARRAY(SELECT name FROM pauses WHERE kind = 'flow' AND name = ANY($2::text[])) AS paused_flows,
@@ -61,9 +75,27 @@ const SAVE_PARKED = `INSERT INTO flow_states (${STATE_COLUMNS})
     park_until = excluded.park_until, circuit = excluded.circuit,
     changed_at = excluded.changed_at, probe_until = excluded.probe_until`;
 
-/** A call's outcome: every column but the mean call time (a release keeps that). */
-const SAVE_STATE = `INSERT INTO flow_states (${STATE_COLUMNS})
-  SELECT ${STATE_COLUMNS} FROM json_populate_record(NULL::flow_states, $1::json)
+/**
+ * Gives back the slots of the holders of one event-loop turn and folds their calls' times into
+ * each flow's moving mean (one fold per flow and batch, with the batch's mean time), in one
+ * statement without the flows' locks: the upsert's row lock orders it against an acquire's
+ * write, and it sets only the mean, which an acquire never writes.
+ */
+const RELEASE = `WITH gone AS (
+    DELETE FROM flow_slots s
+    USING unnest($1::text[], $2::text[]) AS r(delivery_id, owner)
+    WHERE s.delivery_id = r.delivery_id AND s.owner = r.owner
+    RETURNING s.flow, s.taken_at
+  )
+  INSERT INTO flow_states (flow, avg_ms)
+  SELECT flow, greatest(1, avg($3 - taken_at)) FROM gone GROUP BY flow ORDER BY flow
+  ON CONFLICT (flow) DO UPDATE SET avg_ms = CASE
+    WHEN flow_states.avg_ms IS NULL THEN excluded.avg_ms
+    ELSE flow_states.avg_ms * 0.8 + excluded.avg_ms * 0.2 END`;
+
+/** The calls' outcomes of one turn: every column but the mean call time (a release keeps that). */
+const SAVE_STATES = `INSERT INTO flow_states (${STATE_COLUMNS})
+  SELECT ${STATE_COLUMNS} FROM json_populate_recordset(NULL::flow_states, $1::json) ORDER BY flow
   ON CONFLICT (flow) DO UPDATE SET tokens = excluded.tokens, refilled_at = excluded.refilled_at,
     park_until = excluded.park_until, blocked_until = excluded.blocked_until,
     throttles = excluded.throttles, circuit = excluded.circuit, changed_at = excluded.changed_at,
@@ -71,24 +103,11 @@ const SAVE_STATE = `INSERT INTO flow_states (${STATE_COLUMNS})
     window_start = excluded.window_start, window_calls = excluded.window_calls,
     window_failures = excluded.window_failures`;
 
-const SAVE_ORG = `INSERT INTO org_states (org, blocked_until, last_flow, last_until)
-  VALUES ($1, $2, $3, $4)
+const SAVE_ORGS = `INSERT INTO org_states (org, blocked_until, last_flow, last_until)
+  SELECT org, blocked_until, last_flow, last_until
+  FROM json_populate_recordset(NULL::org_states, $1::json) ORDER BY org
   ON CONFLICT (org) DO UPDATE SET blocked_until = excluded.blocked_until,
     last_flow = excluded.last_flow, last_until = excluded.last_until`;
-
-/**
- * Gives back a holder's slots and folds each call's time into its flow's moving mean, in one
- * statement without the flow's lock: the upsert's row lock orders it against an acquire's write,
- * and it sets only the mean, which an acquire never writes.
- */
-const RELEASE = `WITH gone AS (
-    DELETE FROM flow_slots WHERE delivery_id = $1 AND owner = $2 RETURNING flow, taken_at
-  )
-  INSERT INTO flow_states (flow, avg_ms)
-  SELECT flow, greatest(1, $3 - taken_at) FROM gone ORDER BY flow
-  ON CONFLICT (flow) DO UPDATE SET avg_ms = CASE
-    WHEN flow_states.avg_ms IS NULL THEN excluded.avg_ms
-    ELSE flow_states.avg_ms * 0.8 + excluded.avg_ms * 0.2 END`;
 
 /**
  * The limits kept in the PostgreSQL database of the delivery store, so every instance on it
@@ -144,11 +163,150 @@ export function openPostgresLimitsStore(options: PostgresLimitsOptions): LimitsS
     }
   }
 
+  /**
+   * What the acquires of one event-loop turn for flows without limits read (pauses, circuits,
+   * 429 blocks), in one statement for all of them; each decides on its own part. Nothing is
+   * cached beyond the turn: a pause holds on every instance from the next acquire on.
+   */
+  const readInBatch = batchPerTurn(
+    async (items: { source: string; flows: string[]; orgs: string[] }[]) => {
+      const flows = [...new Set(items.flatMap((i) => i.flows))];
+      const [read] = await query<{ pauses: Pause[]; states: StateRow[]; orgs: OrgRow[] }>(
+        `SELECT
+           (SELECT coalesce(json_agg(json_build_object('kind', kind, 'name', name)), '[]')
+            FROM pauses WHERE (kind = 'source' AND name = ANY($1::text[]))
+              OR (kind = 'flow' AND name = ANY($2::text[]))) AS pauses,
+           (SELECT coalesce(json_agg(s), '[]') FROM flow_states s
+            WHERE flow = ANY($2::text[])) AS states,
+           (SELECT coalesce(json_agg(o), '[]') FROM org_states o
+            WHERE org = ANY($3::text[])) AS orgs`,
+        [
+          [...new Set(items.map((i) => i.source))],
+          flows,
+          [...new Set(items.flatMap((i) => i.orgs))],
+        ],
+      );
+      const sources = new Set(read.pauses.filter((p) => p.kind === 'source').map((p) => p.name));
+      const pausedFlows = read.pauses.filter((p) => p.kind === 'flow').map((p) => p.name);
+      return items.map((item): PromiseSettledResult<AcquireFactsRow> => ({
+        status: 'fulfilled',
+        value: {
+          source_paused: sources.has(item.source),
+          paused_flows: pausedFlows.filter((f) => item.flows.includes(f)),
+          states: read.states.filter((row) => item.flows.includes(row.flow)),
+          orgs: read.orgs.filter((row) => item.orgs.includes(row.org)),
+          running: {},
+        },
+      }));
+    },
+    256,
+  );
+
+  /** The releases of one event-loop turn in one statement (one round trip, one commit). */
+  const releaseInBatch = batchPerTurn(
+    async (items: { id: string; owner: string; now: number }[]) => {
+      const done = query(RELEASE, [
+        items.map((r) => r.id),
+        items.map((r) => r.owner),
+        Math.max(...items.map((r) => r.now)),
+      ]).then(() => undefined);
+      return Promise.allSettled(items.map(() => done));
+    },
+    256,
+  );
+
+  /**
+   * The call outcomes of one event-loop turn in one transaction of two round trips: the flows'
+   * and orgs' locks (in one order) and their rows read in the first; each outcome applied in the
+   * order it came, as record() alone would, then the changed rows and COMMIT in the second.
+   */
+  const recordInBatch = batchPerTurn(
+    async (items: { outcome: CallOutcome; circuit: CircuitSettings }[]) => {
+      const changes = await transaction(async (client) => {
+        const flows = [...new Set(items.map((i) => i.outcome.key))];
+        const orgNames = [...new Set(items.map((i) => i.outcome.org))];
+        const results = (await client.query(
+          [
+            'BEGIN',
+            inlineParams(client, LOCK, [FLOW_LOCK_SPACE, flows]),
+            inlineParams(client, LOCK, [ORG_LOCK_SPACE, orgNames]),
+            inlineParams(
+              client,
+              `SELECT ${STATE_COLUMNS} FROM flow_states WHERE flow = ANY($1::text[])`,
+              [flows],
+            ),
+            inlineParams(
+              client,
+              'SELECT org, blocked_until, last_flow, last_until FROM org_states WHERE org = ANY($1::text[])',
+              [orgNames],
+            ),
+          ].join(';\n'),
+        )) as unknown as QueryResult[];
+        const states = new Map(flows.map((f) => [f, freshState(f)]));
+        for (const row of results[3].rows as StateRow[]) states.set(row.flow, row);
+        const orgs = new Map(orgNames.map((o) => [o, freshOrg(o)]));
+        for (const row of results[4].rows as OrgRow[]) orgs.set(row.org, row);
+        const changedOrgs = new Set<string>();
+        const answers = items.map(({ outcome, circuit }) => {
+          const plan = applyOutcome(
+            states.get(outcome.key) as StateRow,
+            orgs.get(outcome.org) as OrgRow,
+            outcome,
+            circuit,
+          );
+          states.set(outcome.key, plan.state);
+          if (plan.org) {
+            orgs.set(plan.org.org, plan.org);
+            changedOrgs.add(plan.org.org);
+          }
+          return {
+            ...(plan.circuit ? { circuit: plan.circuit } : {}),
+            ...(plan.throttle ? { throttle: plan.throttle } : {}),
+          };
+        });
+        const saved = [inlineParams(client, SAVE_STATES, [JSON.stringify([...states.values()])])];
+        if (changedOrgs.size > 0) {
+          const rows = [...changedOrgs].map((o) => orgs.get(o));
+          saved.push(inlineParams(client, SAVE_ORGS, [JSON.stringify(rows)]));
+        }
+        await client.query([...saved, 'COMMIT'].join(';\n'));
+        return answers;
+      }, false);
+      return changes.map((value) => ({ status: 'fulfilled' as const, value }));
+    },
+    256,
+  );
+
   return {
     async acquire(request) {
       const budgets = budgetsOf(request);
       const keys = budgets.map((b) => b.key);
       const orgNames = [...new Set(budgets.map((b) => b.org).filter((o) => o !== ''))];
+      const factsValues = [
+        request.source,
+        request.flows.map((f) => f.key),
+        keys,
+        orgNames,
+        request.now,
+        request.deliveryId,
+      ];
+      // Most flows have no concurrency or rate limit: their acquire only reads (paused? circuit
+      // open? throttled?) and writes nothing, so it needs neither the flows' locks nor a
+      // transaction: one statement, no commit. Only a decision that writes (a slot counted, a
+      // token taken, a waiting time handed out, a probe let through) is made again under the
+      // locks. Such flows take no slot rows either: nothing counts them.
+      const unlimited = budgets.every(
+        (b) => b.limits.concurrency === undefined && b.limits.rate === undefined,
+      );
+      if (unlimited) {
+        const read = await readInBatch({
+          source: request.source,
+          flows: request.flows.map((f) => f.key),
+          orgs: orgNames,
+        });
+        const plan = decideAcquire(request, factsOf(read, keys));
+        if (plan.save.length === 0) return plan.decision;
+      }
       // Two round trips: BEGIN, the flows' locks and the read in one; the writes and COMMIT in
       // the other (a claim asks for every delivery it looks at, one after the other).
       return transaction(async (client) => {
@@ -156,31 +314,16 @@ export function openPostgresLimitsStore(options: PostgresLimitsOptions): LimitsS
           [
             'BEGIN',
             inlineParams(client, LOCK, [FLOW_LOCK_SPACE, keys]),
-            inlineParams(client, ACQUIRE_FACTS, [
-              request.source,
-              request.flows.map((f) => f.key),
-              keys,
-              orgNames,
-              request.now,
-              request.deliveryId,
-            ]),
+            inlineParams(client, ACQUIRE_FACTS, factsValues),
           ].join(';\n'),
         )) as unknown as QueryResult<AcquireFactsRow>[];
-        const facts = results[2].rows[0];
-        const states = new Map(keys.map((k) => [k, freshState(k)]));
-        for (const row of facts.states) states.set(row.flow, row);
-        const plan = decideAcquire(request, {
-          sourcePaused: facts.source_paused,
-          pausedFlows: new Set(facts.paused_flows),
-          states,
-          orgs: new Map(facts.orgs.map((o) => [o.org, o])),
-          running: new Map(Object.entries(facts.running)),
-        });
+        const plan = decideAcquire(request, factsOf(results[2].rows[0], keys));
+        const slots = unlimited ? [] : plan.slots;
         const writes = [
-          ...(plan.slots.length > 0
+          ...(slots.length > 0
             ? [
                 inlineParams(client, TAKE_SLOTS, [
-                  plan.slots,
+                  slots,
                   request.deliveryId,
                   request.owner,
                   request.now,
@@ -198,8 +341,8 @@ export function openPostgresLimitsStore(options: PostgresLimitsOptions): LimitsS
       }, false);
     },
 
-    async release(id, owner, now) {
-      await query(RELEASE, [id, owner, now]);
+    release(id, owner, now) {
+      return releaseInBatch({ id, owner, now });
     },
 
     async renew(id, owner, until) {
@@ -210,37 +353,9 @@ export function openPostgresLimitsStore(options: PostgresLimitsOptions): LimitsS
       ]);
     },
 
-    record: (outcome, circuit) =>
-      transaction(async (client) => {
-        await client.query(LOCK, [FLOW_LOCK_SPACE, [outcome.key]]);
-        await client.query(LOCK, [ORG_LOCK_SPACE, [outcome.org]]);
-        const [state] = (
-          await client.query<StateRow>(`SELECT ${STATE_COLUMNS} FROM flow_states WHERE flow = $1`, [
-            outcome.key,
-          ])
-        ).rows;
-        const [org] = (
-          await client.query<OrgRow>(
-            'SELECT org, blocked_until, last_flow, last_until FROM org_states WHERE org = $1',
-            [outcome.org],
-          )
-        ).rows;
-        const plan = applyOutcome(
-          state ?? freshState(outcome.key),
-          org ?? freshOrg(outcome.org),
-          outcome,
-          circuit,
-        );
-        await client.query(SAVE_STATE, [JSON.stringify(plan.state)]);
-        if (plan.org) {
-          const o = plan.org;
-          await client.query(SAVE_ORG, [o.org, o.blocked_until, o.last_flow, o.last_until]);
-        }
-        return {
-          ...(plan.circuit ? { circuit: plan.circuit } : {}),
-          ...(plan.throttle ? { throttle: plan.throttle } : {}),
-        };
-      }),
+    record(outcome, circuit) {
+      return recordInBatch({ outcome, circuit });
+    },
 
     async pause(kind, name, now) {
       const rows = await query(
