@@ -122,6 +122,7 @@ export interface SourcesView {
     provider: string;
     mode: string;
     dispatch: string;
+    paused: boolean;
     routes: { name: string; flowId: string; orgId: string | null }[];
   }[];
   disabled: { name: string; files: string[]; reason: string; cause: string }[];

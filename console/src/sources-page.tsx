@@ -1,4 +1,7 @@
+import { useState } from 'preact/hooks';
 import { api, when, type SourcesView } from './api';
+import { FlowState, flowKey, type FlowLimitsView } from './flow-state';
+import { PauseButton } from './pause-button';
 import { href } from './router';
 import { useLoad } from './use-load';
 
@@ -15,11 +18,21 @@ const where = (p: { file: string; line: number | null; column: number | null }) 
   p.line === null ? p.file : `${p.file}:${p.line}:${p.column ?? 1}`;
 
 export function SourcesPage() {
-  const { data, error } = useLoad(
+  const { data, error, reload } = useLoad(
     () =>
-      Promise.all([api<SourcesView>('GET', '/sources'), api<Activity>('GET', '/sources/activity')]),
+      Promise.all([
+        api<SourcesView>('GET', '/sources'),
+        api<Activity>('GET', '/sources/activity'),
+        // Without limits (an app embedded without a limiter) there is no pause to show.
+        api<{ flows: FlowLimitsView[] }>('GET', '/limits').catch(() => ({ flows: [] })),
+      ]),
     'sources',
   );
+  const [notice, setNotice] = useState<string | null>(null);
+  const changed = (message: string) => {
+    setNotice(message);
+    reload();
+  };
   if (error)
     return (
       <p role="alert" class="error">
@@ -27,11 +40,18 @@ export function SourcesPage() {
       </p>
     );
   if (!data) return <p class="loading">Loading sources…</p>;
-  const [view, activity] = data;
+  const [view, activity, limits] = data;
   const activityOf = (name: string) => activity.items.find((a) => a.source === name);
+  const flowOf = (orgId: string | null, flowId: string) =>
+    orgId === null ? undefined : limits.flows.find((f) => f.flow === flowKey(orgId, flowId));
   return (
     <section aria-labelledby="sources-heading">
       <h1 id="sources-heading">Sources</h1>
+      {notice && (
+        <p role="status" class="notice">
+          {notice}
+        </p>
+      )}
       <table>
         <caption>Every loaded source, with its routes and what it received lately</caption>
         <thead>
@@ -63,7 +83,19 @@ export function SourcesPage() {
                     {source.routes.map((r) => (
                       <li key={r.name}>
                         {r.name} → <code>{r.flowId}</code>
-                        {r.orgId ? <span class="muted"> (org {r.orgId})</span> : null}
+                        {r.orgId ? <span class="muted"> (org {r.orgId})</span> : null}{' '}
+                        <FlowState state={flowOf(r.orgId, r.flowId)} />
+                        {r.orgId !== null && (
+                          <PauseButton
+                            target={{
+                              kind: 'flow',
+                              label: r.flowId,
+                              path: `/flows/${encodeURIComponent(r.flowId)}?org=${encodeURIComponent(r.orgId)}`,
+                              paused: flowOf(r.orgId, r.flowId)?.paused ?? false,
+                            }}
+                            onChanged={changed}
+                          />
+                        )}
                       </li>
                     ))}
                   </ul>
@@ -72,7 +104,20 @@ export function SourcesPage() {
                   <code>{source.file}</code> <span class="muted">v{source.version}</span>
                 </td>
                 <td>
-                  <span class="state state-succeeded">serving</span>
+                  {source.paused ? (
+                    <span class="state state-queued">paused</span>
+                  ) : (
+                    <span class="state state-succeeded">serving</span>
+                  )}{' '}
+                  <PauseButton
+                    target={{
+                      kind: 'source',
+                      label: source.name,
+                      path: `/sources/${encodeURIComponent(source.name)}`,
+                      paused: source.paused,
+                    }}
+                    onChanged={changed}
+                  />
                   {view.errors
                     .filter((e) => e.file === source.file)
                     .map((e) => (

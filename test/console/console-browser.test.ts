@@ -68,6 +68,8 @@ describe('the console in Chromium (issue 13)', () => {
   let expectedSignInFailures = 0;
   let sent = 0;
 
+  const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
   const send = async (source: string, payload: unknown, event = 'order') => {
     const body = JSON.stringify(payload);
     sent += 1;
@@ -81,7 +83,7 @@ describe('the console in Chromium (issue 13)', () => {
       },
       body,
     });
-    return (await res.json()) as { deliveryId: string };
+    return (await res.json()) as { deliveryId: string; status?: string };
   };
 
   /**
@@ -337,6 +339,62 @@ describe('the console in Chromium (issue 13)', () => {
     await orders.getByText('order-created').waitFor();
     await orders.getByText('orders.yaml').waitFor();
     await shot('sources');
+  });
+
+  it('pauses a source from the Sources screen (after confirming): its delivery waits queued and runs once resumed (issue 14)', async () => {
+    api.answerFlow('invoice-run', { kind: 'answer', status: 200, body: undefined });
+    const runs = () =>
+      api
+        .callsOf('invoice-run')
+        .filter((c) => (c.body as { invoice: string }).invoice === 'inv-paused');
+    await page.goto(`${base}/console/#/sources`);
+    const table = page.getByRole('table', { name: /Every loaded source/ });
+    const billing = table
+      .getByRole('row')
+      .filter({ has: page.getByRole('rowheader', { name: 'billing' }) });
+    await billing.getByText('serving').waitFor();
+    // Declined at the question: nothing is paused.
+    page.once('dialog', (dialog) => void dialog.dismiss());
+    await billing.getByRole('button', { name: 'Pause source billing' }).click();
+    await billing.getByRole('button', { name: 'Pause source billing' }).waitFor();
+    expect(
+      await (await fetch(`${base}/api/limits`, { headers: adminHeaders })).json(),
+    ).toMatchObject({
+      pauses: [],
+    });
+    page.once('dialog', (dialog) => void dialog.accept());
+    await billing.getByRole('button', { name: 'Pause source billing' }).click();
+    await page.getByRole('status').filter({ hasText: 'source billing paused' }).waitFor();
+    await billing.getByText('paused', { exact: true }).waitFor();
+    await billing.getByRole('button', { name: 'Resume source billing' }).waitFor();
+    await shot('sources-paused');
+
+    const answer = await send('billing', { invoice: 'inv-paused' });
+    expect(answer).toMatchObject({ status: 'queued' });
+    const { deliveryId } = answer;
+    // The worker looked at it and sent it back to wait for the resume.
+    await until(
+      async () => {
+        const detail = (await (
+          await fetch(`${base}/api/deliveries/${deliveryId}`, { headers: adminHeaders })
+        ).json()) as { state: string; nextAttemptAt: string | null };
+        return detail.state === 'queued' && detail.nextAttemptAt !== null;
+      },
+      10_000,
+      'the paused delivery to be sent back to wait',
+    );
+    await page.goto(`${base}/console/#/deliveries?source=billing`);
+    const row = page.getByRole('row').filter({ hasText: deliveryId.slice(0, 8) });
+    await row.getByText('queued').waitFor();
+    expect(runs()).toHaveLength(0);
+
+    await page.goto(`${base}/console/#/sources`);
+    await billing.getByRole('button', { name: 'Resume source billing' }).click();
+    await page.getByRole('status').filter({ hasText: 'source billing resumed' }).waitFor();
+    await billing.getByText('serving').waitFor();
+    await page.goto(`${base}/console/#/deliveries?source=billing`);
+    await row.getByText('succeeded').waitFor();
+    expect(runs()).toHaveLength(1);
   });
 
   it('had no console error, failed request or request to another host during the run', () => {
