@@ -157,6 +157,40 @@ describe('connections lost', () => {
     expect((await s.create(newDelivery(), DAY)).created).toBe(true);
   });
 
+  it('a connection killed while pruning holds it fails the prune, not the process', async () => {
+    const s = await store({ poolSize: 2 });
+    await s.create(newDelivery({ state: 'succeeded', receivedAt: 1 }), DAY);
+    // Another session locks the counts table, so the prune's transaction waits inside it.
+    const holder = new pg.Client({ connectionString: database.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE delivery_count_deltas IN ACCESS EXCLUSIVE MODE');
+      const pruning = s.prune(Date.now(), 100).catch((e: unknown) => e);
+      await until(
+        async () =>
+          (
+            await holder.query(
+              `SELECT 1 FROM pg_stat_activity WHERE application_name = 'flowhook'
+               AND wait_event_type = 'Lock'`,
+            )
+          ).rowCount === 1,
+        5000,
+        'the prune to wait on the lock',
+      );
+      await holder.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name = 'flowhook'`,
+      );
+      expect(await pruning).toBeInstanceOf(StoreUnavailableError);
+      await holder.query('ROLLBACK');
+    } finally {
+      await holder.end();
+    }
+    // The process is alive, and the next prune removes the delivery.
+    expect(await s.prune(Date.now(), 100)).toBe(1);
+  });
+
   it('calls while the server refuses connections reject as StoreUnavailableError', async () => {
     const s = await store({ poolSize: 2 });
     // Stop new logins to this database, and end the ones open: every call now fails to connect.

@@ -496,6 +496,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       throw unavailableOrSame(error);
     }
     let broken: unknown;
+    // A connection killed while checked out emits 'error' on the client, which the pool no
+    // longer listens to; unheard, it would end the process. The query in flight fails anyway.
+    const lost = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', lost);
     try {
       await client.query('BEGIN');
       const [lock] = (
@@ -528,6 +534,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       await client.query('ROLLBACK').catch(() => undefined);
       throw unavailableOrSame(error);
     } finally {
+      client.off('error', lost);
       // A connection that failed mid-transaction is not given back to the pool.
       client.release(broken instanceof Error ? broken : undefined);
     }
