@@ -1,11 +1,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { startServer, type RunningServer } from '../../src/server';
 import { FakeFlowApi } from '../support/fake-flow-api';
-import { memoryLogger, mappingsDir } from '../support/harness';
+import { memoryLogger, mappingsDir, tempFolder } from '../support/harness';
 import { fuzzRuns } from './fuzz-runs';
 import { hostileRequest, seededRng, type FuzzSecrets } from './hostile-requests';
 
@@ -93,7 +92,7 @@ function env(api: FakeFlowApi): Record<string, string> {
     PORT: '0',
     MAPPINGS_DIR: mappingsDir(FILES),
     MAPPINGS_WATCH: 'off',
-    DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'flowhook-fuzz-')),
+    DATA_DIR: tempFolder('flowhook-fuzz-'),
     STORE_SYNC: 'normal',
     BODY_LIMIT: '512kb',
     FLOW_BASE_URL: api.url,
