@@ -1,45 +1,15 @@
 import { canonicalBody } from './canonical-body';
-import type { Attempt, DeliveryPatch, DeliveryRecord, DeliveryState, NewDelivery } from './types';
+import { jsonOrNull, type StoredAttempt, type StoredDelivery } from './stored-columns';
+import type { NewDelivery } from './types';
 
-// How a delivery and its attempts are laid out in SQLite's rows, and back.
+// How a delivery and its attempts are laid out in SQLite's rows (read back by stored-columns.ts).
 
-export interface DeliveryRow {
-  id: string;
-  source: string;
-  idempotency_key: string | null;
-  mode: 'sync' | 'async';
-  state: DeliveryState;
-  received_at: number;
-  updated_at: number;
-  mapping_version: string;
-  method: string;
-  url: string;
-  headers: string;
-  body: Buffer;
-  body_bytes: number;
+export interface DeliveryRow extends StoredDelivery {
   body_truncated: 0 | 1;
-  routes: string;
-  answer: string | null;
-  next_attempt_at: number | null;
-  lease_owner: string | null;
-  lease_until: number | null;
-  last_error: string | null;
-  late_answer: string | null;
-  explanation: string | null;
-  trace_context: string | null;
 }
 
-export interface AttemptRow {
+export interface AttemptRow extends StoredAttempt {
   delivery_id: string;
-  number: number;
-  started_at: number;
-  duration_ms: number;
-  route: string;
-  flow_id: string;
-  outcome: 'succeeded' | 'failed';
-  http_status: number | null;
-  session_id: string | null;
-  error: string | null;
   draft: 0 | 1;
 }
 
@@ -49,23 +19,6 @@ export const DELIVERY_COLUMNS = `id, source, idempotency_key, mode, state, recei
 
 export const ATTEMPT_COLUMNS = `delivery_id, number, started_at, duration_ms, route, flow_id, outcome,
   http_status, session_id, error, draft`;
-
-/** The columns a patch sets, encoded; a key left undefined is not changed, null clears. */
-export function columnsOf(patch: DeliveryPatch): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  if (patch.state !== undefined) values.state = patch.state;
-  if (patch.answer !== undefined) values.answer = jsonOrNull(patch.answer);
-  if (patch.nextAttemptAt !== undefined) values.next_attempt_at = patch.nextAttemptAt;
-  if (patch.lease !== undefined) {
-    values.lease_owner = patch.lease?.owner ?? null;
-    values.lease_until = patch.lease?.until ?? null;
-  }
-  if (patch.lastError !== undefined) values.last_error = jsonOrNull(patch.lastError);
-  if (patch.routes !== undefined) values.routes = JSON.stringify(patch.routes);
-  if (patch.mappingVersion !== undefined) values.mapping_version = patch.mappingVersion;
-  if (patch.lateAnswer !== undefined) values.late_answer = jsonOrNull(patch.lateAnswer);
-  return values;
-}
 
 export function rowFromNew(d: NewDelivery, updatedAt: number) {
   const body = canonicalBody(d);
@@ -94,66 +47,4 @@ export function rowFromNew(d: NewDelivery, updatedAt: number) {
     explanation: d.explanation ? JSON.stringify(d.explanation) : null,
     trace_context: d.traceContext ?? null,
   };
-}
-
-export function recordFromRow(row: DeliveryRow, attempts: Attempt[]): DeliveryRecord {
-  return {
-    id: row.id,
-    source: row.source,
-    idempotencyKey: row.idempotency_key,
-    mode: row.mode,
-    state: row.state,
-    receivedAt: row.received_at,
-    updatedAt: row.updated_at,
-    mappingVersion: row.mapping_version,
-    request: {
-      method: row.method,
-      url: row.url,
-      headers: JSON.parse(row.headers) as Record<string, string>,
-      bodyBase64: row.body.toString('base64'),
-      bodyBytes: row.body_bytes,
-      bodyTruncated: row.body_truncated === 1,
-    },
-    routes: JSON.parse(row.routes) as DeliveryRecord['routes'],
-    answer: row.answer === null ? null : (JSON.parse(row.answer) as DeliveryRecord['answer']),
-    attempts,
-    nextAttemptAt: row.next_attempt_at,
-    lease: leaseOf(row),
-    lastError:
-      row.last_error === null ? null : (JSON.parse(row.last_error) as DeliveryRecord['lastError']),
-    lateAnswer:
-      row.late_answer === null
-        ? null
-        : (JSON.parse(row.late_answer) as DeliveryRecord['lateAnswer']),
-    // Absent (not null) when none was stored, so records from before it read as they did.
-    ...(row.explanation === null
-      ? {}
-      : { explanation: JSON.parse(row.explanation) as DeliveryRecord['explanation'] }),
-    ...(row.trace_context === null ? {} : { traceContext: row.trace_context }),
-  };
-}
-
-export function attemptFromRow(row: AttemptRow): Attempt {
-  return {
-    number: row.number,
-    startedAt: row.started_at,
-    durationMs: row.duration_ms,
-    route: row.route,
-    flowId: row.flow_id,
-    outcome: row.outcome,
-    ...(row.http_status !== null ? { httpStatus: row.http_status } : {}),
-    ...(row.session_id !== null ? { sessionId: row.session_id } : {}),
-    ...(row.error !== null ? { error: JSON.parse(row.error) as Attempt['error'] } : {}),
-    ...(row.draft === 1 ? { draft: true } : {}),
-  };
-}
-
-function leaseOf(row: DeliveryRow): DeliveryRecord['lease'] {
-  return row.lease_owner !== null && row.lease_until !== null
-    ? { owner: row.lease_owner, until: row.lease_until }
-    : null;
-}
-
-function jsonOrNull(value: unknown): string | null {
-  return value === null ? null : JSON.stringify(value);
 }

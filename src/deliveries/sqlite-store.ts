@@ -10,13 +10,11 @@ import { listSql, type ListParams } from './sqlite-list-query';
 import {
   ATTEMPT_COLUMNS,
   DELIVERY_COLUMNS,
-  attemptFromRow,
-  columnsOf,
-  recordFromRow,
   rowFromNew,
   type AttemptRow,
   type DeliveryRow,
 } from './sqlite-rows';
+import { attemptFromRow, columnsOf, recordFromRow } from './stored-columns';
 import {
   DELIVERY_STATES,
   FINAL_STATES,

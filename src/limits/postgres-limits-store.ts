@@ -1,6 +1,7 @@
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import { FLOW_LOCK_SPACE, ORG_LOCK_SPACE } from '../deliveries/postgres/advisory-locks';
 import { batchPerTurn } from '../deliveries/postgres/batch-per-turn';
+import { inTransaction } from '../deliveries/postgres/in-transaction';
 import { unavailableOrSame } from '../deliveries/postgres/unavailable-or-same';
 import { applyOutcome } from './apply-outcome';
 import { budgetsOf, decideAcquire, type AcquireFacts } from './decide-acquire';
@@ -131,36 +132,10 @@ export function openPostgresLimitsStore(options: PostgresLimitsOptions): LimitsS
     }
   }
 
-  /** `work` in a transaction; with `wrap: false` it sends BEGIN and COMMIT itself. */
-  async function transaction<T>(work: (client: PoolClient) => Promise<T>, wrap = true): Promise<T> {
-    if (closed) throw new Error('the limits store is closed');
-    let client: PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (error) {
-      throw unavailableOrSame(error);
-    }
-    let broken: unknown;
-    // A connection killed while checked out emits 'error' on the client, which the pool no
-    // longer listens to; unheard, it would end the process. The query in flight fails anyway.
-    const lost = (error: Error) => {
-      broken = error;
-    };
-    client.on('error', lost);
-    try {
-      if (wrap) await client.query('BEGIN');
-      const result = await work(client);
-      if (wrap) await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      broken = error;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw unavailableOrSame(error);
-    } finally {
-      // A connection that failed mid-transaction is not given back to the pool.
-      client.off('error', lost);
-      client.release(broken instanceof Error ? broken : undefined);
-    }
+  /** `work` in a transaction (inTransaction), refused once the store is closed. */
+  function transaction<T>(work: (client: PoolClient) => Promise<T>, wrap = true): Promise<T> {
+    if (closed) return Promise.reject(new Error('the limits store is closed'));
+    return inTransaction(pool, work, wrap);
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { POSTGRES_MIGRATIONS, type PostgresMigration } from './postgres-migrations';
 import { ADVISORY_LOCK_SPACE, MIGRATION_LOCK } from './advisory-locks';
+import { inTransaction } from './in-transaction';
 
 /**
  * Brings the database to the last of `migrations` and returns the versions before and after.
@@ -18,51 +19,43 @@ export async function migratePostgres(
     if (m.version !== i + 1) throw new Error(`migration ${i + 1} has version ${m.version}`);
   });
   const latest = migrations.length;
-  const client = await pool.connect();
   let from: number | undefined;
-  try {
-    for (;;) {
-      await client.query('BEGIN');
-      try {
-        await client.query('SELECT pg_advisory_xact_lock($1, $2)', [
-          ADVISORY_LOCK_SPACE,
-          MIGRATION_LOCK,
-        ]);
-        await client.query(
-          `CREATE TABLE IF NOT EXISTS flowhook_schema (
-             version    integer     NOT NULL PRIMARY KEY,
-             name       text        NOT NULL,
-             applied_at timestamptz NOT NULL DEFAULT now()
-           )`,
+  // One migration per transaction (inTransaction: a connection lost meanwhile fails the start
+  // rather than the process), until the schema is the latest.
+  for (;;) {
+    const current = await inTransaction(pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [
+        ADVISORY_LOCK_SPACE,
+        MIGRATION_LOCK,
+      ]);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS flowhook_schema (
+           version    integer     NOT NULL PRIMARY KEY,
+           name       text        NOT NULL,
+           applied_at timestamptz NOT NULL DEFAULT now()
+         )`,
+      );
+      const { rows } = await client.query<{ version: number }>(
+        'SELECT coalesce(max(version), 0)::integer AS version FROM flowhook_schema',
+      );
+      const version = rows[0].version;
+      if (version > latest) {
+        throw new Error(
+          `delivery store ${where} has schema version ${version}, newer than this flowhook ` +
+            `knows (${latest}); upgrade flowhook, or point DATABASE_URL at another database`,
         );
-        const { rows } = await client.query<{ version: number }>(
-          'SELECT coalesce(max(version), 0)::integer AS version FROM flowhook_schema',
-        );
-        const current = rows[0].version;
-        from ??= current;
-        if (current > latest) {
-          throw new Error(
-            `delivery store ${where} has schema version ${current}, newer than this flowhook ` +
-              `knows (${latest}); upgrade flowhook, or point DATABASE_URL at another database`,
-          );
-        }
-        if (current === latest) {
-          await client.query('COMMIT');
-          return { from, to: latest };
-        }
-        const next = migrations[current];
+      }
+      if (version < latest) {
+        const next = migrations[version];
         await client.query(next.sql);
         await client.query('INSERT INTO flowhook_schema (version, name) VALUES ($1, $2)', [
           next.version,
           next.name,
         ]);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
       }
-    }
-  } finally {
-    client.release();
+      return version;
+    });
+    from ??= current;
+    if (current === latest) return { from, to: latest };
   }
 }

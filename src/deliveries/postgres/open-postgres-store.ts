@@ -16,9 +16,16 @@ import {
   type UpdateResult,
 } from '../types';
 import { recordFromNew } from '../record-from-new';
+import {
+  attemptFromRow,
+  columnsOf as storedColumnsOf,
+  recordFromRow as storedRecordFromRow,
+  type StoredDelivery,
+} from '../stored-columns';
 import { StoreUnavailableError } from '../store-unavailable-error';
 import { ADVISORY_LOCK_SPACE, PRUNE_LOCK } from './advisory-locks';
 import { batchPerTurn } from './batch-per-turn';
+import { inTransaction } from './in-transaction';
 import { insertDeliveries } from './insert-deliveries';
 import { updateDeliveries } from './update-deliveries';
 import { listenForQueued } from './listen-for-queued';
@@ -52,30 +59,8 @@ const types = {
       : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
-interface DeliveryRow {
-  id: string;
-  source: string;
-  idempotency_key: string | null;
-  mode: 'sync' | 'async';
-  state: DeliveryState;
-  received_at: number;
-  updated_at: number;
-  mapping_version: string;
-  method: string;
-  url: string;
-  headers: string;
-  body: Buffer;
-  body_bytes: number;
+interface DeliveryRow extends StoredDelivery {
   body_truncated: boolean;
-  routes: string;
-  answer: string | null;
-  next_attempt_at: number | null;
-  lease_owner: string | null;
-  lease_until: number | null;
-  last_error: string | null;
-  late_answer: string | null;
-  explanation: string | null;
-  trace_context: string | null;
   /** [number, started_at, duration_ms, route, flow_id, outcome, http_status, session_id, error, draft] */
   attempts: [
     number,
@@ -489,31 +474,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
    */
   async function prune(before: number, limit: number): Promise<number> {
     if (closed) throw new Error('the delivery store is closed');
-    let client: pg.PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (error) {
-      throw unavailableOrSame(error);
-    }
-    let broken: unknown;
-    // A connection killed while checked out emits 'error' on the client, which the pool no
-    // longer listens to; unheard, it would end the process. The query in flight fails anyway.
-    const lost = (error: Error) => {
-      broken = error;
-    };
-    client.on('error', lost);
-    try {
-      await client.query('BEGIN');
+    return inTransaction(pool, async (client) => {
       const [lock] = (
         await client.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS got', [
           ADVISORY_LOCK_SPACE,
           PRUNE_LOCK,
         ])
       ).rows;
-      if (!lock.got) {
-        await client.query('COMMIT');
-        return 0;
-      }
+      if (!lock.got) return 0;
       const removed = await client.query(
         `DELETE FROM deliveries WHERE id IN (
            SELECT id FROM deliveries
@@ -527,17 +495,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
          INSERT INTO delivery_count_deltas (state, n)
          SELECT state, sum(n) FROM folded GROUP BY state`,
       );
-      await client.query('COMMIT');
       return removed.rowCount ?? 0;
-    } catch (error) {
-      broken = error;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw unavailableOrSame(error);
-    } finally {
-      client.off('error', lost);
-      // A connection that failed mid-transaction is not given back to the pool.
-      client.release(broken instanceof Error ? broken : undefined);
-    }
+    });
   }
 
   const store: DeliveryStore = {
@@ -669,23 +628,10 @@ function closedError(): Promise<never> {
   return Promise.reject(new Error('the delivery store is closed'));
 }
 
-/** The columns a patch sets, encoded; a key left undefined is not changed, null clears. */
+/** The columns a patch sets, encoded, plus route_names (routes[].route, for list(route)). */
 function columnsOf(patch: DeliveryPatch): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  if (patch.state !== undefined) values.state = patch.state;
-  if (patch.answer !== undefined) values.answer = jsonOrNull(patch.answer);
-  if (patch.nextAttemptAt !== undefined) values.next_attempt_at = patch.nextAttemptAt;
-  if (patch.lease !== undefined) {
-    values.lease_owner = patch.lease?.owner ?? null;
-    values.lease_until = patch.lease?.until ?? null;
-  }
-  if (patch.lastError !== undefined) values.last_error = jsonOrNull(patch.lastError);
-  if (patch.lateAnswer !== undefined) values.late_answer = jsonOrNull(patch.lateAnswer);
-  if (patch.routes !== undefined) {
-    values.routes = JSON.stringify(patch.routes);
-    values.route_names = patch.routes.map((r) => r.route);
-  }
-  if (patch.mappingVersion !== undefined) values.mapping_version = patch.mappingVersion;
+  const values = storedColumnsOf(patch);
+  if (patch.routes !== undefined) values.route_names = patch.routes.map((r) => r.route);
   return values;
 }
 
@@ -697,71 +643,33 @@ function castOf(column: string): string {
 }
 
 function recordFromRow(row: DeliveryRow): DeliveryRecord {
-  return {
-    id: row.id,
-    source: row.source,
-    idempotencyKey: row.idempotency_key,
-    mode: row.mode,
-    state: row.state,
-    receivedAt: row.received_at,
-    updatedAt: row.updated_at,
-    mappingVersion: row.mapping_version,
-    request: {
-      method: row.method,
-      url: row.url,
-      headers: JSON.parse(row.headers) as Record<string, string>,
-      bodyBase64: row.body.toString('base64'),
-      bodyBytes: row.body_bytes,
-      bodyTruncated: row.body_truncated,
-    },
-    routes: JSON.parse(row.routes) as DeliveryRecord['routes'],
-    answer: row.answer === null ? null : (JSON.parse(row.answer) as DeliveryRecord['answer']),
-    attempts: row.attempts.map(attemptFromRow),
-    nextAttemptAt: row.next_attempt_at,
-    lease:
-      row.lease_owner !== null && row.lease_until !== null
-        ? { owner: row.lease_owner, until: row.lease_until }
-        : null,
-    lastError:
-      row.last_error === null ? null : (JSON.parse(row.last_error) as DeliveryRecord['lastError']),
-    lateAnswer:
-      row.late_answer === null
-        ? null
-        : (JSON.parse(row.late_answer) as DeliveryRecord['lateAnswer']),
-    // Absent (not null) when none was stored, as in the SQLite store.
-    ...(row.explanation === null
-      ? {}
-      : { explanation: JSON.parse(row.explanation) as DeliveryRecord['explanation'] }),
-    ...(row.trace_context === null ? {} : { traceContext: row.trace_context }),
-  };
-}
-
-function attemptFromRow([
-  number,
-  startedAt,
-  durationMs,
-  route,
-  flowId,
-  outcome,
-  httpStatus,
-  sessionId,
-  error,
-  draft,
-]: DeliveryRow['attempts'][number]): Attempt {
-  return {
-    number,
-    startedAt,
-    durationMs,
-    route,
-    flowId,
-    outcome,
-    ...(httpStatus !== null ? { httpStatus } : {}),
-    ...(sessionId !== null ? { sessionId } : {}),
-    ...(error !== null ? { error: JSON.parse(error) as Attempt['error'] } : {}),
-    ...(draft ? { draft: true } : {}),
-  };
-}
-
-function jsonOrNull(value: unknown): string | null {
-  return value === null ? null : JSON.stringify(value);
+  return storedRecordFromRow(
+    row,
+    row.attempts.map(
+      ([
+        number,
+        started_at,
+        duration_ms,
+        route,
+        flow_id,
+        outcome,
+        http_status,
+        session_id,
+        error,
+        draft,
+      ]) =>
+        attemptFromRow({
+          number,
+          started_at,
+          duration_ms,
+          route,
+          flow_id,
+          outcome,
+          http_status,
+          session_id,
+          error,
+          draft,
+        }),
+    ),
+  );
 }
