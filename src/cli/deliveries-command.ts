@@ -166,6 +166,20 @@ export async function deliveriesCommand(
   return 0;
 }
 
+/** An attempt as the admin API shows it (GET /api/deliveries/:id, POST …/replay). */
+export interface AttemptView {
+  number: number;
+  startedAt: string;
+  durationMs: number;
+  route: string;
+  flowId: string;
+  outcome: string;
+  httpStatus: number | null;
+  sessionId: string | null;
+  error: { code: string; message: string } | null;
+  draft?: boolean;
+}
+
 interface Detail {
   id: string;
   source: string;
@@ -178,18 +192,7 @@ interface Detail {
   mappingVersion: string;
   nextAttemptAt: string | null;
   request: { method: string; url: string };
-  attempts: {
-    number: number;
-    startedAt: string;
-    durationMs: number;
-    route: string;
-    flowId: string;
-    outcome: string;
-    httpStatus: number | null;
-    sessionId: string | null;
-    error: { code: string; message: string } | null;
-    draft?: boolean;
-  }[];
+  attempts: AttemptView[];
   explanation:
     | (ExplanationLike & {
         file: string;

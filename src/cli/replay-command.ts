@@ -1,5 +1,5 @@
 import type { CliIo } from './cli-io';
-import { callAdminApi } from './deliveries-command';
+import { callAdminApi, type AttemptView } from './deliveries-command';
 
 export interface ReplayOptions {
   url?: string;
@@ -10,16 +10,7 @@ interface ReplayAnswer {
   deliveryId: string;
   state: string;
   mappingVersion: string;
-  attempts: {
-    number: number;
-    durationMs: number;
-    route: string;
-    flowId: string;
-    outcome: string;
-    httpStatus: number | null;
-    sessionId: string | null;
-    error: { code: string; message: string } | null;
-  }[];
+  attempts: AttemptView[];
   nextAttemptAt?: string;
 }
 
