@@ -117,6 +117,25 @@ describe('the password', () => {
   });
 });
 
+/** Once flowhook's statement waits on `holder`'s lock, kills flowhook's connections. */
+async function killOnceWaiting(holder: pg.Client, what: string): Promise<void> {
+  await until(
+    async () =>
+      (
+        await holder.query(
+          `SELECT 1 FROM pg_stat_activity WHERE application_name = 'flowhook'
+           AND wait_event_type = 'Lock'`,
+        )
+      ).rowCount === 1,
+    5000,
+    `${what} to wait on the lock`,
+  );
+  await holder.query(
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+     WHERE datname = current_database() AND application_name = 'flowhook'`,
+  );
+}
+
 describe('connections lost', () => {
   it('a killed connection fails its query as StoreUnavailableError, and the next one works', async () => {
     const s = await store({ poolSize: 2 });
@@ -129,21 +148,7 @@ describe('connections lost', () => {
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE', [d.id]);
       const blocked = s.update(d.id, { state: 'failed' }).catch((e: unknown) => e);
-      await until(
-        async () =>
-          (
-            await holder.query(
-              `SELECT 1 FROM pg_stat_activity WHERE application_name = 'flowhook'
-               AND wait_event_type = 'Lock'`,
-            )
-          ).rowCount === 1,
-        5000,
-        'the update to wait on the lock',
-      );
-      await holder.query(
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-         WHERE datname = current_database() AND application_name = 'flowhook'`,
-      );
+      await killOnceWaiting(holder, 'the update');
       const failure = await blocked;
       expect(failure).toBeInstanceOf(StoreUnavailableError);
       expect((failure as Error).message).toMatch(/unavailable/);
@@ -167,21 +172,7 @@ describe('connections lost', () => {
       await holder.query('BEGIN');
       await holder.query('LOCK TABLE delivery_count_deltas IN ACCESS EXCLUSIVE MODE');
       const pruning = s.prune(Date.now(), 100).catch((e: unknown) => e);
-      await until(
-        async () =>
-          (
-            await holder.query(
-              `SELECT 1 FROM pg_stat_activity WHERE application_name = 'flowhook'
-               AND wait_event_type = 'Lock'`,
-            )
-          ).rowCount === 1,
-        5000,
-        'the prune to wait on the lock',
-      );
-      await holder.query(
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-         WHERE datname = current_database() AND application_name = 'flowhook'`,
-      );
+      await killOnceWaiting(holder, 'the prune');
       expect(await pruning).toBeInstanceOf(StoreUnavailableError);
       await holder.query('ROLLBACK');
     } finally {
