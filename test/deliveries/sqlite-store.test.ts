@@ -2,13 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../src/deliveries/sqlite-store';
-import type {
-  Attempt,
-  CreateResult,
-  DeliveryRecord,
-  DeliveryStore,
-} from '../../src/deliveries/types';
-import { cleanup, newDelivery, tempDir } from './support';
+import type { Attempt, DeliveryStore } from '../../src/deliveries/types';
+import { attempt, cleanup, created, mustGet, newDelivery, tempDir } from './support';
 
 // What only the SQLite store does: its file and pragmas, group commit through the WAL, close
 // draining queued writes. Every behaviour of the contract is in store-contract.test.ts.
@@ -28,34 +23,6 @@ afterEach(async () => {
   await store.close();
   cleanup(dir);
 });
-
-async function created(result: Promise<CreateResult>): Promise<DeliveryRecord> {
-  const settled = await result;
-  if (!settled.created) throw new Error(`expected a new delivery, got ${settled.existing.id}`);
-  return settled.record;
-}
-
-async function mustGet(id: string): Promise<DeliveryRecord> {
-  const record = await store.get(id);
-  if (!record) throw new Error(`delivery ${id} not found`);
-  return record;
-}
-
-let attemptCounter = 0;
-
-/** An attempt as a caller hands it to update (unnumbered); `overrides` replace fields. */
-function attempt(overrides: Partial<Omit<Attempt, 'number'>> = {}): Omit<Attempt, 'number'> {
-  attemptCounter += 1;
-  return {
-    startedAt: 1_000 * attemptCounter,
-    durationMs: attemptCounter,
-    route: 'push',
-    flowId: 'flow-1',
-    outcome: 'failed',
-    httpStatus: 503,
-    ...overrides,
-  };
-}
 
 /**
  * How many commits the store's WAL file holds: a frame whose "database size after commit" field
@@ -168,12 +135,15 @@ describe('group commit', () => {
     // c was not due at 41 (next attempt at 42); b is running under a live lease: neither is taken.
     expect(due).toEqual([]);
 
-    expect(await mustGet(a.id)).toMatchObject({ state: 'failed', attempts: [{ number: 1 }] });
-    expect(await mustGet(b.id)).toMatchObject({
+    expect(await mustGet(store, a.id)).toMatchObject({
+      state: 'failed',
+      attempts: [{ number: 1 }],
+    });
+    expect(await mustGet(store, b.id)).toMatchObject({
       state: 'running',
       lease: { owner: 'w', until: clock + 20 },
     });
-    expect(await mustGet(c.id)).toMatchObject({ state: 'queued', nextAttemptAt: 42 });
+    expect(await mustGet(store, c.id)).toMatchObject({ state: 'queued', nextAttemptAt: 42 });
   });
 
   it('commits at most 256 writes together', async () => {
@@ -221,8 +191,11 @@ describe('group commit', () => {
     expect(reasons[5]).toMatch(/not canonical base64/);
     expect(walCommits() - before).toBe(1);
 
-    expect(await mustGet(a.id)).toMatchObject({ state: 'succeeded', receivedAt: a.receivedAt });
-    const stored = await mustGet(fresh.id);
+    expect(await mustGet(store, a.id)).toMatchObject({
+      state: 'succeeded',
+      receivedAt: a.receivedAt,
+    });
+    const stored = await mustGet(store, fresh.id);
     expect(stored.state).toBe('queued');
     // Numbered 1: the rolled-back write's attempt is gone.
     expect(stored.attempts.map((x) => x.number)).toEqual([1]);
@@ -266,7 +239,7 @@ describe('group commit', () => {
     expect(await store.get(d.id)).toBeUndefined();
     expect((await store.counts()).queued).toBe(0);
     await pending;
-    expect((await mustGet(d.id)).id).toBe(d.id);
+    expect((await mustGet(store, d.id)).id).toBe(d.id);
   });
 });
 
@@ -282,7 +255,10 @@ describe('close', () => {
     await expect(update).resolves.toMatchObject({ applied: true });
 
     store = openSqliteStore({ dataDir: dir, now: () => clock });
-    expect(await mustGet(d.id)).toMatchObject({ state: 'failed', attempts: [{ number: 1 }] });
+    expect(await mustGet(store, d.id)).toMatchObject({
+      state: 'failed',
+      attempts: [{ number: 1 }],
+    });
     expect(await store.counts()).toMatchObject({ queued: 300, failed: 1 });
   });
 });

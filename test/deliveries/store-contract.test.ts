@@ -2,15 +2,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openPostgresStore } from '../../src/deliveries/postgres/open-postgres-store';
 import { openSqliteStore } from '../../src/deliveries/sqlite-store';
-import type {
-  Attempt,
-  CreateResult,
-  DeliveryRecord,
-  DeliveryStore,
-  NewDelivery,
-} from '../../src/deliveries/types';
+import type { DeliveryRecord, DeliveryStore, NewDelivery } from '../../src/deliveries/types';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
-import { cleanup, newDelivery, tempDir } from './support';
+import { attempt, cleanup, created, mustGet, newDelivery, tempDir } from './support';
 
 /**
  * The delivery store contract (src/deliveries/types.ts), run against every implementation: the
@@ -113,34 +107,6 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
     await kind.afterEach();
   });
 
-  async function created(result: Promise<CreateResult>): Promise<DeliveryRecord> {
-    const settled = await result;
-    if (!settled.created) throw new Error(`expected a new delivery, got ${settled.existing.id}`);
-    return settled.record;
-  }
-
-  async function mustGet(id: string): Promise<DeliveryRecord> {
-    const record = await store.get(id);
-    if (!record) throw new Error(`delivery ${id} not found`);
-    return record;
-  }
-
-  let attemptCounter = 0;
-
-  /** An attempt as a caller hands it to update (unnumbered); `overrides` replace fields. */
-  function attempt(overrides: Partial<Omit<Attempt, 'number'>> = {}): Omit<Attempt, 'number'> {
-    attemptCounter += 1;
-    return {
-      startedAt: 1_000 * attemptCounter,
-      durationMs: attemptCounter,
-      route: 'push',
-      flowId: 'flow-1',
-      outcome: 'failed',
-      httpStatus: 503,
-      ...overrides,
-    };
-  }
-
   describe('create and get', () => {
     it('round-trips every field, with a byte-exact binary body', async () => {
       const body = Buffer.from([0x00, 0xff, 0xfe, 0x80, 0xc3, 0x28, 0x0a, 0x0d, 0xed, 0xa0, 0x80]);
@@ -185,7 +151,7 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
       };
       expect(record).toEqual(expected);
       expect(await store.get('dlv_1')).toEqual(expected);
-      const stored = await mustGet('dlv_1');
+      const stored = await mustGet(store, 'dlv_1');
       expect(Buffer.from(stored.request.bodyBase64, 'base64').equals(body)).toBe(true);
 
       // And after reopening.
@@ -212,7 +178,7 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
       const record = await created(store.create(input, DAY));
       expect(record.answer).toEqual(answer);
       expect(await store.get(input.id)).toEqual(record);
-      expect((await mustGet(input.id)).answer).toEqual(answer);
+      expect((await mustGet(store, input.id)).answer).toEqual(answer);
       // A repeat gets that answer back.
       const repeat = await store.create(
         newDelivery({ idempotencyKey: 'k-answer', receivedAt: input.receivedAt + 1 }),
@@ -223,26 +189,26 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
       // And it survives reopening.
       await store.close();
       store = await kind.reopen(() => clock);
-      expect((await mustGet(input.id)).answer).toEqual(answer);
+      expect((await mustGet(store, input.id)).answer).toEqual(answer);
     });
 
     it("stores a refusal's last error given with the new delivery, in the same write (issue 10)", async () => {
       const lastError = { code: 'missing_variables', message: 'required variable "id" is missing' };
       const input = newDelivery({ state: 'failed', lastError });
       expect((await created(store.create(input, DAY))).lastError).toEqual(lastError);
-      expect((await mustGet(input.id)).lastError).toEqual(lastError);
+      expect((await mustGet(store, input.id)).lastError).toEqual(lastError);
       const failed = await store.list({ state: 'failed', limit: 10 });
       expect(failed.items.map((d) => d.lastError)).toEqual([lastError]);
       // Without one it is null, as before.
       const plain = newDelivery();
       expect((await created(store.create(plain, DAY))).lastError).toBeNull();
-      expect((await mustGet(plain.id)).lastError).toBeNull();
+      expect((await mustGet(store, plain.id)).lastError).toBeNull();
     });
 
     it('an explicit null answer is stored as none', async () => {
       const input = newDelivery({ answer: null });
       expect((await created(store.create(input, DAY))).answer).toBeNull();
-      expect((await mustGet(input.id)).answer).toBeNull();
+      expect((await mustGet(store, input.id)).answer).toBeNull();
     });
 
     it('refuses a body that is not canonical base64 rather than lose bytes', async () => {
@@ -261,7 +227,7 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
       await expect(
         store.create({ ...input, receivedAt: input.receivedAt + 1 }, DAY),
       ).rejects.toMatchObject(kind.duplicateId);
-      expect((await mustGet(input.id)).receivedAt).toBe(input.receivedAt);
+      expect((await mustGet(store, input.id)).receivedAt).toBe(input.receivedAt);
     });
   });
 
@@ -394,13 +360,13 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
         [2],
         [1],
       ]);
-      const stored = await mustGet(a.id);
+      const stored = await mustGet(store, a.id);
       expect(stored.attempts).toEqual([...first.attempts, ...second.attempts]);
       expect(stored.attempts[0]).not.toHaveProperty('sessionId');
       expect(stored.attempts[1]).not.toHaveProperty('error');
       expect(stored.updatedAt).toBe(clock);
-      expect((await mustGet(b.id)).attempts).toEqual(other.attempts);
-      expect((await mustGet(b.id)).attempts[0]).not.toHaveProperty('httpStatus');
+      expect((await mustGet(store, b.id)).attempts).toEqual(other.attempts);
+      expect((await mustGet(store, b.id)).attempts[0]).not.toHaveProperty('httpStatus');
     });
 
     it('appends several attempts in one call, numbered in order after the existing ones', async () => {
@@ -423,7 +389,7 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
           { ...a4, number: 4 },
         ],
       });
-      const stored = await mustGet(d.id);
+      const stored = await mustGet(store, d.id);
       expect(stored.state).toBe('failed');
       expect(stored.attempts).toEqual([...first.attempts, ...more.attempts]);
     });
@@ -434,7 +400,7 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
         applied: true,
         attempts: [],
       });
-      expect((await mustGet(d.id)).attempts).toEqual([]);
+      expect((await mustGet(store, d.id)).attempts).toEqual([]);
     });
   });
 
@@ -480,7 +446,7 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
     it('does not apply when another owner holds it, but appends and numbers the attempts', async () => {
       const d = await heldBy('w2');
       const earlier = await store.update(d.id, {}, { attempts: [attempt()] });
-      const before = await mustGet(d.id);
+      const before = await mustGet(store, d.id);
       clock += 1000;
       const [a2, a3] = [attempt(), attempt({ outcome: 'succeeded', httpStatus: 201 })];
       const result = await store.update(
@@ -501,7 +467,7 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
           { ...a3, number: 3 },
         ],
       });
-      const after = await mustGet(d.id);
+      const after = await mustGet(store, d.id);
       expect(after).toMatchObject({
         state: 'running',
         lease: { owner: 'w2', until: before.lease!.until },
@@ -517,7 +483,7 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
       const d = await heldBy('w1');
       // Finished with its lease left in place: state is no longer running.
       await store.update(d.id, { state: 'succeeded' });
-      expect((await mustGet(d.id)).lease).toMatchObject({ owner: 'w1' });
+      expect((await mustGet(store, d.id)).lease).toMatchObject({ owner: 'w1' });
       const a = attempt();
       const result = await store.update(
         d.id,
@@ -525,7 +491,7 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
         { owner: 'w1', attempts: [a] },
       );
       expect(result).toEqual({ applied: false, attempts: [{ ...a, number: 1 }] });
-      expect(await mustGet(d.id)).toMatchObject({
+      expect(await mustGet(store, d.id)).toMatchObject({
         state: 'succeeded',
         nextAttemptAt: null,
         attempts: [{ ...a, number: 1 }],
@@ -536,7 +502,7 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
       const d = await created(store.create(newDelivery(), DAY));
       const result = await store.update(d.id, { state: 'succeeded' }, { owner: 'w1' });
       expect(result).toEqual({ applied: false, attempts: [] });
-      expect((await mustGet(d.id)).state).toBe('queued');
+      expect((await mustGet(store, d.id)).state).toBe('queued');
     });
 
     it('a holder whose lease was taken over by claimDue no longer applies', async () => {
@@ -548,7 +514,7 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
       expect(late.applied).toBe(false);
       const current = await store.update(d.id, { state: 'succeeded' }, { owner: 'w2' });
       expect(current.applied).toBe(true);
-      expect((await mustGet(d.id)).state).toBe('succeeded');
+      expect((await mustGet(store, d.id)).state).toBe('succeeded');
     });
   });
 
@@ -559,7 +525,7 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
         nextAttemptAt: 77,
         lastError: { code: 'E_GONE', message: 'retries exhausted' },
       });
-      const before = await mustGet(d.id);
+      const before = await mustGet(store, d.id);
       clock += 1000;
       const routes = [{ route: 'replayed', flowId: 'flow-2', orgId: 'org-2', variables: { x: 1 } }];
       const outcome = await store.claim(d.id, {
@@ -590,7 +556,7 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
       expect(await store.claim(d.id, { owner: 'o', until: 9, fromState: 'failed' })).toBe(
         'claimed',
       );
-      expect(await mustGet(d.id)).toMatchObject({
+      expect(await mustGet(store, d.id)).toMatchObject({
         state: 'running',
         lease: { owner: 'o', until: 9 },
         routes: d.routes,
@@ -608,12 +574,15 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
           patch: { routes: [] },
         }),
       ).toBe('claimed');
-      expect(await mustGet(d.id)).toMatchObject({ routes: [], mappingVersion: d.mappingVersion });
+      expect(await mustGet(store, d.id)).toMatchObject({
+        routes: [],
+        mappingVersion: d.mappingVersion,
+      });
     });
 
     it("'changed' when the state is no longer fromState, and changes nothing", async () => {
       const d = await created(store.create(newDelivery({ state: 'dead' }), DAY));
-      const before = await mustGet(d.id);
+      const before = await mustGet(store, d.id);
       clock += 1000;
       expect(
         await store.claim(d.id, {
@@ -633,7 +602,7 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
           DAY,
         ),
       );
-      const before = await mustGet(d.id);
+      const before = await mustGet(store, d.id);
       expect(await store.claim(d.id, { owner: 'admin', until: 1, fromState: 'running' })).toBe(
         'changed',
       );
@@ -650,7 +619,7 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
       expect([...outcomes].sort()).toEqual(['changed', 'claimed']);
       const winner =
         outcomes[0] === 'claimed' ? { owner: 'a', until: 1 } : { owner: 'b', until: 2 };
-      expect((await mustGet(d.id)).lease).toEqual(winner);
+      expect((await mustGet(store, d.id)).lease).toEqual(winner);
       expect(await store.claim(d.id, { owner: 'c', until: 3, fromState: 'dead' })).toBe('changed');
     });
 
@@ -661,7 +630,7 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
       expect(
         await store.claim(d.id, { owner: 'a', until: 1, fromState: 'dead', attempts: 0 }),
       ).toBe('changed');
-      expect((await mustGet(d.id)).state).toBe('dead');
+      expect((await mustGet(store, d.id)).state).toBe('dead');
       expect(
         await store.claim(d.id, { owner: 'a', until: 1, fromState: 'dead', attempts: 1 }),
       ).toBe('claimed');
@@ -1133,8 +1102,8 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
       );
       const plain = await created(store.create(newDelivery({ receivedAt: 2000 }), DAY));
       expect(traced.traceContext).toBe(TRACEPARENT);
-      expect((await mustGet(traced.id)).traceContext).toBe(TRACEPARENT);
-      expect((await mustGet(plain.id)).traceContext).toBeUndefined();
+      expect((await mustGet(store, traced.id)).traceContext).toBe(TRACEPARENT);
+      expect((await mustGet(store, plain.id)).traceContext).toBeUndefined();
       const { items } = await store.list({ limit: 10 });
       expect(items.find((d) => d.id === traced.id)?.traceContext).toBe(TRACEPARENT);
       const claimed = await store.claimDue(10_000, 10, 'w', 30_000);
@@ -1151,8 +1120,8 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
         ),
       );
       const ids = results.map((r) => (r.created ? r.record.id : ''));
-      expect((await mustGet(ids[1])).traceContext).toBe(TRACEPARENT);
-      expect((await mustGet(ids[0])).traceContext).toBeUndefined();
+      expect((await mustGet(store, ids[1])).traceContext).toBe(TRACEPARENT);
+      expect((await mustGet(store, ids[0])).traceContext).toBeUndefined();
     });
   });
 
@@ -1176,7 +1145,7 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
       await expect(store.close()).resolves.toBeUndefined();
 
       store = await kind.reopen(() => clock);
-      expect((await mustGet(d.id)).state).toBe('queued');
+      expect((await mustGet(store, d.id)).state).toBe('queued');
     });
   });
 
