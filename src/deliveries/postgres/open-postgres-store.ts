@@ -20,6 +20,7 @@ import {
   attemptFromRow,
   columnsOf as storedColumnsOf,
   recordFromRow as storedRecordFromRow,
+  type StoredAttempt,
   type StoredDelivery,
 } from '../stored-columns';
 import { StoreUnavailableError } from '../store-unavailable-error';
@@ -61,19 +62,8 @@ const types = {
 
 interface DeliveryRow extends StoredDelivery {
   body_truncated: boolean;
-  /** [number, started_at, duration_ms, route, flow_id, outcome, http_status, session_id, error, draft] */
-  attempts: [
-    number,
-    number,
-    number,
-    string,
-    string,
-    'succeeded' | 'failed',
-    number | null,
-    string | null,
-    string | null,
-    boolean,
-  ][];
+  /** Its attempts, as one JSON array of attempt rows, in order. */
+  attempts: StoredAttempt[];
 }
 
 /** A delivery with its attempts, read in one statement (one snapshot). */
@@ -81,9 +71,10 @@ const RECORD = `d.id, d.source, d.idempotency_key, d.mode, d.state, d.received_a
   d.mapping_version, d.method, d.url, d.headers, d.body, d.body_bytes, d.body_truncated, d.routes,
   d.answer, d.next_attempt_at, d.lease_owner, d.lease_until, d.last_error,
   d.late_answer, d.explanation, d.trace_context,
-  (SELECT coalesce(json_agg(json_build_array(a.number, a.started_at, a.duration_ms, a.route,
-     a.flow_id, a.outcome, a.http_status, a.session_id, a.error, a.draft) ORDER BY a.number), '[]'::json)
-   FROM attempts a WHERE a.delivery_id = d.id) AS attempts`;
+  (SELECT coalesce(json_agg(a ORDER BY a.number), '[]'::json) FROM (
+     SELECT number, started_at, duration_ms, route, flow_id, outcome, http_status, session_id,
+       error, draft
+     FROM attempts WHERE delivery_id = d.id) a) AS attempts`;
 
 /** Creates gathered in one statement at most (a turn's worth under load is far fewer). */
 const CREATE_BATCH_MAX = 64;
@@ -643,33 +634,5 @@ function castOf(column: string): string {
 }
 
 function recordFromRow(row: DeliveryRow): DeliveryRecord {
-  return storedRecordFromRow(
-    row,
-    row.attempts.map(
-      ([
-        number,
-        started_at,
-        duration_ms,
-        route,
-        flow_id,
-        outcome,
-        http_status,
-        session_id,
-        error,
-        draft,
-      ]) =>
-        attemptFromRow({
-          number,
-          started_at,
-          duration_ms,
-          route,
-          flow_id,
-          outcome,
-          http_status,
-          session_id,
-          error,
-          draft,
-        }),
-    ),
-  );
+  return storedRecordFromRow(row, row.attempts.map(attemptFromRow));
 }
