@@ -264,7 +264,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         continue;
       }
       if (key !== null) keys.add(key);
-      groups.set(windowMs, [...(groups.get(windowMs) ?? []), delivery]);
+      const group = groups.get(windowMs);
+      if (group) group.push(delivery);
+      else groups.set(windowMs, [delivery]);
     }
     const updatedAt = now();
     for (const [windowMs, deliveries] of groups) {
@@ -358,7 +360,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       result.catch(() => undefined); // awaited below; handled now (see createBatch)
       results.set(call, result);
     };
-    const groups = new Map<string, UpdateCall[]>();
+    // Each call with its columns, encoded once, by the columns it sets.
+    const groups = new Map<string, { call: UpdateCall; columns: Record<string, unknown> }[]>();
     const ids = new Set<string>();
     const later: UpdateCall[] = [];
     for (const call of calls) {
@@ -367,20 +370,23 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         continue;
       }
       ids.add(call.id);
-      const shape = Object.keys(columnsOf(call.patch)).join(',');
-      groups.set(shape, [...(groups.get(shape) ?? []), call]);
+      const columns = columnsOf(call.patch);
+      const shape = Object.keys(columns).join(',');
+      const group = groups.get(shape);
+      if (group) group.push({ call, columns });
+      else groups.set(shape, [{ call, columns }]);
     }
     const updatedAt = now();
     await Promise.all(
       [...groups.values()].map(async (group) => {
-        if (group.length === 1) return settle(group[0], updateAlone(group[0]));
+        if (group.length === 1) return settle(group[0].call, updateAlone(group[0].call));
         let answers: Awaited<ReturnType<typeof updateDeliveries>> | undefined;
         try {
           answers = await updateDeliveries(
             query,
-            group.map((call) => ({
+            group.map(({ call, columns }) => ({
               id: call.id,
-              columns: columnsOf(call.patch),
+              columns,
               owner: call.options.owner ?? null,
               attempts: call.options.attempts ?? [],
             })),
@@ -389,7 +395,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         } catch (error) {
           if (error instanceof StoreUnavailableError) throw error;
         }
-        group.forEach((call, i) => {
+        group.forEach(({ call }, i) => {
           const answer = answers?.[i];
           if (answers === undefined) settle(call, updateAlone(call));
           else if (answer === undefined) settle(call, Promise.reject(notFound(call.id)));
