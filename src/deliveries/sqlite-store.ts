@@ -52,6 +52,10 @@ export interface SqliteStoreOptions {
   readonly maxBytes?: number;
 }
 
+/** The latest delivery of a source with an idempotency key: migration 7's index, read backwards. */
+export const LATEST_WITH_KEY = `SELECT id, received_at FROM deliveries
+  WHERE idempotency_key = @key AND source = @source ORDER BY received_at DESC LIMIT 1`;
+
 /** How long a statement waits for another process's write transaction before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
 
@@ -106,14 +110,8 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       `SELECT ${ATTEMPT_COLUMNS} FROM attempts
        WHERE delivery_id IN (SELECT value FROM json_each(?)) ORDER BY delivery_id, number`,
     ),
-    selectKey: db.prepare<[string, string], { delivery_id: string; received_at: number }>(
-      `SELECT delivery_id, received_at FROM idempotency_keys WHERE source = ? AND key = ?`,
-    ),
-    upsertKey: db.prepare(
-      `INSERT INTO idempotency_keys (source, key, delivery_id, received_at)
-       VALUES (@source, @key, @delivery_id, @received_at)
-       ON CONFLICT (source, key)
-       DO UPDATE SET delivery_id = excluded.delivery_id, received_at = excluded.received_at`,
+    selectKey: db.prepare<{ key: string; source: string }, { id: string; received_at: number }>(
+      LATEST_WITH_KEY,
     ),
     exists: db.prepare<[string], { 1: number }>(`SELECT 1 FROM deliveries WHERE id = ?`),
     touch: db.prepare(`UPDATE deliveries SET updated_at = @updated_at WHERE id = @id`),
@@ -200,9 +198,9 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
   function create(delivery: NewDelivery, windowMs: number): CreateResult {
     const key = delivery.idempotencyKey;
     if (key !== null) {
-      const seen = sql.selectKey.get(delivery.source, key);
+      const seen = sql.selectKey.get({ key, source: delivery.source });
       if (seen && delivery.receivedAt - seen.received_at < windowMs) {
-        const existing = read(seen.delivery_id);
+        const existing = read(seen.id);
         if (existing) return { created: false, existing };
       }
     }
@@ -214,15 +212,8 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       throw new StoreFullError(options.maxBytes);
     }
     const updatedAt = now();
+    // The key is found again through the row itself (migration 7): nothing else to write.
     sql.insertDelivery.run(rowFromNew(delivery, updatedAt));
-    if (key !== null) {
-      sql.upsertKey.run({
-        source: delivery.source,
-        key,
-        delivery_id: delivery.id,
-        received_at: delivery.receivedAt,
-      });
-    }
     return { created: true, record: recordFromNew(delivery, updatedAt) };
   }
 

@@ -74,6 +74,49 @@ describe('migrations', () => {
     await store.close();
   });
 
+  it('7: repeats of a key stored by version 6 (a table of keys) are still found, from the index', async () => {
+    const db = new Database(file);
+    migrate(db, MIGRATIONS.slice(0, 6));
+    // As version 6 wrote a delivery with a key: the row, and the key in its own table.
+    db.prepare(
+      `INSERT INTO deliveries (id, source, idempotency_key, mode, state, received_at, updated_at,
+         mapping_version, method, url, headers, body, body_bytes, body_truncated, routes)
+       VALUES ('old-1', 'github', 'k1', 'sync', 'succeeded', 1000, 1000, 'v', 'POST', '/', '{}',
+         x'', 0, 0, '[]')`,
+    ).run();
+    db.prepare(
+      `INSERT INTO idempotency_keys (source, key, delivery_id, received_at)
+       VALUES ('github', 'k1', 'old-1', 1000)`,
+    ).run();
+    db.close();
+
+    const store = openSqliteStore({ dataDir: dir });
+    const repeat = await store.create(
+      newDelivery({ source: 'github', idempotencyKey: 'k1', receivedAt: 2000 }),
+      DAY,
+    );
+    expect(!repeat.created && repeat.existing.id).toBe('old-1');
+    const later = newDelivery({ source: 'github', idempotencyKey: 'k1', receivedAt: 1000 + DAY });
+    expect((await store.create(later, DAY)).created).toBe(true);
+    await store.close();
+
+    const after = new Database(file, { readonly: true });
+    try {
+      const indexes = after
+        .prepare(`SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'deliveries'`)
+        .pluck()
+        .all();
+      expect(indexes).toContain('deliveries_key');
+      expect(indexes).not.toContain('deliveries_idempotency_key');
+      // The old table's name still answers, with its meaning: the latest delivery per key.
+      expect(after.prepare('SELECT * FROM idempotency_keys').all()).toEqual([
+        { source: 'github', key: 'k1', delivery_id: later.id, received_at: later.receivedAt },
+      ]);
+    } finally {
+      after.close();
+    }
+  });
+
   it('a database newer than the code is refused with a clear error, and left alone', async () => {
     await openSqliteStore({ dataDir: dir }).close();
     const db = new Database(file);

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { openSqliteStore } from '../../src/deliveries/sqlite-store';
+import { listSql } from '../../src/deliveries/sqlite-list-query';
+import { LATEST_WITH_KEY, openSqliteStore } from '../../src/deliveries/sqlite-store';
 import type { Attempt, DeliveryStore } from '../../src/deliveries/types';
 import { attempt, cleanup, created, mustGet, newDelivery, tempDir } from './support';
 
@@ -260,5 +261,87 @@ describe('close', () => {
       attempts: [{ number: 1 }],
     });
     expect(await store.counts()).toMatchObject({ queued: 300, failed: 1 });
+  });
+});
+
+describe('indexes', () => {
+  /** The plan SQLite picks for `sql` on the store's file, one line per step. */
+  function plan(sql: string, params: Record<string, unknown>): string {
+    const db = new Database(path.join(dir, 'flowhook.db'), { readonly: true });
+    try {
+      const used = Object.fromEntries(
+        Object.entries(params).filter(([name]) => new RegExp(`@${name}\\b`).test(sql)),
+      );
+      return db
+        .prepare<Record<string, unknown>, { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
+        .all(used)
+        .map((step) => step.detail)
+        .join(' | ');
+    } finally {
+      db.close();
+    }
+  }
+
+  const params = {
+    source: 's',
+    state: 'queued',
+    route: 'r',
+    flow: 'f',
+    since: 1,
+    until: 2,
+    search: 'abcdefghij',
+    search_prefix: 'abcdefghij%',
+    cursor_at: 1,
+    cursor_id: 'x',
+    limit: 10,
+  };
+  const none = {
+    source: false,
+    state: false,
+    route: false,
+    flow: false,
+    since: false,
+    until: false,
+    search: false,
+    cursor: false,
+  };
+
+  it.each([
+    [{}, 'SCAN deliveries USING INDEX deliveries_received'],
+    [{ source: true }, 'SEARCH deliveries USING INDEX deliveries_source (source=?)'],
+    [{ state: true }, 'SEARCH deliveries USING INDEX deliveries_state (state=?)'],
+    [
+      { source: true, state: true },
+      'SEARCH deliveries USING INDEX deliveries_source_state (source=? AND state=?)',
+    ],
+    [{ since: true }, 'SEARCH deliveries USING INDEX deliveries_received (received_at>?)'],
+    [{ until: true }, 'SEARCH deliveries USING INDEX deliveries_received (received_at<?)'],
+    [
+      { cursor: true },
+      'SEARCH deliveries USING INDEX deliveries_received ((received_at,id)<(?,?))',
+    ],
+    [
+      { source: true, cursor: true },
+      'SEARCH deliveries USING INDEX deliveries_source (source=? AND (received_at,id)<(?,?))',
+    ],
+    [
+      { state: true, cursor: true },
+      'SEARCH deliveries USING INDEX deliveries_state (state=? AND (received_at,id)<(?,?))',
+    ],
+    [{ route: true }, 'SCAN deliveries USING INDEX deliveries_received'],
+    [{ flow: true }, 'SCAN deliveries USING INDEX deliveries_received'],
+    [{ search: true }, 'SCAN deliveries USING INDEX deliveries_received'],
+  ])('list %j reads deliveries through an index, in order (no sort)', async (shape, expected) => {
+    await store.create(newDelivery(), DAY);
+    const steps = plan(listSql({ ...none, ...shape }), params);
+    expect(steps.split(' | ')[0]).toBe(expected);
+    expect(steps).not.toContain('TEMP B-TREE');
+  });
+
+  it('a repeat is looked up in the key index, latest first, without a sort (migration 7)', async () => {
+    await store.create(newDelivery({ idempotencyKey: 'k' }), DAY);
+    expect(plan(LATEST_WITH_KEY, { key: 'k', source: 'github' })).toBe(
+      'SEARCH deliveries USING INDEX deliveries_key (idempotency_key=? AND source=?)',
+    );
   });
 });
