@@ -80,6 +80,11 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     // loss too, not only a process crash.
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
+    // A group's savepoints and statements keep the pages they change (to roll back alone) in a
+    // sub-journal; on disk that was a temp file per group, written page by page: ~35 write
+    // calls per delivery, a third of the store's CPU (issue 15). In memory it is freed at
+    // commit, and nothing in it is needed after a crash (the WAL is).
+    db.pragma('temp_store = MEMORY');
     // The WAL is reset after each checkpoint; cap what it keeps on disk after a burst.
     db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     migrate(db);

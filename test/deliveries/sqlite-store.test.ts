@@ -44,7 +44,7 @@ function walCommits(file = path.join(dir, 'flowhook.db')): number {
 }
 
 describe('open', () => {
-  it('creates DATA_DIR and flowhook.db in it, WAL, synchronous NORMAL (the WAL fsynced by the group commit), foreign keys on', async () => {
+  it('creates DATA_DIR and flowhook.db in it, WAL, synchronous NORMAL (the WAL fsynced by the group commit), foreign keys on, temp files in memory', async () => {
     const nested = path.join(dir, 'a', 'b');
     const pragma = jest.spyOn(Database.prototype, 'pragma');
     let other: DeliveryStore;
@@ -56,6 +56,7 @@ describe('open', () => {
           'journal_mode = WAL',
           'synchronous = NORMAL',
           'foreign_keys = ON',
+          'temp_store = MEMORY',
         ]),
       );
     } finally {
