@@ -91,3 +91,96 @@ describe('createGroupCommit with the WAL fsynced by flowhook (issue 15)', () => 
     expect(rows()).toBe(2);
   });
 });
+
+// A group runs without savepoints; when a write throws, it is rolled back whole and run again
+// with a savepoint per write (issue 15).
+describe('createGroupCommit: a write that throws', () => {
+  let dir: string;
+  let db: Database.Database;
+  /** Every statement the connection ran, better-sqlite3's transaction control included. */
+  let ran: string[];
+  const values = () => db.prepare('SELECT n FROM t ORDER BY n').pluck().all();
+  const control = () => ran.filter((sql) => /^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)/.test(sql));
+
+  beforeEach(() => {
+    dir = tempDir();
+    ran = [];
+    db = new Database(path.join(dir, 'group.db'), { verbose: (sql) => ran.push(String(sql)) });
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE t (n INTEGER NOT NULL UNIQUE)');
+  });
+  afterEach(() => {
+    db.close();
+    cleanup(dir);
+  });
+
+  it('a group where no write throws runs each write once, in one transaction, no savepoint', async () => {
+    const group = createGroupCommit(db);
+    const insert = db.prepare('INSERT INTO t (n) VALUES (?)');
+    ran = [];
+    await Promise.all([1, 2, 3].map((n) => group.write(() => insert.run(n))));
+    expect(values()).toEqual([1, 2, 3]);
+    expect(control()).toEqual(['BEGIN IMMEDIATE', 'COMMIT']);
+  });
+
+  it('rolls back alone, after writing; the writes around it land once, in one commit', async () => {
+    const group = createGroupCommit(db);
+    const insert = db.prepare('INSERT INTO t (n) VALUES (?)');
+    const runs: number[] = [];
+    ran = [];
+    const results = await Promise.allSettled([
+      group.write(() => {
+        runs.push(1);
+        return insert.run(1).changes;
+      }),
+      group.write(() => {
+        runs.push(2);
+        insert.run(2);
+        insert.run(3);
+        throw new Error('after two rows');
+      }),
+      group.write(() => {
+        runs.push(4);
+        // Would break UNIQUE if the first try's rows were still there.
+        return insert.run(4).changes + insert.run(5).changes;
+      }),
+      group.write(() => {
+        runs.push(6);
+        return insert.run(1).changes; // UNIQUE: write 1's row is there
+      }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'rejected',
+    ]);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/after two rows/);
+    expect(String((results[3] as PromiseRejectedResult).reason)).toMatch(/UNIQUE/);
+    expect(results[2]).toEqual({ status: 'fulfilled', value: 2 });
+    expect(values()).toEqual([1, 4, 5]);
+    // The first try stopped at the first failure; the second ran every write in a savepoint.
+    expect(runs).toEqual([1, 2, 1, 2, 4, 6]);
+    const savepoint = 'SAVEPOINT `\t_bs3.\t`';
+    const release = 'RELEASE `\t_bs3.\t`';
+    const undo = 'ROLLBACK TO `\t_bs3.\t`';
+    expect(control()).toEqual([
+      'BEGIN IMMEDIATE',
+      'ROLLBACK',
+      'BEGIN IMMEDIATE',
+      ...[
+        savepoint,
+        release,
+        savepoint,
+        undo,
+        release,
+        savepoint,
+        release,
+        savepoint,
+        undo,
+        release,
+      ],
+      'COMMIT',
+    ]);
+  });
+});
