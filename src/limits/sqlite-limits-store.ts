@@ -96,6 +96,7 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
     renewSlots: db.prepare(
       `UPDATE flow_slots SET until = @until WHERE delivery_id = @id AND owner = @owner`,
     ),
+    anySlot: db.prepare<[], 1>(`SELECT 1 FROM flow_slots LIMIT 1`).pluck(),
     expireSlots: db.prepare(`DELETE FROM flow_slots WHERE until <= ?`),
     paused: db.prepare<[string, string], { 1: number }>(
       `SELECT 1 FROM pauses WHERE kind = ? AND name = ?`,
@@ -174,36 +175,56 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
   });
 
   /**
-   * The acquires of one turn for flows without concurrency or rate limits, decided together on
-   * one read transaction (one snapshot; each fact read once for all of them). Nothing is kept
-   * past it: a pause another process wrote before an acquire was asked for holds for it.
+   * The reads of one turn, in one read transaction (one snapshot; each fact read once for all):
+   * the acquires for flows without concurrency or rate limits, decided together, and whether the
+   * releases hold any slot (none when no slot is held at all, the case without such limits).
+   * Nothing is kept past it: a pause another process wrote before an acquire was asked for holds
+   * for it.
    */
-  const decideUnlimited = db.transaction((requests: readonly BudgetRequest[]): AcquirePlan[] => {
+  const readTurn = db.transaction((acquires: readonly PendingAcquire[], releases: number) => {
     const seen = turnReads();
-    return requests.map((request) =>
+    const plans = acquires.map(({ request }) =>
       decideAcquire(request, factsOf(request, budgetsOf(request), seen, false)),
     );
+    const anySlot = releases > 0 && sql.anySlot.get() !== undefined;
+    return { plans, anySlot };
   });
 
-  let unlimitedTurn: PendingAcquire[] | undefined;
-  const decideTurn = () => {
-    const batch = unlimitedTurn;
-    unlimitedTurn = undefined;
-    if (batch === undefined) return;
-    let plans: AcquirePlan[];
+  let turn: { acquires: PendingAcquire[]; releases: PendingRelease[] } | undefined;
+  const joinTurn = () => {
+    if (turn === undefined) {
+      turn = { acquires: [], releases: [] };
+      setImmediate(endTurn);
+    }
+    return turn;
+  };
+  const endTurn = () => {
+    const ending = turn;
+    turn = undefined;
+    if (ending === undefined) return;
+    const { acquires, releases } = ending;
+    let read: { plans: AcquirePlan[]; anySlot: boolean };
+    const held: boolean[] = [];
     try {
       if (!db.open) throw new Error('the limits store is closed');
-      plans = decideUnlimited(batch.map((p) => p.request));
+      read = readTurn(acquires, releases.length);
+      if (read.anySlot)
+        for (const { id, owner } of releases) held.push(sql.holds.get(id, owner) !== undefined);
     } catch (error) {
-      for (const p of batch) p.reject(error);
+      for (const p of [...acquires, ...releases]) p.reject(error);
       return;
     }
-    plans.forEach((plan, i) => {
-      const { request, resolve, reject } = batch[i];
+    read.plans.forEach((plan, i) => {
+      const { request, resolve, reject } = acquires[i];
       // Most decisions write nothing; one that does (a probe let through) is made again under
       // the write lock, as a limited flow's is.
       if (plan.save.length === 0) resolve(plan.decision);
       else write(() => acquire(request)).then(resolve, reject);
+    });
+    releases.forEach(({ id, owner, now, resolve, reject }, i) => {
+      // A delivery of flows without a concurrency limit took no slot: nothing to write.
+      if (held[i]) write(() => release(id, owner, now)).then(resolve, reject);
+      else resolve();
     });
   };
 
@@ -278,7 +299,7 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
   /** The outcomes of this turn, written by one write of the group commit. */
   let outcomesTurn: PendingOutcome[] | undefined;
 
-  /** Whether the delivery holds a slot (a flow with a concurrency limit): else nothing to write. */
+  /** Whether the delivery holds a slot (a flow with a concurrency limit): else nothing to renew. */
   const holdsSlots = (id: string, owner: string): Promise<boolean> =>
     run(() => sql.holds.get(id, owner) !== undefined);
 
@@ -288,18 +309,14 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
       // open? throttled?), with the others of its turn and without the write lock.
       if (!unlimited(budgetsOf(request))) return write(() => acquire(request));
       return new Promise((resolve, reject) => {
-        if (unlimitedTurn === undefined) {
-          unlimitedTurn = [];
-          setImmediate(decideTurn);
-        }
-        unlimitedTurn.push({ request, resolve, reject });
+        joinTurn().acquires.push({ request, resolve, reject });
       });
     },
-    // A delivery of flows without a concurrency limit took no slot: its release reads and ends.
-    release: (id, owner, now) =>
-      holdsSlots(id, owner).then((held) =>
-        held ? write(() => release(id, owner, now)) : undefined,
-      ),
+    release(id, owner, now) {
+      return new Promise((resolve, reject) => {
+        joinTurn().releases.push({ id, owner, now, resolve, reject });
+      });
+    },
     renew: (id, owner, until) =>
       holdsSlots(id, owner).then((held) =>
         held
@@ -342,7 +359,7 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
       run(() => {
         if (!db.open) return;
         // Queued work first: a caller may be awaiting it (a decision may queue a write).
-        decideTurn();
+        endTurn();
         writes.drain();
         db.close();
       }),
@@ -363,6 +380,14 @@ function turnReads(): TurnReads {
 interface PendingAcquire {
   readonly request: BudgetRequest;
   readonly resolve: (decision: BudgetDecision) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface PendingRelease {
+  readonly id: string;
+  readonly owner: string;
+  readonly now: number;
+  readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
 
