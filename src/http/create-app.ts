@@ -1,5 +1,4 @@
 import express, { type Express } from 'express';
-import helmet from 'helmet';
 import { createBackgroundWork, type BackgroundWork } from '../background-work';
 import type { Config } from '../config';
 import { createLeases, type Leases } from '../deliveries/lease';
@@ -25,6 +24,7 @@ import { healthRouter } from './health-routes';
 import { hooksRouter } from './hooks-route';
 import { metricsRouter } from './metrics-route';
 import { requireAdminToken } from './require-admin-token';
+import { securityHeadersMiddleware } from './security-headers';
 
 export interface AppDeps {
   readonly config: Pick<Config, 'bodyLimit' | 'flowOrgId' | 'dryRun'> &
@@ -100,26 +100,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('x-powered-by', false);
   // req.protocol and req.host (the URL a sender signed) follow X-Forwarded-* only from these.
   app.set('trust proxy', deps.config.trustProxy ?? false);
-  // Headers for a JSON API, not a web page (OWASP REST Security cheat sheet): a CSP that allows
-  // nothing, no framing, nosniff, HSTS, no referrer. Helmet's page-oriented defaults (a long CSP,
-  // DNS-prefetch, IE download options, origin-agent-cluster…) add about 600 bytes to every answer.
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-      },
-      frameguard: { action: 'deny' },
-      crossOriginEmbedderPolicy: false,
-      crossOriginOpenerPolicy: false,
-      originAgentCluster: false,
-      xDnsPrefetchControl: false,
-      xDownloadOptions: false,
-      xPermittedCrossDomainPolicies: false,
-      xXssProtection: false,
-    }),
-  );
-  // The hook route first: it is the hot path, and Express tries routers in order.
+  // The hook route first: it is the hot path, and Express tries routers in order. It sets the
+  // security headers itself (helmet below runs for every other route).
   app.use(
     hooksRouter(
       {
@@ -162,6 +144,8 @@ export function createApp(deps: AppDeps): Express {
       metrics,
     ),
   );
+  // Every other route's answers carry the headers the hook route sets itself (security-headers.ts).
+  app.use(securityHeadersMiddleware);
   // On by default; METRICS=off leaves /metrics a 404 like any unknown path.
   if (metrics.registry !== undefined && deps.config.metrics !== false) {
     registerScrapeGauges(metrics.registry, {
