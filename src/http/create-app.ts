@@ -21,6 +21,7 @@ import { consoleRouter } from './console-routes';
 import { consoleSession } from './console-session';
 import { errorHandler, notFound } from './error-handler';
 import { healthRouter } from './health-routes';
+import { dispatchHooksFirst } from './dispatch-hooks-first';
 import { hooksRouter } from './hooks-route';
 import { metricsRouter } from './metrics-route';
 import { requireAdminToken } from './require-admin-token';
@@ -102,48 +103,47 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', deps.config.trustProxy ?? false);
   // The hook route first: it is the hot path, and Express tries routers in order. It sets the
   // security headers itself (helmet below runs for every other route).
-  app.use(
-    hooksRouter(
-      {
-        mappings: deps.mappings,
-        flowClient: deps.flowClient,
-        defaultOrgId: deps.config.flowOrgId,
-        executeBodyLimit: deps.config.executeBodyLimit,
-        now: deps.now ?? Date.now,
-        store,
-        policy: retryPolicyFrom(deps.config),
-        idempotencyWindowMs: deps.config.idempotencyWindowMs ?? 24 * 3_600_000,
-        refusedBodyLimit: deps.config.refusedBodyLimit,
-        // A sync delivery is held for one execution; past that the worker may take it back.
-        leases,
-        replayWaitMs: (deps.config.flowTimeoutMs ?? 10_000) + 5000,
-        onQueued: deps.onQueued ?? (() => {}),
-        onStoreFailure: (deliveryId, error) =>
-          deps.logger.error(
-            { err: error, deliveryId },
-            'the delivery store failed to record an accepted delivery; the worker resumes it when its lease expires',
-          ),
-        track: (deps.background ?? createBackgroundWork()).track,
-        lateAnswers:
-          deps.lateAnswers ??
-          createLateAnswers({
-            store: deps.store,
-            mappings: deps.mappings,
-            allow: deps.config.responseUrlAllow ?? ['https://hooks.slack.com'],
-            logger: deps.logger,
-            now: deps.now ?? Date.now,
-          }),
-        ...(deps.limiter ? { limiter: deps.limiter } : {}),
-        metrics,
-        logger: deps.logger,
-        secrets,
-      },
-      deps.logger,
-      deps.config.bodyLimit,
-      secrets,
+  const hooks = hooksRouter(
+    {
+      mappings: deps.mappings,
+      flowClient: deps.flowClient,
+      defaultOrgId: deps.config.flowOrgId,
+      executeBodyLimit: deps.config.executeBodyLimit,
+      now: deps.now ?? Date.now,
+      store,
+      policy: retryPolicyFrom(deps.config),
+      idempotencyWindowMs: deps.config.idempotencyWindowMs ?? 24 * 3_600_000,
+      refusedBodyLimit: deps.config.refusedBodyLimit,
+      // A sync delivery is held for one execution; past that the worker may take it back.
+      leases,
+      replayWaitMs: (deps.config.flowTimeoutMs ?? 10_000) + 5000,
+      onQueued: deps.onQueued ?? (() => {}),
+      onStoreFailure: (deliveryId, error) =>
+        deps.logger.error(
+          { err: error, deliveryId },
+          'the delivery store failed to record an accepted delivery; the worker resumes it when its lease expires',
+        ),
+      track: (deps.background ?? createBackgroundWork()).track,
+      lateAnswers:
+        deps.lateAnswers ??
+        createLateAnswers({
+          store: deps.store,
+          mappings: deps.mappings,
+          allow: deps.config.responseUrlAllow ?? ['https://hooks.slack.com'],
+          logger: deps.logger,
+          now: deps.now ?? Date.now,
+        }),
+      ...(deps.limiter ? { limiter: deps.limiter } : {}),
       metrics,
-    ),
+      logger: deps.logger,
+      secrets,
+    },
+    deps.logger,
+    deps.config.bodyLimit,
+    secrets,
+    metrics,
   );
+  app.use(hooks.router);
   // Every other route's answers carry the headers the hook route sets itself (security-headers.ts).
   app.use(securityHeadersMiddleware);
   // On by default; METRICS=off leaves /metrics a 404 like any unknown path.
@@ -193,6 +193,8 @@ export function createApp(deps: AppDeps): Express {
     app.locals.stops = stops;
   }
   app.use(notFound);
-  app.use(errorHandler(deps.logger, secrets, metrics));
+  const onError = errorHandler(deps.logger, secrets, metrics);
+  app.use(onError);
+  dispatchHooksFirst(app, hooks.handle, onError);
   return app;
 }

@@ -1,5 +1,11 @@
 import { SpanKind, context, trace as otelTrace, type Span } from '@opentelemetry/api';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+  type Router,
+} from 'express';
 import { FlowhookError } from '../errors';
 import { validTraceparent } from '../flows/valid-traceparent';
 import type { Logger } from '../logger';
@@ -29,7 +35,7 @@ export function hooksRouter(
   /** Every configured secret and the flow token: no answer carries one (issue 9, item 6). */
   secrets: () => SecretRedactor,
   metrics: Metrics = NO_METRICS,
-): Router {
+): HooksRoute {
   const router = express.Router();
   const rateLimit = sourceRateLimit(deps.mappings);
 
@@ -86,15 +92,23 @@ export function hooksRouter(
     finishHookRequest(logger, metrics, res, answer.status);
   };
 
-  router.post('/hooks/:source', (req: Request, res: Response, next: NextFunction) => {
+  const handle = (req: Request, res: Response, next: NextFunction) => {
     handleHook(req, res).catch(next);
-  });
+  };
+  router.post('/hooks/:source', handle);
   // A browser or a misconfigured sender using GET: say what is expected instead of a bare 404.
   router.all('/hooks/:source', (_req: Request, res: Response, next: NextFunction) => {
     res.setHeader('Allow', 'POST');
     next(new FlowhookError('method_not_allowed', 'webhooks are sent with POST'));
   });
-  return router;
+  return { router, handle };
+}
+
+export interface HooksRoute {
+  /** POST /hooks/:source and the 405 for other methods. */
+  readonly router: Router;
+  /** The POST handler itself (dispatchHooksFirst calls it past the router). */
+  readonly handle: RequestHandler;
 }
 
 /**

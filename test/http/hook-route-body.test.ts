@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { FakeFlowApi } from '../support/fake-flow-api';
@@ -112,6 +113,38 @@ describe('the hook route reads bodies and answers with the security headers', ()
     expect(api.requests).toHaveLength(0);
     expect((await t.store.list({ limit: 100 })).items.length).toBe(before);
     expect((await request(t.app).get('/healthz')).status).toBe(200);
+  });
+
+  it('a path of another shape still reaches the hook route through the router', async () => {
+    // An absolute-form target (RFC 9112 §3.2.2) is not the shape the direct dispatch takes.
+    const body = good;
+    const raw = [
+      `POST http://127.0.0.1:${port}/hooks/github HTTP/1.1`,
+      `Host: 127.0.0.1:${port}`,
+      'Content-Type: application/json',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      `X-Hub-Signature-256: ${githubSignature(SECRET, body)}`,
+      'Connection: close',
+      '',
+      body,
+    ].join('\r\n');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(raw));
+      const parts: Buffer[] = [];
+      socket.on('data', (c: Buffer) => parts.push(c));
+      socket.on('end', () => resolve(Buffer.concat(parts).toString()));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer.toLowerCase()).toContain('content-security-policy:');
+    expect(api.requests.map((r) => r.body)).toEqual([{ ref: 'refs/heads/main' }]);
+    // Upper case and a trailing slash take the direct dispatch, as the router would match them.
+    const upper = await request(t.app)
+      .post('/HOOKS/github/?x=1')
+      .set('Content-Type', 'application/json')
+      .set('X-Hub-Signature-256', githubSignature(SECRET, good))
+      .send(good);
+    expect(upper.status).toBe(200);
   });
 
   it('hook answers carry exactly the security headers of every other route', async () => {
