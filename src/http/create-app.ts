@@ -1,5 +1,4 @@
 import express, { type Express } from 'express';
-import helmet from 'helmet';
 import { createBackgroundWork, type BackgroundWork } from '../background-work';
 import type { Config } from '../config';
 import { createLeases, type Leases } from '../deliveries/lease';
@@ -22,9 +21,11 @@ import { consoleRouter } from './console-routes';
 import { consoleSession } from './console-session';
 import { errorHandler, notFound } from './error-handler';
 import { healthRouter } from './health-routes';
+import { dispatchHooksFirst } from './dispatch-hooks-first';
 import { hooksRouter } from './hooks-route';
 import { metricsRouter } from './metrics-route';
 import { requireAdminToken } from './require-admin-token';
+import { securityHeadersMiddleware } from './security-headers';
 
 export interface AppDeps {
   readonly config: Pick<Config, 'bodyLimit' | 'flowOrgId' | 'dryRun'> &
@@ -100,68 +101,51 @@ export function createApp(deps: AppDeps): Express {
   app.set('x-powered-by', false);
   // req.protocol and req.host (the URL a sender signed) follow X-Forwarded-* only from these.
   app.set('trust proxy', deps.config.trustProxy ?? false);
-  // Headers for a JSON API, not a web page (OWASP REST Security cheat sheet): a CSP that allows
-  // nothing, no framing, nosniff, HSTS, no referrer. Helmet's page-oriented defaults (a long CSP,
-  // DNS-prefetch, IE download options, origin-agent-cluster…) add about 600 bytes to every answer.
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-      },
-      frameguard: { action: 'deny' },
-      crossOriginEmbedderPolicy: false,
-      crossOriginOpenerPolicy: false,
-      originAgentCluster: false,
-      xDnsPrefetchControl: false,
-      xDownloadOptions: false,
-      xPermittedCrossDomainPolicies: false,
-      xXssProtection: false,
-    }),
-  );
-  // The hook route first: it is the hot path, and Express tries routers in order.
-  app.use(
-    hooksRouter(
-      {
-        mappings: deps.mappings,
-        flowClient: deps.flowClient,
-        defaultOrgId: deps.config.flowOrgId,
-        executeBodyLimit: deps.config.executeBodyLimit,
-        now: deps.now ?? Date.now,
-        store,
-        policy: retryPolicyFrom(deps.config),
-        idempotencyWindowMs: deps.config.idempotencyWindowMs ?? 24 * 3_600_000,
-        refusedBodyLimit: deps.config.refusedBodyLimit,
-        // A sync delivery is held for one execution; past that the worker may take it back.
-        leases,
-        replayWaitMs: (deps.config.flowTimeoutMs ?? 10_000) + 5000,
-        onQueued: deps.onQueued ?? (() => {}),
-        onStoreFailure: (deliveryId, error) =>
-          deps.logger.error(
-            { err: error, deliveryId },
-            'the delivery store failed to record an accepted delivery; the worker resumes it when its lease expires',
-          ),
-        track: (deps.background ?? createBackgroundWork()).track,
-        lateAnswers:
-          deps.lateAnswers ??
-          createLateAnswers({
-            store: deps.store,
-            mappings: deps.mappings,
-            allow: deps.config.responseUrlAllow ?? ['https://hooks.slack.com'],
-            logger: deps.logger,
-            now: deps.now ?? Date.now,
-          }),
-        ...(deps.limiter ? { limiter: deps.limiter } : {}),
-        metrics,
-        logger: deps.logger,
-        secrets,
-      },
-      deps.logger,
-      deps.config.bodyLimit,
-      secrets,
+  // The hook route first: it is the hot path, and Express tries routers in order. It sets the
+  // security headers itself (helmet below runs for every other route).
+  const hooks = hooksRouter(
+    {
+      mappings: deps.mappings,
+      flowClient: deps.flowClient,
+      defaultOrgId: deps.config.flowOrgId,
+      executeBodyLimit: deps.config.executeBodyLimit,
+      now: deps.now ?? Date.now,
+      store,
+      policy: retryPolicyFrom(deps.config),
+      idempotencyWindowMs: deps.config.idempotencyWindowMs ?? 24 * 3_600_000,
+      refusedBodyLimit: deps.config.refusedBodyLimit,
+      // A sync delivery is held for one execution; past that the worker may take it back.
+      leases,
+      replayWaitMs: (deps.config.flowTimeoutMs ?? 10_000) + 5000,
+      onQueued: deps.onQueued ?? (() => {}),
+      onStoreFailure: (deliveryId, error) =>
+        deps.logger.error(
+          { err: error, deliveryId },
+          'the delivery store failed to record an accepted delivery; the worker resumes it when its lease expires',
+        ),
+      track: (deps.background ?? createBackgroundWork()).track,
+      lateAnswers:
+        deps.lateAnswers ??
+        createLateAnswers({
+          store: deps.store,
+          mappings: deps.mappings,
+          allow: deps.config.responseUrlAllow ?? ['https://hooks.slack.com'],
+          logger: deps.logger,
+          now: deps.now ?? Date.now,
+        }),
+      ...(deps.limiter ? { limiter: deps.limiter } : {}),
       metrics,
-    ),
+      logger: deps.logger,
+      secrets,
+    },
+    deps.logger,
+    deps.config.bodyLimit,
+    secrets,
+    metrics,
   );
+  app.use(hooks.router);
+  // Every other route's answers carry the headers the hook route sets itself (security-headers.ts).
+  app.use(securityHeadersMiddleware);
   // On by default; METRICS=off leaves /metrics a 404 like any unknown path.
   if (metrics.registry !== undefined && deps.config.metrics !== false) {
     registerScrapeGauges(metrics.registry, {
@@ -209,6 +193,8 @@ export function createApp(deps: AppDeps): Express {
     app.locals.stops = stops;
   }
   app.use(notFound);
-  app.use(errorHandler(deps.logger, secrets, metrics));
+  const onError = errorHandler(deps.logger, secrets, metrics);
+  app.use(onError);
+  dispatchHooksFirst(app, hooks.handle, onError);
   return app;
 }

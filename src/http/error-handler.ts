@@ -6,6 +6,7 @@ import { createSecretRedactor, type SecretRedactor } from '../redact/create-secr
 import type { DeliveryTrace } from '../pipeline/handle-delivery';
 import { NO_METRICS, type Metrics } from '../observability/metrics';
 import { finishHookRequest } from './finish-hook-request';
+import { setSecurityHeaders } from './security-headers';
 
 /** body-parser's errors carry `type`; map the ones a sender can cause to our codes. */
 function fromBodyParser(error: { type?: string; status?: number; message: string }): FlowhookError {
@@ -78,6 +79,8 @@ export function errorHandler(
       logger.error({ err: failure.cause, ...trace }, 'the delivery store failed');
       res.setHeader('Retry-After', '5');
     }
+    // An error may come before any route set them (a path the router cannot decode).
+    setSecurityHeaders(res);
     const redactor = secrets();
     const message = redactor.text(failure.message);
     // store_unavailable means nothing was stored: an id would name a delivery that does not

@@ -1,5 +1,11 @@
 import { SpanKind, context, trace as otelTrace, type Span } from '@opentelemetry/api';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+  type Router,
+} from 'express';
 import { FlowhookError } from '../errors';
 import { validTraceparent } from '../flows/valid-traceparent';
 import type { Logger } from '../logger';
@@ -9,11 +15,19 @@ import { handleDelivery, type DeliveryTrace, type PipelineDeps } from '../pipeli
 import type { SecretRedactor } from '../redact/create-secret-redactor';
 import type { HeaderMap } from '../verify/types';
 import { finishHookRequest, type HookRouteLocals } from './finish-hook-request';
+import { readRawBody } from './read-raw-body';
+import { setSecurityHeaders } from './security-headers';
 import { sourceRateLimit } from './source-rate-limit';
 
 export type { HookRouteLocals };
 
-/** POST /hooks/:source — raw bytes in (bounded), the pipeline, the answer. */
+/**
+ * POST /hooks/:source — raw bytes in (bounded), the pipeline, the answer. The hot path of the
+ * service, so a hook request runs one handler, not a middleware chain (issue 15): it sets the
+ * security headers itself (the same helmet's middleware sets on every other route, read once),
+ * checks the source's rate limit and reads the body in line, and writes a JSON answer without
+ * Express's `res.json`. Errors still go to the one error middleware.
+ */
 export function hooksRouter(
   deps: PipelineDeps,
   logger: Logger,
@@ -21,72 +35,92 @@ export function hooksRouter(
   /** Every configured secret and the flow token: no answer carries one (issue 9, item 6). */
   secrets: () => SecretRedactor,
   metrics: Metrics = NO_METRICS,
-): Router {
+): HooksRoute {
   const router = express.Router();
-  // Every content type is read as raw bytes: the signature is over exactly what was sent, and
-  // the body is parsed only after it is verified. No inflating: a compressed body would be
-  // verified over bytes the sender never signed (and a 1 MiB limit would bound the wrong size);
-  // body-parser answers a Content-Encoding other than identity with 415.
-  const rawBody = express.raw({ type: () => true, limit: bodyLimit, inflate: false });
+  const rateLimit = sourceRateLimit(deps.mappings);
 
-  router.post(
-    '/hooks/:source',
-    (req: Request, res: Response, next: NextFunction) => {
-      res.locals.startedAt = performance.now();
-      res.locals.trace = {};
-      receiveSpan(req, res);
-      // Answers are per delivery: no proxy or client may cache one.
-      res.setHeader('Cache-Control', 'no-store');
-      next();
-    },
+  const handleHook = async (req: Request, res: Response): Promise<void> => {
+    const locals = res.locals as HookRouteLocals;
+    locals.startedAt = performance.now();
+    const trace: DeliveryTrace = {};
+    locals.trace = trace;
+    setSecurityHeaders(res);
+    // Answers are per delivery: no proxy or client may cache one.
+    res.setHeader('Cache-Control', 'no-store');
+    receiveSpan(req, res);
     // Before the body is read: a refused sender's bytes are neither read nor kept.
-    sourceRateLimit(deps.mappings),
-    rawBody,
-    async (req: Request, res: Response) => {
-      const trace = res.locals.trace as DeliveryTrace;
-      const otel = (res.locals as HookRouteLocals).otel;
-      const run = () =>
-        handleDelivery(
-          {
-            sourceName: String(req.params.source),
-            rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
-            // Node lower-cases names and joins repeats with ", " (set-cookie aside, never sent here).
-            headers: req.headers as HeaderMap,
-            method: req.method,
-            // The URL the sender used; behind a trusted proxy (TRUST_PROXY), from X-Forwarded-*.
-            url: `${req.protocol}://${req.host ?? 'localhost'}${req.originalUrl}`,
-            path: req.originalUrl,
-            // Express 5 parses the query string on every read of req.query; most hooks have none.
-            query: req.url.includes('?') ? firstValues(req.query) : NO_QUERY,
+    const limited = rateLimit(req, res, trace);
+    if (limited !== undefined) await limited;
+    const rawBody = await readRawBody(req, bodyLimit);
+    const otel = locals.otel;
+    const run = () =>
+      handleDelivery(
+        {
+          sourceName: String(req.params.source),
+          rawBody,
+          // Node lower-cases names and joins repeats with ", " (set-cookie aside, never sent here).
+          headers: req.headers as HeaderMap,
+          method: req.method,
+          // The URL the sender used; behind a trusted proxy (TRUST_PROXY), from X-Forwarded-*.
+          // Read only by the presets that sign it, so it is worked out only then.
+          get url() {
+            return `${req.protocol}://${req.host ?? 'localhost'}${req.originalUrl}`;
           },
-          deps,
-          trace,
-        );
-      // The stages, store writes and execute calls are children of the receive span.
-      const answer = otel === undefined ? await run() : await context.with(otel, run);
-      const redactor = secrets();
-      if (answer.headers) res.set(redactor.json(answer.headers));
-      // A respond: template's answer: its exact text, with its own content type.
-      if (answer.contentType !== undefined) {
-        res
-          .status(answer.status)
-          .type(answer.contentType)
-          .send(redactor.text(String(answer.body)));
-      } else if (answer.text) {
-        res
-          .status(answer.status)
-          .type('text/plain')
-          .send(redactor.text(String(answer.body)));
-      } else res.status(answer.status).json(redactor.json(answer.body));
-      finishHookRequest(logger, metrics, res, answer.status);
-    },
-  );
+          path: req.originalUrl,
+          // Express 5 parses the query string on every read of req.query; most hooks have none.
+          query: req.url.includes('?') ? firstValues(req.query) : NO_QUERY,
+        },
+        deps,
+        trace,
+      );
+    // The stages, store writes and execute calls are children of the receive span.
+    const answer = otel === undefined ? await run() : await context.with(otel, run);
+    const redactor = secrets();
+    if (answer.headers) res.set(redactor.json(answer.headers));
+    // A respond: template's answer: its exact text, with its own content type.
+    if (answer.contentType !== undefined) {
+      res
+        .status(answer.status)
+        .type(answer.contentType)
+        .send(redactor.text(String(answer.body)));
+    } else if (answer.text) {
+      res
+        .status(answer.status)
+        .type('text/plain')
+        .send(redactor.text(String(answer.body)));
+    } else sendJson(res, answer.status, redactor.json(answer.body));
+    finishHookRequest(logger, metrics, res, answer.status);
+  };
+
+  const handle = (req: Request, res: Response, next: NextFunction) => {
+    handleHook(req, res).catch(next);
+  };
+  router.post('/hooks/:source', handle);
   // A browser or a misconfigured sender using GET: say what is expected instead of a bare 404.
   router.all('/hooks/:source', (_req: Request, res: Response, next: NextFunction) => {
     res.setHeader('Allow', 'POST');
     next(new FlowhookError('method_not_allowed', 'webhooks are sent with POST'));
   });
-  return router;
+  return { router, handle };
+}
+
+export interface HooksRoute {
+  /** POST /hooks/:source and the 405 for other methods. */
+  readonly router: Router;
+  /** The POST handler itself (dispatchHooksFirst calls it past the router). */
+  readonly handle: RequestHandler;
+}
+
+/**
+ * What `res.status(status).json(body)` sends for a POST (no ETag, no JSON settings, no HEAD or
+ * freshness case), written directly.
+ */
+function sendJson(res: Response, status: number, body: unknown): void {
+  const json = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(json));
+  res.end(json);
 }
 
 const NO_QUERY: Readonly<Record<string, string | undefined>> = Object.freeze(Object.create(null));

@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net';
-import type { NextFunction, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { FlowhookError } from '../errors';
 import type { MappingSet, RateLimit } from '../mappings/types';
@@ -28,33 +28,27 @@ export function sourceRateLimit(mappings: () => MappingSet) {
     return limiter;
   };
 
-  return (req: Request, res: Response, next: NextFunction): void => {
+  /** Undefined when the source has no limit; else settles when allowed, rejects when refused. */
+  return (req: Request, res: Response, trace: DeliveryTrace): Promise<void> | undefined => {
     const source = mappings().sources.get(String(req.params.source));
     // Unknown and disabled sources are answered by the pipeline (404, 503) without a body read.
-    if (source?.rateLimit === undefined) {
-      next();
-      return;
-    }
-    (res.locals.trace as DeliveryTrace).source = source.name;
-    limiterFor(source.name, source.rateLimit)
+    if (source?.rateLimit === undefined) return undefined;
+    trace.source = source.name;
+    const limit = source.rateLimit;
+    return limiterFor(source.name, limit)
       .consume(clientKey(req.ip ?? req.socket.remoteAddress ?? 'unknown'))
       .then(
-        () => next(),
+        () => undefined,
         (refusal: unknown) => {
-          if (!(refusal instanceof RateLimiterRes)) {
-            next(refusal);
-            return;
-          }
+          if (!(refusal instanceof RateLimiterRes)) throw refusal;
           const seconds = Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
           res.setHeader('Retry-After', String(seconds));
           // The body is not read: closing saves draining it for a sender we refuse anyway.
           res.setHeader('Connection', 'close');
-          next(
-            new FlowhookError(
-              'rate_limited',
-              `too many requests to source "${source.name}" from this address: at most ${source.rateLimit!.requests} per ${source.rateLimit!.perSeconds} s`,
-              { retryAfter: seconds },
-            ),
+          throw new FlowhookError(
+            'rate_limited',
+            `too many requests to source "${source.name}" from this address: at most ${limit.requests} per ${limit.perSeconds} s`,
+            { retryAfter: seconds },
           );
         },
       );

@@ -10,7 +10,10 @@ export interface AcquireFacts {
   /** The state of every budget asked for (a fresh row for one never seen). */
   readonly states: ReadonlyMap<string, StateRow>;
   readonly orgs: ReadonlyMap<string, OrgRow>;
-  /** Unexpired slots per budget, not counting the asking delivery's own. */
+  /**
+   * Unexpired slots per budget with a concurrency limit (no other budget is counted), not
+   * counting the asking delivery's own.
+   */
   readonly running: ReadonlyMap<string, number>;
 }
 
@@ -18,7 +21,10 @@ export interface AcquirePlan {
   readonly decision: BudgetDecision;
   /** Rows changed (a waiting time handed out, a token taken, a probe let through): write back. */
   readonly save: readonly StateRow[];
-  /** When granted: the budgets the delivery takes a slot of. */
+  /**
+   * When granted: the budgets the delivery takes a slot of, those with a concurrency limit (only
+   * a concurrency limit counts slots, and only it uses the mean call time a release measures).
+   */
   readonly slots: readonly string[];
 }
 
@@ -43,6 +49,14 @@ export function budgetsOf(request: BudgetRequest): Budget[] {
       ? [{ key: PLATFORM_KEY, org: '', limits: request.platform }]
       : []),
   ];
+}
+
+/**
+ * No budget of the delivery has a concurrency or rate limit: its acquire only reads (paused?
+ * circuit open? throttled?), takes no slot and no token, and writes only to let a probe through.
+ */
+export function unlimited(budgets: readonly Budget[]): boolean {
+  return budgets.every((b) => b.limits.concurrency === undefined && b.limits.rate === undefined);
 }
 
 /** The bucket's tokens now (refilled since its last use, never above the burst). */
@@ -140,7 +154,11 @@ export function decideAcquire(request: BudgetRequest, facts: AcquireFacts): Acqu
       save.add(row);
     }
   });
-  return { decision: { granted: true, probes }, save: [...save], slots: budgets.map((b) => b.key) };
+  return {
+    decision: { granted: true, probes },
+    save: [...save],
+    slots: budgets.filter((b) => b.limits.concurrency !== undefined).map((b) => b.key),
+  };
 }
 
 function denied(retryAt: number, reason: WaitReason, on: string): AcquirePlan {

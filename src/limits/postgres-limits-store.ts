@@ -4,7 +4,7 @@ import { batchPerTurn } from '../deliveries/postgres/batch-per-turn';
 import { inTransaction } from '../deliveries/postgres/in-transaction';
 import { unavailableOrSame } from '../deliveries/postgres/unavailable-or-same';
 import { applyOutcome } from './apply-outcome';
-import { budgetsOf, decideAcquire, type AcquireFacts } from './decide-acquire';
+import { budgetsOf, decideAcquire, unlimited, type AcquireFacts } from './decide-acquire';
 import { freshOrg, freshState, STATE_COLUMNS, type OrgRow, type StateRow } from './limit-rows';
 import { MAX_WAIT_MS } from './limit-timings';
 import { flowStateViews } from './flow-state-views';
@@ -269,11 +269,9 @@ export function openPostgresLimitsStore(options: PostgresLimitsOptions): LimitsS
       // open? throttled?) and writes nothing, so it needs neither the flows' locks nor a
       // transaction: one statement, no commit. Only a decision that writes (a slot counted, a
       // token taken, a waiting time handed out, a probe let through) is made again under the
-      // locks. Such flows take no slot rows either: nothing counts them.
-      const unlimited = budgets.every(
-        (b) => b.limits.concurrency === undefined && b.limits.rate === undefined,
-      );
-      if (unlimited) {
+      // locks. Only flows with a concurrency limit take slot rows (decideAcquire): nothing else
+      // counts them.
+      if (unlimited(budgets)) {
         const read = await readInBatch({
           source: request.source,
           flows: request.flows.map((f) => f.key),
@@ -293,7 +291,7 @@ export function openPostgresLimitsStore(options: PostgresLimitsOptions): LimitsS
           ].join(';\n'),
         )) as unknown as QueryResult<AcquireFactsRow>[];
         const plan = decideAcquire(request, factsOf(results[2].rows[0], keys));
-        const slots = unlimited ? [] : plan.slots;
+        const { slots } = plan;
         const writes = [
           ...(slots.length > 0
             ? [

@@ -4,7 +4,14 @@ import Database from 'better-sqlite3';
 import { migrate } from '../deliveries/migrations';
 import { createGroupCommit } from '../deliveries/sqlite-group-commit';
 import { applyOutcome } from './apply-outcome';
-import { budgetsOf, decideAcquire } from './decide-acquire';
+import {
+  budgetsOf,
+  decideAcquire,
+  unlimited,
+  type AcquireFacts,
+  type AcquirePlan,
+  type Budget,
+} from './decide-acquire';
 import { freshOrg, freshState, STATE_COLUMNS, type OrgRow, type StateRow } from './limit-rows';
 import { MAX_WAIT_MS } from './limit-timings';
 import { flowStateViews } from './flow-state-views';
@@ -12,10 +19,12 @@ import type {
   BudgetDecision,
   BudgetRequest,
   CallOutcome,
+  CircuitChange,
   CircuitSettings,
   LimitsStore,
   Pause,
   PauseKind,
+  ThrottleChange,
 } from './types';
 
 export { PAUSED_RECHECK_MS } from './limit-timings';
@@ -31,6 +40,11 @@ export interface SqliteLimitsOptions {
  * write runs in an IMMEDIATE transaction (grouped per event-loop turn), so processes sharing the
  * file share every budget, circuit and pause. synchronous=NORMAL: a budget or circuit may forget its last change on a power loss
  * (not on a crash), which costs at most a few calls early; a pause is written the same way.
+ *
+ * A delivery whose flows have neither a concurrency nor a rate limit (the default) costs no
+ * write of its own: its acquire is a read (with the others of its turn, in one read
+ * transaction), it takes no slot so its release only looks, and its call's outcome is counted
+ * with the others of its turn in one write. The same as the PostgreSQL store (issue 15).
  */
 export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore {
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
@@ -74,9 +88,15 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
       `DELETE FROM flow_slots WHERE delivery_id = @id AND owner = @owner
        RETURNING flow, taken_at`,
     ),
+    holds: db
+      .prepare<[string, string], 1>(
+        `SELECT 1 FROM flow_slots WHERE delivery_id = ? AND owner = ? LIMIT 1`,
+      )
+      .pluck(),
     renewSlots: db.prepare(
       `UPDATE flow_slots SET until = @until WHERE delivery_id = @id AND owner = @owner`,
     ),
+    anySlot: db.prepare<[], 1>(`SELECT 1 FROM flow_slots LIMIT 1`).pluck(),
     expireSlots: db.prepare(`DELETE FROM flow_slots WHERE until <= ?`),
     paused: db.prepare<[string, string], { 1: number }>(
       `SELECT 1 FROM pauses WHERE kind = ? AND name = ?`,
@@ -96,27 +116,51 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
 
   const stateOf = (flow: string): StateRow => sql.state.get(flow) ?? freshState(flow);
 
-  const acquire = db.transaction((request: BudgetRequest): BudgetDecision => {
-    const budgets = budgetsOf(request);
+  /**
+   * What decideAcquire reads: pauses, states and orgs (each read once per `seen`, the reads of
+   * one turn), and the running slots of the budgets with a concurrency limit (`counted`).
+   */
+  const factsOf = (
+    request: BudgetRequest,
+    budgets: readonly Budget[],
+    seen: TurnReads,
+    counted: boolean,
+  ): AcquireFacts => {
+    const once = <T>(cache: Map<string, T>, key: string, read: () => T): T => {
+      if (cache.has(key)) return cache.get(key) as T;
+      const value = read();
+      cache.set(key, value);
+      return value;
+    };
     const orgs = new Map<string, OrgRow>();
     for (const { org } of budgets) {
-      const row = org === '' ? undefined : sql.org.get(org);
+      const row = org === '' ? undefined : once(seen.orgs, org, () => sql.org.get(org));
       if (row) orgs.set(org, row);
     }
-    const plan = decideAcquire(request, {
-      sourcePaused: sql.paused.get('source', request.source) !== undefined,
-      pausedFlows: new Set(
-        request.flows.filter((f) => sql.paused.get('flow', f.key)).map((f) => f.key),
-      ),
-      states: new Map(budgets.map((b) => [b.key, stateOf(b.key)])),
+    const paused = (kind: PauseKind, name: string) =>
+      once(seen.pauses, `${kind}:${name}`, () => sql.paused.get(kind, name) !== undefined);
+    return {
+      sourcePaused: paused('source', request.source),
+      pausedFlows: new Set(request.flows.filter((f) => paused('flow', f.key)).map((f) => f.key)),
+      states: new Map(budgets.map((b) => [b.key, once(seen.states, b.key, () => stateOf(b.key))])),
       orgs,
       running: new Map(
-        budgets.map((b) => [
-          b.key,
-          sql.running.get({ flow: b.key, now: request.now, id: request.deliveryId })!.n,
-        ]),
+        counted
+          ? budgets
+              .filter((b) => b.limits.concurrency !== undefined)
+              .map((b) => [
+                b.key,
+                sql.running.get({ flow: b.key, now: request.now, id: request.deliveryId })!.n,
+              ])
+          : [],
       ),
-    });
+    };
+  };
+
+  /** An acquire that writes: under the write lock, its plan saved in the same transaction. */
+  const acquire = db.transaction((request: BudgetRequest): BudgetDecision => {
+    const budgets = budgetsOf(request);
+    const plan = decideAcquire(request, factsOf(request, budgets, turnReads(), true));
     for (const row of plan.save) sql.saveState.run(row);
     for (const flow of plan.slots) {
       sql.takeSlot.run({
@@ -130,6 +174,60 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
     return plan.decision;
   });
 
+  /**
+   * The reads of one turn, in one read transaction (one snapshot; each fact read once for all):
+   * the acquires for flows without concurrency or rate limits, decided together, and whether the
+   * releases hold any slot (none when no slot is held at all, the case without such limits).
+   * Nothing is kept past it: a pause another process wrote before an acquire was asked for holds
+   * for it.
+   */
+  const readTurn = db.transaction((acquires: readonly PendingAcquire[], releases: number) => {
+    const seen = turnReads();
+    const plans = acquires.map(({ request }) =>
+      decideAcquire(request, factsOf(request, budgetsOf(request), seen, false)),
+    );
+    const anySlot = releases > 0 && sql.anySlot.get() !== undefined;
+    return { plans, anySlot };
+  });
+
+  let turn: { acquires: PendingAcquire[]; releases: PendingRelease[] } | undefined;
+  const joinTurn = () => {
+    if (turn === undefined) {
+      turn = { acquires: [], releases: [] };
+      setImmediate(endTurn);
+    }
+    return turn;
+  };
+  const endTurn = () => {
+    const ending = turn;
+    turn = undefined;
+    if (ending === undefined) return;
+    const { acquires, releases } = ending;
+    let read: { plans: AcquirePlan[]; anySlot: boolean };
+    const held: boolean[] = [];
+    try {
+      if (!db.open) throw new Error('the limits store is closed');
+      read = readTurn(acquires, releases.length);
+      if (read.anySlot)
+        for (const { id, owner } of releases) held.push(sql.holds.get(id, owner) !== undefined);
+    } catch (error) {
+      for (const p of [...acquires, ...releases]) p.reject(error);
+      return;
+    }
+    read.plans.forEach((plan, i) => {
+      const { request, resolve, reject } = acquires[i];
+      // Most decisions write nothing; one that does (a probe let through) is made again under
+      // the write lock, as a limited flow's is.
+      if (plan.save.length === 0) resolve(plan.decision);
+      else write(() => acquire(request)).then(resolve, reject);
+    });
+    releases.forEach(({ id, owner, now, resolve, reject }, i) => {
+      // A delivery of flows without a concurrency limit took no slot: nothing to write.
+      if (held[i]) write(() => release(id, owner, now)).then(resolve, reject);
+      else resolve();
+    });
+  };
+
   const release = db.transaction((id: string, owner: string, now: number) => {
     for (const slot of sql.releaseSlots.all({ id, owner })) {
       const row = stateOf(slot.flow);
@@ -142,20 +240,43 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
     sql.expireSlots.run(now - MAX_WAIT_MS);
   });
 
-  const record = db.transaction((outcome: CallOutcome, circuit: CircuitSettings) => {
-    const plan = applyOutcome(
-      stateOf(outcome.key),
-      sql.org.get(outcome.org) ?? freshOrg(outcome.org),
-      outcome,
-      circuit,
-    );
-    sql.saveState.run(plan.state);
-    if (plan.org) sql.saveOrg.run(plan.org);
-    return {
-      ...(plan.circuit ? { circuit: plan.circuit } : {}),
-      ...(plan.throttle ? { throttle: plan.throttle } : {}),
-    };
-  });
+  /**
+   * The call outcomes of one turn, applied in the order they came (as one record() each would):
+   * each flow's row read once and written once, an org's only after a 429; a row the outcomes
+   * left as it was (calls that ended after their circuit opened) is not written.
+   */
+  const recordAll = (items: readonly PendingOutcome[]) => {
+    const read = new Map<string, StateRow>();
+    const states = new Map<string, StateRow>();
+    const orgs = new Map<string, OrgRow>();
+    const changedOrgs = new Set<string>();
+    const answers = items.map(({ outcome, circuit }) => {
+      let state = states.get(outcome.key);
+      if (state === undefined) {
+        state = stateOf(outcome.key);
+        read.set(outcome.key, state);
+      }
+      // Only a 429 reads (and writes) its org.
+      let org = orgs.get(outcome.org);
+      if (org === undefined && outcome.kind === 'throttled')
+        org = sql.org.get(outcome.org) ?? freshOrg(outcome.org);
+      const plan = applyOutcome(state, org ?? freshOrg(outcome.org), outcome, circuit);
+      states.set(outcome.key, plan.state);
+      if (plan.org) {
+        orgs.set(plan.org.org, plan.org);
+        changedOrgs.add(plan.org.org);
+      }
+      return {
+        ...(plan.circuit ? { circuit: plan.circuit } : {}),
+        ...(plan.throttle ? { throttle: plan.throttle } : {}),
+      };
+    });
+    for (const [flow, row] of states) {
+      if (!sameRow(row, read.get(flow) as StateRow)) sql.saveState.run(row);
+    }
+    for (const org of changedOrgs) sql.saveOrg.run(orgs.get(org) as OrgRow);
+    return answers;
+  };
 
   const run = <T>(work: () => T): Promise<T> => {
     try {
@@ -175,14 +296,51 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
   const write = <T>(work: () => T): Promise<T> =>
     db.open ? writes.write(work) : run(() => work());
 
+  /** The outcomes of this turn, written by one write of the group commit. */
+  let outcomesTurn: PendingOutcome[] | undefined;
+
+  /** Whether the delivery holds a slot (a flow with a concurrency limit): else nothing to renew. */
+  const holdsSlots = (id: string, owner: string): Promise<boolean> =>
+    run(() => sql.holds.get(id, owner) !== undefined);
+
   return {
-    acquire: (request) => write(() => acquire(request)),
-    release: (id, owner, now) => write(() => release(id, owner, now)),
+    acquire(request) {
+      // Most flows have no concurrency or rate limit: their acquire only reads (paused? circuit
+      // open? throttled?), with the others of its turn and without the write lock.
+      if (!unlimited(budgetsOf(request))) return write(() => acquire(request));
+      return new Promise((resolve, reject) => {
+        joinTurn().acquires.push({ request, resolve, reject });
+      });
+    },
+    release(id, owner, now) {
+      return new Promise((resolve, reject) => {
+        joinTurn().releases.push({ id, owner, now, resolve, reject });
+      });
+    },
     renew: (id, owner, until) =>
-      write(() => {
-        sql.renewSlots.run({ id, owner, until });
-      }),
-    record: (outcome, circuit) => write(() => record(outcome, circuit)),
+      holdsSlots(id, owner).then((held) =>
+        held
+          ? write(() => {
+              sql.renewSlots.run({ id, owner, until });
+            })
+          : undefined,
+      ),
+    record(outcome, circuit) {
+      return new Promise((resolve, reject) => {
+        if (outcomesTurn === undefined) {
+          const batch: PendingOutcome[] = (outcomesTurn = []);
+          write(() => {
+            // Outcomes asked for from here on go to the next write.
+            outcomesTurn = undefined;
+            return recordAll(batch);
+          }).then(
+            (answers) => batch.forEach((p, i) => p.resolve(answers[i])),
+            (error: unknown) => batch.forEach((p) => p.reject(error)),
+          );
+        }
+        outcomesTurn.push({ outcome, circuit, resolve, reject });
+      });
+    },
     pause: (kind, name, now) => run(() => sql.pause.run(kind, name, now).changes === 1),
     resume: (kind, name) => run(() => sql.resume.run(kind, name).changes === 1),
     pauses: () =>
@@ -200,9 +358,46 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
     close: () =>
       run(() => {
         if (!db.open) return;
-        // Queued writes first: a caller may be awaiting one.
+        // Queued work first: a caller may be awaiting it (a decision may queue a write).
+        endTurn();
         writes.drain();
         db.close();
       }),
   };
+}
+
+/** The reads of one turn's acquires, each made once for all of them. */
+interface TurnReads {
+  readonly pauses: Map<string, boolean>;
+  readonly states: Map<string, StateRow>;
+  readonly orgs: Map<string, OrgRow | undefined>;
+}
+
+function turnReads(): TurnReads {
+  return { pauses: new Map(), states: new Map(), orgs: new Map() };
+}
+
+interface PendingAcquire {
+  readonly request: BudgetRequest;
+  readonly resolve: (decision: BudgetDecision) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface PendingRelease {
+  readonly id: string;
+  readonly owner: string;
+  readonly now: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface PendingOutcome {
+  readonly outcome: CallOutcome;
+  readonly circuit: CircuitSettings;
+  readonly resolve: (answer: { circuit?: CircuitChange; throttle?: ThrottleChange }) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+function sameRow(a: StateRow, b: StateRow): boolean {
+  return (Object.keys(a) as (keyof StateRow)[]).every((k) => a[k] === b[k]);
 }

@@ -1,9 +1,11 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createFlowClient } from '../../src/flows/create-flow-client';
 import { FakeFlowApi, refusingUrl } from '../support/fake-flow-api';
 
-// issue 15: the flow client sends over its own node:http adapter under axios; what the flow API
-// receives and every failure's code must be what they were with axios's adapter.
-describe('createFlowClient over the node:http adapter (issue 15)', () => {
+// issue 15: the flow client sends with one http.request per call, no longer through axios; what
+// the flow API receives and every failure's code must be what they were with the axios instance.
+describe('createFlowClient over node:http (issue 15)', () => {
   const api = new FakeFlowApi();
   const TOKEN = 'flow-token-for-the-client-test';
   const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
@@ -36,7 +38,13 @@ describe('createFlowClient over the node:http adapter (issue 15)', () => {
       accept: 'application/json',
       traceparent: TRACEPARENT,
       'content-length': String(Buffer.byteLength(sent.rawBody)),
+      // What the axios instance sent: its User-Agent, and no compressed answers.
+      'user-agent': expect.stringMatching(/^axios\/\d+\.\d+\.\d+$/),
+      'accept-encoding': 'identity',
     });
+    expect(sent.rawBody).toBe(
+      JSON.stringify({ repository: 'octo/repo', n: 2, nested: { ok: true } }),
+    );
     expect(sent.body).toEqual({ repository: 'octo/repo', n: 2, nested: { ok: true } });
   });
 
@@ -90,5 +98,175 @@ describe('createFlowClient over the node:http adapter (issue 15)', () => {
       'keep-alive',
       'keep-alive',
     ]);
+  });
+
+  it('execute answered 500 with text echoing the token is upstream_error with the token redacted', async () => {
+    api.answerRaw(500, `internal error for Bearer ${TOKEN}`);
+    const failure = await client
+      .execute({ orgId: 'o', flowId: 'f', variables: {} })
+      .catch((error: unknown) => error);
+    expect(failure).toMatchObject({
+      code: 'upstream_error',
+      details: { upstream: { status: 500, error: 'internal error for Bearer [redacted]' } },
+    });
+    expect(JSON.stringify(failure)).not.toContain(TOKEN);
+    expect(String((failure as Error).message)).not.toContain(TOKEN);
+  });
+
+  it('execute answered 4xx keeps at most 500 characters of the error', async () => {
+    api.answer(400, { error: 'x'.repeat(2000) });
+    await expect(client.execute({ orgId: 'o', flowId: 'f', variables: {} })).rejects.toMatchObject({
+      code: 'upstream_error',
+      details: { upstream: { status: 400, error: 'x'.repeat(500) } },
+    });
+  });
+
+  it('execute answered 503 with Retry-After as an HTTP date gives the wait until then', async () => {
+    const at = new Date(Date.now() + 60_000).toUTCString();
+    api.answer(503, { error: 'later' }, { 'retry-after': at });
+    const failure = (await client
+      .execute({ orgId: 'o', flowId: 'f', variables: {} })
+      .catch((error: unknown) => error)) as { details: { upstream: { retryAfterMs: number } } };
+    expect(failure.details.upstream.retryAfterMs).toBeGreaterThan(50_000);
+    expect(failure.details.upstream.retryAfterMs).toBeLessThanOrEqual(60_000);
+  });
+
+  it('execute answered 2xx without a JSON session is upstream_error', async () => {
+    api.answerRaw(200, 'ok');
+    await expect(client.execute({ orgId: 'o', flowId: 'f', variables: {} })).rejects.toMatchObject({
+      code: 'upstream_error',
+      details: { upstream: { status: 200, error: 'the answer has no sessionId' } },
+    });
+    api.answerRaw(200, '');
+    await expect(client.execute({ orgId: 'o', flowId: 'f', variables: {} })).rejects.toMatchObject({
+      details: { upstream: { status: 200, error: 'the answer has no sessionId' } },
+    });
+  });
+
+  it('execute answered 200 with a session but no result string returns an empty result', async () => {
+    api.answer(200, { sessionId: 's-9', result: { not: 'text' } });
+    await expect(client.execute({ orgId: 'o', flowId: 'f', variables: {} })).resolves.toEqual({
+      sessionId: 's-9',
+      result: '',
+    });
+  });
+
+  it('execute answered with a redirect does not follow it: upstream_error with the 3xx', async () => {
+    api.answer(302, { error: 'moved' }, { location: `${api.url}/elsewhere` });
+    await expect(client.execute({ orgId: 'o', flowId: 'f', variables: {} })).rejects.toMatchObject({
+      code: 'upstream_error',
+      details: { upstream: { status: 302, error: 'moved' } },
+    });
+    expect(api.requests).toHaveLength(1);
+  });
+
+  it('execute whose answer headers never come is upstream_timeout at the deadline', async () => {
+    api.hang();
+    const started = Date.now();
+    await expect(client.execute({ orgId: 'o', flowId: 'f', variables: {} })).rejects.toThrow(
+      'the flow API did not answer within 300 ms',
+    );
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(280);
+    expect(elapsed).toBeLessThan(3000);
+  });
+
+  it('execute whose body trickles past the deadline is upstream_timeout at the deadline', async () => {
+    api.trickle(20);
+    const started = Date.now();
+    await expect(client.execute({ orgId: 'o', flowId: 'f', variables: {} })).rejects.toMatchObject({
+      code: 'upstream_timeout',
+    });
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(280);
+    expect(elapsed).toBeLessThan(3000);
+  });
+
+  it('execute answered slower than the deadline is upstream_timeout; a later call still works', async () => {
+    api.answerAfter(600);
+    await expect(client.execute({ orgId: 'o', flowId: 'f', variables: {} })).rejects.toMatchObject({
+      code: 'upstream_timeout',
+    });
+    api.reset();
+    await expect(client.execute({ orgId: 'o', flowId: 'f', variables: {} })).resolves.toMatchObject(
+      { result: 'Execution completed' },
+    );
+  });
+
+  it('execute against a refused port names no token', async () => {
+    const refused = createFlowClient({
+      baseUrl: await refusingUrl(),
+      token: TOKEN,
+      timeoutMs: 1000,
+    });
+    try {
+      const failure = await refused
+        .execute({ orgId: 'o', flowId: 'f', variables: {} })
+        .catch((error: unknown) => error);
+      expect(JSON.stringify(failure)).not.toContain(TOKEN);
+      expect((failure as Error).message).not.toContain(TOKEN);
+      expect((failure as Error).stack ?? '').not.toContain(TOKEN);
+    } finally {
+      refused.close();
+    }
+  });
+
+  it('execute whose answer is cut off mid-body is upstream_unreachable (ECONNRESET)', async () => {
+    const cutting = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"sessionId":');
+      setTimeout(() => res.destroy(), 20);
+    });
+    await new Promise<void>((resolve) => cutting.listen(0, '127.0.0.1', resolve));
+    const { port } = cutting.address() as AddressInfo;
+    const cut = createFlowClient({
+      baseUrl: `http://127.0.0.1:${port}`,
+      token: TOKEN,
+      timeoutMs: 2000,
+    });
+    try {
+      const failure = cut.execute({ orgId: 'o', flowId: 'f', variables: {} });
+      await expect(failure).rejects.toMatchObject({ code: 'upstream_unreachable' });
+      await expect(failure).rejects.toThrow(/ECONNRESET/);
+    } finally {
+      cut.close();
+      cutting.closeAllConnections();
+      await new Promise<void>((resolve) => cutting.close(() => resolve()));
+    }
+  });
+
+  it('execute with a base URL path sends under it; a protocol other than http(s) is unreachable', async () => {
+    const prefixed = createFlowClient({ baseUrl: `${api.url}/gw/`, token: TOKEN, timeoutMs: 300 });
+    const ftp = createFlowClient({ baseUrl: 'ftp://127.0.0.1:21', token: TOKEN, timeoutMs: 300 });
+    try {
+      await prefixed.execute({ orgId: 'o', flowId: 'f', variables: {} });
+      expect(api.requests[0].path).toBe('/gw/cgw/process/v1/orgs/o/flows/f/execute');
+      await expect(ftp.execute({ orgId: 'o', flowId: 'f', variables: {} })).rejects.toThrow(
+        'the flow API could not be reached (ERR_BAD_REQUEST)',
+      );
+    } finally {
+      prefixed.close();
+      ftp.close();
+    }
+  });
+
+  it('execute with variables that are not JSON is upstream_unreachable, nothing sent', async () => {
+    await expect(
+      client.execute({ orgId: 'o', flowId: 'f', variables: { n: BigInt(1) } }),
+    ).rejects.toThrow('the flow API could not be reached (network error)');
+    expect(api.requests).toHaveLength(0);
+  });
+
+  it('many calls at once share keep-alive connections and all answer', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        client.execute({ orgId: 'o', flowId: `f${i}`, variables: { i } }),
+      ),
+    );
+    expect(new Set(answers.map((a) => a.sessionId)).size).toBe(50);
+    expect(api.requests.map((r) => (r.body as { i: number }).i).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i),
+    );
   });
 });

@@ -71,11 +71,15 @@ describe('flow limits through the worker (issue 14)', () => {
       .map((c) => c.receivedAt)
       .sort((x, y) => x - y);
     expect(times).toHaveLength(200);
-    // In any stretch of time, at most the burst (20) plus 20 per second.
+    // In any stretch of time, at most the burst (20) plus 20 per second. The tokens are taken
+    // when a delivery is claimed, the times are when its call reached the fake API: on a loaded
+    // machine the first calls (the burst) arrive up to ~100 ms late while the bucket refills, so
+    // a stretch may see the tokens of 100 ms more (2). A bucket handed out twice is 20 more.
+    const LATE_MS = 100;
     for (let i = 0; i < times.length; i++) {
       for (let j = i; j < times.length; j++) {
         expect(j - i + 1).toBeLessThanOrEqual(
-          20 + Math.floor((20 * (times[j] - times[i])) / 1000) + 1,
+          20 + Math.floor((20 * (times[j] - times[i] + LATE_MS)) / 1000) + 1,
         );
       }
     }

@@ -263,6 +263,112 @@ describe.each([sqlite(), postgres()])('$name limits store', (kind) => {
     expect(await store.acquire(ask('d1'))).toMatchObject({ granted: true });
   });
 
+  it('a pause written by another instance holds for a flow without limits at the next acquire', async () => {
+    // Granted first, so a reading kept from before would show.
+    expect(await store.acquire(ask('d1'))).toEqual({ granted: true, probes: [] });
+    const other = await kind.another();
+    try {
+      await other.pause('flow', 'o/f', T0);
+      expect(await store.acquire(ask('d2'))).toMatchObject({
+        granted: false,
+        reason: 'flow_paused',
+        on: 'o/f',
+      });
+      await other.resume('flow', 'o/f');
+      await other.pause('source', 'src', T0);
+      // Several acquires of one turn: every one sees the pause.
+      const turn = await Promise.all(['d3', 'd4', 'd5'].map((id) => store.acquire(ask(id))));
+      expect(turn.map((d) => (d.granted ? 'granted' : d.reason))).toEqual([
+        'source_paused',
+        'source_paused',
+        'source_paused',
+      ]);
+      await other.resume('source', 'src');
+      expect(await store.acquire(ask('d6'))).toEqual({ granted: true, probes: [] });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('outcomes of one turn count as one at a time would: the circuit of a flow without limits opens once', async () => {
+    expect(await store.acquire(ask('d1'))).toEqual({ granted: true, probes: [] });
+    const kinds = ['succeeded', 'failed', 'succeeded', 'failed', 'failed'] as const;
+    const answers = await Promise.all(
+      kinds.map((kind, i) => store.record({ key: 'o/f', org: 'o', kind, at: T0 + i }, CIRCUIT)),
+    );
+    // The 4th call (2 of 4 failed) opens it; the 5th ended after it opened and changes nothing.
+    expect(answers).toEqual([
+      {},
+      {},
+      {},
+      { circuit: { flow: 'o/f', from: 'closed', to: 'open', calls: 4, failures: 2 } },
+      {},
+    ]);
+    const other = await kind.another();
+    try {
+      expect(await other.acquire(ask('d2', { now: T0 + 10 }))).toMatchObject({
+        granted: false,
+        reason: 'circuit_open',
+        retryAt: T0 + 3 + CIRCUIT.coolDownMs,
+      });
+      expect((await other.flows(T0 + 10)).find((f) => f.flow === 'o/f')).toMatchObject({
+        circuit: 'open',
+        windowCalls: 4,
+        windowFailures: 2,
+      });
+    } finally {
+      await other.close();
+    }
+    // A call that started before it opened and answers now: still open.
+    expect(
+      await store.record({ key: 'o/f', org: 'o', kind: 'succeeded', at: T0 + 20 }, CIRCUIT),
+    ).toEqual({});
+    expect(await store.acquire(ask('d3', { now: T0 + 30 }))).toMatchObject({
+      reason: 'circuit_open',
+    });
+  });
+
+  it('429s of one turn from two flows of an org block the org', async () => {
+    const [first, second] = await Promise.all([
+      store.record(
+        { key: 'o/f', org: 'o', kind: 'throttled', retryAfterMs: 2000, at: T0 },
+        CIRCUIT,
+      ),
+      store.record(
+        { key: 'o/g', org: 'o', kind: 'throttled', retryAfterMs: 3000, at: T0 + 1 },
+        CIRCUIT,
+      ),
+    ]);
+    expect(first).toEqual({ throttle: { flow: 'o/f', until: T0 + 2000 } });
+    expect(second).toEqual({ throttle: { flow: 'o/g', org: 'o', until: T0 + 3001 } });
+    const third = { flows: [{ key: 'o/h', org: 'o', limits: {} }] };
+    expect(await store.acquire(ask('d1', { ...third, now: T0 + 2 }))).toMatchObject({
+      granted: false,
+      reason: 'org_throttled',
+      retryAt: T0 + 3001,
+    });
+  });
+
+  it('running counts the flows with a concurrency limit only', async () => {
+    const flows = [
+      { key: 'o/free', org: 'o', limits: {} },
+      { key: 'o/rated', org: 'o', limits: { rate: { count: 10, perMs: 1000 } } },
+      { key: 'o/one', org: 'o', limits: { concurrency: 1 } },
+    ];
+    expect(await store.acquire(ask('d1', { flows: [flows[0]] }))).toMatchObject({ granted: true });
+    expect(await store.acquire(ask('d2', { flows }))).toMatchObject({ granted: true });
+    const running = Object.fromEntries(
+      (await store.flows(T0)).map((f) => [f.flow, f.running] as const),
+    );
+    expect(running).toEqual({ 'o/rated': 0, 'o/one': 1 });
+    await store.release('d1', 'p1#1', T0 + 1);
+    await store.release('d2', 'p1#1', T0 + 1);
+    expect((await store.flows(T0 + 2)).map((f) => f.running)).toEqual([0, 0]);
+    expect(await store.acquire(ask('d3', { flows: [flows[2]], now: T0 + 2 }))).toMatchObject({
+      granted: true,
+    });
+  });
+
   it('two instances share one budget', async () => {
     const other = await kind.another();
     try {
