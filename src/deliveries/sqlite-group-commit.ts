@@ -10,15 +10,9 @@ export interface GroupCommit {
 
 /**
  * Group commit for the SQLite store. Writes are queued and run together at the next turn of the
- * event loop, all in one IMMEDIATE transaction: one commit, one fsync, for every request that
- * wrote in the same turn instead of one each. A write's promise settles after that commit, so
- * "resolved" still means "on disk".
- *
- * A write that throws rolls back alone. The group runs first without savepoints (they cost each
- * write two statements and a copy of every page it changes, issue 15); when a write throws, the
- * whole transaction is rolled back — nothing of the group was written — and the group runs again
- * with each write in its own savepoint, so the failing one rolls back alone and the others commit.
- * A write is a function of the database only: running it again after a rollback is running it once.
+ * event loop, each in its own savepoint (one that throws rolls back alone), all in one IMMEDIATE
+ * transaction: one commit, one fsync, for every request that wrote in the same turn instead of
+ * one each. A write's promise settles after that commit, so "resolved" still means "on disk".
  *
  * With `durable` (the WAL's fsync, see wal-sync.ts; SQLite then commits without one), a group's
  * writes resolve only once an fsync that began after its commit has ended: one fsync is in flight
@@ -33,16 +27,6 @@ export function createGroupCommit(db: Database.Database, durable?: WalSync): Gro
   /** Committed, waiting for the fsync in flight (settled again by drain: a no-op). */
   let syncing: PendingWrite[] | undefined;
   const savepoint = db.transaction((work: () => unknown) => work());
-  /** The usual case: no write throws, and none needs a savepoint. */
-  const plain = db.transaction((writes: readonly PendingWrite[]) =>
-    writes.map((write): Settled => {
-      try {
-        return { ok: true, value: write.work() };
-      } catch (error) {
-        throw new WriteFailed(error);
-      }
-    }),
-  );
   const group = db.transaction((writes: readonly PendingWrite[]) =>
     writes.map((write, index): Settled => {
       try {
@@ -75,7 +59,7 @@ export function createGroupCommit(db: Database.Database, durable?: WalSync): Gro
   function commitGroup(writes: PendingWrite[]): void {
     let settled: Settled[];
     try {
-      settled = runGroup(writes);
+      settled = group.immediate(writes);
     } catch (error) {
       if (error instanceof GroupAborted) {
         // That write fails with its own error; the others were not written and go again first.
@@ -94,16 +78,6 @@ export function createGroupCommit(db: Database.Database, durable?: WalSync): Gro
       else writes[i].resolve(outcome.value);
     });
     if (durable) syncSoon(durable);
-  }
-
-  /** Without savepoints; again with them (the same transaction's rollback undid the first try) when a write throws. */
-  function runGroup(writes: readonly PendingWrite[]): Settled[] {
-    try {
-      return plain.immediate(writes);
-    } catch (error) {
-      if (!(error instanceof WriteFailed)) throw error;
-      return group.immediate(writes);
-    }
   }
 
   /** Starts an fsync for what was committed, unless one is in flight (its end starts the next). */
@@ -165,13 +139,6 @@ interface PendingWrite {
 }
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
-
-/** A write of a group run without savepoints threw: the group is rolled back and run again. */
-class WriteFailed extends Error {
-  constructor(cause: unknown) {
-    super('a write of the group failed', { cause });
-  }
-}
 
 /** One write of a group made SQLite roll back the whole transaction. */
 class GroupAborted extends Error {
