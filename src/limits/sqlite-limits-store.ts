@@ -326,16 +326,23 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
           : undefined,
       ),
     record(outcome, circuit) {
+      if (!db.open) return run(() => ({}));
       return new Promise((resolve, reject) => {
         if (outcomesTurn === undefined) {
           const batch: PendingOutcome[] = (outcomesTurn = []);
+          // Outcomes asked for once it runs (or failed) go to the next write.
+          const close = () => {
+            if (outcomesTurn === batch) outcomesTurn = undefined;
+          };
           write(() => {
-            // Outcomes asked for from here on go to the next write.
-            outcomesTurn = undefined;
+            close();
             return recordAll(batch);
           }).then(
             (answers) => batch.forEach((p, i) => p.resolve(answers[i])),
-            (error: unknown) => batch.forEach((p) => p.reject(error)),
+            (error: unknown) => {
+              close();
+              for (const p of batch) p.reject(error);
+            },
           );
         }
         outcomesTurn.push({ outcome, circuit, resolve, reject });

@@ -369,6 +369,18 @@ describe.each([sqlite(), postgres()])('$name limits store', (kind) => {
     });
   });
 
+  it('once closed, every call is refused (none is left waiting)', async () => {
+    await store.close();
+    const outcome = { key: 'o/f', org: 'o', kind: 'succeeded', at: T0 } as const;
+    await expect(store.acquire(ask('d1'))).rejects.toThrow('closed');
+    await expect(store.record(outcome, CIRCUIT)).rejects.toThrow('closed');
+    await expect(
+      Promise.all([store.record(outcome, CIRCUIT), store.record(outcome, CIRCUIT)]),
+    ).rejects.toThrow('closed');
+    await expect(store.release('d1', 'p1#1', T0)).rejects.toThrow('closed');
+    store = await kind.another(); // for afterEach's close
+  });
+
   it('two instances share one budget', async () => {
     const other = await kind.another();
     try {
