@@ -6,6 +6,8 @@
 //
 //   node dist/bench/store-cost.js [--count 20000] [--concurrency 32] [--sync full|normal]
 //                                 [--build /other/checkout]   (that checkout's dist/src instead)
+//                                 [--ids v7|v4]   (time-ordered delivery ids, as the server makes
+//                                                  them, or random ones as before issue 15)
 //
 // Prints the CPU time per delivery (process.cpuUsage: this thread, SQLite, and the thread pool's
 // fsyncs), split user/system, and the wall rate. The machine may be shared: compare CPU times.
@@ -13,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { newDeliveryId } from '../src/deliveries/new-delivery-id';
 import type { DeliveryStore, NewDelivery } from '../src/deliveries/types';
 
 interface Options {
@@ -20,10 +23,18 @@ interface Options {
   concurrency: number;
   sync: 'full' | 'normal';
   build: string | undefined;
+  /** Delivery ids: time-ordered (v7, what the server makes since issue 15) or random (v4). */
+  ids: 'v4' | 'v7';
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { count: 20_000, concurrency: 32, sync: 'full', build: undefined };
+  const options: Options = {
+    count: 20_000,
+    concurrency: 32,
+    sync: 'full',
+    build: undefined,
+    ids: 'v7',
+  };
   for (let i = 0; i < argv.length; i += 1) {
     const value = argv[i + 1];
     switch (argv[i]) {
@@ -38,6 +49,11 @@ function parseArgs(argv: readonly string[]): Options {
       case '--sync':
         if (value !== 'full' && value !== 'normal') throw new Error('--sync full|normal');
         options.sync = value;
+        i += 1;
+        break;
+      case '--ids':
+        if (value !== 'v4' && value !== 'v7') throw new Error('--ids v4|v7');
+        options.ids = value;
         i += 1;
         break;
       case '--build':
@@ -70,10 +86,10 @@ const PROCESS = `bench-host:${process.pid}:0a1b2c3d`;
 const MAPPING_VERSION = 'sha256:5c0e8f0b1a4d2f7e9c3b6a8d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f';
 
 /** A delivery as handle-delivery.ts creates it for a sync GitHub push (headers as stored). */
-function syncDelivery(n: number, receivedAt: number): NewDelivery {
+function syncDelivery(n: number, receivedAt: number, ids: Options['ids']): NewDelivery {
   const githubDelivery = randomUUID();
   return {
-    id: randomUUID(),
+    id: ids === 'v7' ? newDeliveryId(receivedAt) : randomUUID(),
     source: 'github',
     idempotencyKey: githubDelivery,
     mode: 'sync',
@@ -138,9 +154,9 @@ function syncDelivery(n: number, receivedAt: number): NewDelivery {
 }
 
 /** One delivery's two writes, as the sync path makes them. */
-async function oneDelivery(store: DeliveryStore, n: number): Promise<void> {
+async function oneDelivery(store: DeliveryStore, n: number, ids: Options['ids']): Promise<void> {
   const receivedAt = Date.now();
-  const delivery = syncDelivery(n, receivedAt);
+  const delivery = syncDelivery(n, receivedAt, ids);
   const created = await store.create(delivery, 86_400_000);
   if (!created.created) throw new Error(`delivery ${n} was taken for a repeat`);
   const sessionId = randomUUID();
@@ -206,7 +222,7 @@ async function main(): Promise<void> {
       const lanes = Array.from({ length: options.concurrency }, async () => {
         while (next < until) {
           next += 1;
-          await oneDelivery(store, next);
+          await oneDelivery(store, next, options.ids);
         }
       });
       await Promise.all(lanes);

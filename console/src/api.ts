@@ -146,7 +146,8 @@ export interface Job {
 
 export const STATES = ['queued', 'running', 'succeeded', 'failed', 'dead', 'ignored'] as const;
 
-export const shortId = (id: string) => id.slice(0, 8);
+/** An id's last 8 characters: random in every id (its first ones are the time it was received). */
+export const shortId = (id: string) => id.slice(-8);
 
 export function when(iso: string | null): string {
   if (iso === null) return '—';

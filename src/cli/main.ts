@@ -212,7 +212,7 @@ ADMIN_TOKEN is not set.
     .option('--flow <id>', 'only deliveries that chose a route running this flow')
     .option(
       '--search <id>',
-      "flowhook's delivery id (whole or its first 8+ characters) or the provider's",
+      "flowhook's delivery id (whole, or its first or last 8+ characters) or the provider's",
     )
     .option('--since <when>', 'received at or after: an ISO 8601 date or epoch ms')
     .option('--until <when>', 'received before: an ISO 8601 date or epoch ms')

@@ -11,6 +11,7 @@ export interface ListParams {
   until: number | null;
   search: string | null;
   search_prefix: string | null;
+  search_suffix: string | null;
   cursor_at: number | null;
   cursor_id: string | null;
   limit: number;
@@ -29,10 +30,11 @@ export function listSql(
   if (shape.since) where.push('received_at >= @since');
   if (shape.until) where.push('received_at < @until');
   if (shape.search) {
-    // flowhook's id, whole or by a prefix of at least 8 characters, or the provider's id.
+    // flowhook's id, whole or by its first or last 8 or more characters, or the provider's id.
     where.push(
       `(idempotency_key = @search OR id = @search
-        OR (length(@search) >= 8 AND id LIKE @search_prefix ESCAPE '\\'))`,
+        OR (length(@search) >= 8
+          AND (id LIKE @search_prefix ESCAPE '\\' OR id LIKE @search_suffix ESCAPE '\\')))`,
     );
   }
   if (shape.flow) {

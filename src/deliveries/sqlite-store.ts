@@ -6,6 +6,7 @@ import { migrate } from './migrations';
 import { recordFromNew } from './record-from-new';
 import { createGroupCommit, storeClosed } from './sqlite-group-commit';
 import { openWalSync } from './wal-sync';
+import { likeLiteral } from './like-literal';
 import { listSql, type ListParams } from './sqlite-list-query';
 import {
   ATTEMPT_COLUMNS,
@@ -319,11 +320,11 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       since: filter.since ?? null,
       until: filter.until ?? null,
       search: filter.search ?? null,
-      // A prefix of flowhook's id, escaped: a search is a literal prefix, never a LIKE pattern.
+      // The start or the end of flowhook's id, escaped: a search is literal, never a LIKE pattern.
       search_prefix:
-        filter.search !== undefined
-          ? `${filter.search.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`
-          : null,
+        filter.search !== undefined ? `${likeLiteral(filter.search.toLowerCase())}%` : null,
+      search_suffix:
+        filter.search !== undefined ? `%${likeLiteral(filter.search.toLowerCase())}` : null,
       cursor_at: after?.receivedAt ?? null,
       cursor_id: after?.id ?? null,
       limit: filter.limit + 1,

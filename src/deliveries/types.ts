@@ -225,7 +225,7 @@ export interface DeliveryFilter {
   /** receivedAt < until (ms). */
   readonly until?: number;
   /**
-   * A delivery id: flowhook's whole id or its first 8 or more characters, or the provider's
+   * A delivery id: flowhook's whole id or its first or last 8 or more characters, or the provider's
    * delivery id (the idempotency key).
    */
   readonly search?: string;

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { parseBody } from '../body/parse-body';
 import type { Leases } from '../deliveries/lease';
+import { newDeliveryId } from '../deliveries/new-delivery-id';
 import type { RetryPolicy } from '../deliveries/retry-policy';
 import type {
   DeliveryRecord,
@@ -154,7 +154,7 @@ export async function handleDelivery(
   });
   if (!verdict.ok) throw new FlowhookError('invalid_signature', verdict.reason);
   // From here on the request is a delivery: it has an id, is stored, and answers carry the id.
-  const deliveryId = randomUUID();
+  const deliveryId = newDeliveryId(deps.now());
   trace.deliveryId = deliveryId;
   trace.secretIndex = verdict.secretIndex;
 

@@ -127,7 +127,7 @@ describe('flowhook deliveries / flowhook replay (against a listening flowhook)',
       expect(ran.out).toMatch(/1\. \S+ route created → flow order-created: failed \(HTTP 400\)/);
       // Filters by flow and by id.
       const byId = await cli(
-        ['deliveries', '--search', failed.slice(0, 8), '--json', '--url', url],
+        ['deliveries', '--search', failed.slice(-8), '--json', '--url', url],
         env(),
       );
       expect(JSON.parse(byId.out).items.map((d: { id: string }) => d.id)).toEqual([failed]);

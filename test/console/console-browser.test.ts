@@ -211,7 +211,7 @@ describe('the console in Chromium (issue 13)', () => {
     api.answer(400, { error: 'flow order-other is not deployed' });
     const { deliveryId } = await send('orders', { action: 'Created', id: 'o-1' });
     await page.getByRole('link', { name: `Delivery ${deliveryId}` }).waitFor();
-    const row = page.getByRole('row').filter({ hasText: deliveryId.slice(0, 8) });
+    const row = page.getByRole('row').filter({ hasText: deliveryId.slice(-8) });
     await row.getByText('failed').waitFor();
     await shot('deliveries');
   });
@@ -384,7 +384,7 @@ describe('the console in Chromium (issue 13)', () => {
       'the paused delivery to be sent back to wait',
     );
     await page.goto(`${base}/console/#/deliveries?source=billing`);
-    const row = page.getByRole('row').filter({ hasText: deliveryId.slice(0, 8) });
+    const row = page.getByRole('row').filter({ hasText: deliveryId.slice(-8) });
     await row.getByText('queued').waitFor();
     expect(runs()).toHaveLength(0);
 

@@ -292,6 +292,7 @@ describe('indexes', () => {
     until: 2,
     search: 'abcdefghij',
     search_prefix: 'abcdefghij%',
+    search_suffix: '%abcdefghij',
     cursor_at: 1,
     cursor_id: 'x',
     limit: 10,

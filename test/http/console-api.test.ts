@@ -560,8 +560,12 @@ describe('console sign-in and API (issue 13)', () => {
     expect(await ids('until=2026-01-01T00:01:00Z')).toEqual([a]);
     expect(await ids('since=2026-01-01T00:01:00Z&until=2026-01-01T00:02:00Z')).toEqual([b]);
     expect(await ids(`q=${c}`)).toEqual([c]);
-    expect(await ids(`q=${b.slice(0, 8)}`)).toEqual([b]);
-    expect(await ids(`q=${b.slice(0, 7)}`)).toEqual([]);
+    // By its last 8 or more characters (the console's short id), or its first ones.
+    expect(await ids(`q=${b.slice(-8)}`)).toEqual([b]);
+    expect(await ids(`q=${b.slice(-7)}`)).toEqual([]);
+    expect(await ids(`q=${b.slice(0, 23)}`)).toEqual([b]);
+    // A LIKE wildcard in the box is text, not a pattern.
+    expect(await ids('q=%%%%%%%%')).toEqual([]);
     expect(await ids('q=provider-a')).toEqual([a]);
     const bad = await bearer(request(t.app).get('/api/deliveries?until=yesterday'));
     expect(bad.status).toBe(400);

@@ -30,6 +30,7 @@ import { inTransaction } from './in-transaction';
 import { insertDeliveries } from './insert-deliveries';
 import { updateDeliveries } from './update-deliveries';
 import { listenForQueued } from './listen-for-queued';
+import { likeLiteral } from '../like-literal';
 import { migratePostgres } from './migrate-postgres';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 import { redactDatabaseUrl } from './redact-database-url';
@@ -522,13 +523,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       if (filter.since !== undefined) conditions.push(`d.received_at >= ${param(filter.since)}`);
       if (filter.until !== undefined) conditions.push(`d.received_at < ${param(filter.until)}`);
       if (filter.search !== undefined) {
-        // flowhook's id, whole or by a prefix of at least 8 characters, or the provider's id.
+        // flowhook's id, whole or by its first or last 8 or more characters, or the provider's id.
         const search = param(filter.search);
-        const prefix =
+        const literal = likeLiteral(filter.search.toLowerCase());
+        const part =
           filter.search.length >= 8
-            ? ` OR d.id LIKE ${param(`${filter.search.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`)}`
+            ? ` OR d.id LIKE ${param(`${literal}%`)} OR d.id LIKE ${param(`%${literal}`)}`
             : '';
-        conditions.push(`(d.idempotency_key = ${search} OR d.id = ${search}${prefix})`);
+        conditions.push(`(d.idempotency_key = ${search} OR d.id = ${search}${part})`);
       }
       if (filter.flowId !== undefined) {
         conditions.push(
