@@ -134,6 +134,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // An idle connection the server closed (restart, pg_terminate_backend) is dropped from the pool
   // and replaced on the next query; without this handler it would crash the process.
   pool.on('error', (error) => onProblem(error, 'an idle database connection was closed'));
+  // A connection the server closes while it is checked out but between statements emits 'error'
+  // on its client when no query is active; the pool listens only to idle clients, and an unheard
+  // 'error' ends the process (seen at stop 10 under pg_terminate_backend). Every client gets a
+  // listener of its own for its whole life: the statement in flight, if any, fails as before, and
+  // whoever holds the client releases it with that error.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   let schemaVersion: number;
   try {
     schemaVersion = (await migratePostgres(pool, where)).to;
