@@ -35,19 +35,37 @@ export interface DeliveryWorker {
   start(): void;
   /** A delivery was just queued: look now rather than at the next poll. */
   notify(): void;
-  /** Stops claiming; waits up to `graceMs` for running deliveries. Unfinished ones keep their lease and are resumed after it expires. */
+  /**
+   * Stops claiming; gives the deliveries claimed ahead back to the queue, and waits up to
+   * `graceMs` for running deliveries. Unfinished ones keep their lease and are resumed after it
+   * expires.
+   */
   stop(graceMs: number): Promise<void>;
+  /** Deliveries being run now (their flow calls in flight or being recorded). */
   readonly running: number;
+  /** Deliveries claimed ahead, waiting for a free slot (not called yet). */
+  readonly waiting: number;
 }
 
 /**
  * Executes queued deliveries: claims due ones from the store (atomically, so several processes
  * can share it), runs each with runDelivery, which records attempts and schedules retries. A
  * delivery that was running when a process died is claimed again once its lease expires.
+ *
+ * At most `concurrency` run at once (calls in flight or outcomes being recorded: what a crash
+ * may run twice). Up to as many more are claimed ahead, so a slot that frees starts the next
+ * delivery at once instead of waiting for a claim's commit and fsync (issue 15: at 8 slots the
+ * worker was bound by that latency, not by its CPU). One claimed ahead has not been called: a
+ * crash does not run it twice, its lease expires and another process takes it.
  */
 export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
   const now = options.now ?? Date.now;
   const active = new Set<Promise<void>>();
+  /** Claimed ahead, oldest due first, waiting for a slot. */
+  const ready: DeliveryRecord[] = [];
+  /** At most this many claimed ahead. */
+  const ahead = options.concurrency;
+  const leaseMs = options.leases.leaseMs;
   let timer: NodeJS.Timeout | undefined;
   let stopped = true;
   /** A claim in progress (stop waits for it: what it claims runs, within the grace). */
@@ -117,14 +135,42 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     if (!lost && FINAL_STATES.includes(done.state)) await options.onFinished?.(done, results);
   };
 
-  const run = (record: DeliveryRecord) => {
-    const running = traced(record)
+  /**
+   * A delivery claimed ahead that waited more than a quarter of its lease (slow flows in every
+   * slot) has its lease renewed to full length before it is called, as the claim would have
+   * given it; when the renewal finds it lost (another holder took it), it is not called.
+   */
+  const held = async (record: DeliveryRecord): Promise<DeliveryRecord | undefined> => {
+    const lease = record.lease;
+    if (lease === null || lease.until - now() >= (leaseMs * 3) / 4) return record;
+    const until = now() + leaseMs;
+    if (await options.store.renewLease(record.id, lease.owner, until))
+      return { ...record, lease: { owner: lease.owner, until } };
+    options.logger.info(
+      { deliveryId: record.id },
+      'delivery claimed ahead was taken over before its turn; not run here',
+    );
+    return undefined;
+  };
+
+  /** Starts what was claimed ahead while slots are free. */
+  const startReady = () => {
+    while (!stopped && active.size < options.concurrency && ready.length > 0) {
+      run(ready.shift()!);
+    }
+  };
+
+  const run = (claimed: DeliveryRecord) => {
+    const running = held(claimed)
+      .then((record) => (record === undefined ? undefined : traced(record)))
       .then(() => undefined)
       .catch((error: unknown) =>
-        options.logger.error({ err: error, deliveryId: record.id }, 'delivery run failed'),
+        options.logger.error({ err: error, deliveryId: claimed.id }, 'delivery run failed'),
       )
       .finally(() => {
         active.delete(running);
+        // The next one claimed ahead starts now; the claim that refills them comes after.
+        startReady();
         schedule(0);
       });
     active.add(running);
@@ -141,23 +187,20 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     let done!: () => void;
     ticking = new Promise<void>((resolve) => (done = resolve));
     try {
-      const free = options.concurrency - active.size;
+      // Enough for the free slots and a full set claimed ahead.
+      const wanted = options.concurrency - active.size + ahead - ready.length;
       const claimed =
-        free > 0
+        wanted > 0
           ? // A new hold per claim: a run of an earlier claim of the same delivery that outlived
             // its lease no longer matches, even in this process.
-            await options.store.claimDue(
-              now(),
-              free,
-              options.leases.newHolder(),
-              options.leases.leaseMs,
-            )
+            await options.store.claimDue(now(), wanted, options.leases.newHolder(), leaseMs)
           : [];
-      // Claimed just before a stop: run them anyway (the stop waits for them within its grace).
-      for (const record of claimed) run(record);
+      // Claimed just before a stop: given back by stop() with the others claimed ahead.
+      ready.push(...claimed);
+      startReady();
       // A full batch may mean more are due; otherwise wait for the next poll or notify().
       schedule(
-        (claimed.length > 0 && claimed.length === free) || wokenDuringClaim ? 0 : options.pollMs,
+        (claimed.length > 0 && claimed.length === wanted) || wokenDuringClaim ? 0 : options.pollMs,
       );
       if (failing) {
         failing = false;
@@ -188,10 +231,33 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
       stopped = true;
       clearTimeout(timer);
       await ticking;
-      await settledWithin([...active], graceMs);
+      // Claimed ahead, never called: queued again at once (not after their leases expire), for
+      // this process after a restart or another one now. Not given back if another holder took
+      // it meanwhile (the write is conditional on the lease).
+      const unstarted = ready.splice(0);
+      const givenBack = Promise.all(
+        unstarted.map((record) =>
+          options.store
+            .update(
+              record.id,
+              { state: 'queued', lease: null, nextAttemptAt: null },
+              { owner: record.lease?.owner ?? '' },
+            )
+            .catch((error: unknown) =>
+              options.logger.warn(
+                { err: error, deliveryId: record.id },
+                'a delivery claimed ahead could not be queued again; it runs when its lease expires',
+              ),
+            ),
+        ),
+      );
+      await settledWithin([...active, givenBack], graceMs);
     },
     get running() {
       return active.size;
+    },
+    get waiting() {
+      return ready.length;
     },
   };
 }
