@@ -212,6 +212,18 @@ describe('GET /metrics after a scripted set of requests (issue 12)', () => {
       10_000,
       'the dead delivery and the retried one',
     );
+    // A write is visible to readers at its commit, before its fsync resolves it: the run counts
+    // its outcome only then. Wait for the counters too, not only the rows.
+    await until(
+      async () => {
+        const now = await scrape();
+        const done = (source: string, o: string) =>
+          sample(now, 'flowhook_deliveries_total', { source, outcome: o }) === 1;
+        return done('gh', 'dead') && done('queue', 'succeeded');
+      },
+      10_000,
+      'the outcomes counted',
+    );
 
     const m = await scrape();
     const requests = (source: string, status: string, code: string) =>
