@@ -19,16 +19,27 @@ export interface FlowClientOptions {
 const MAX_UPSTREAM_MESSAGE = 500;
 
 /**
+ * The most of an answer's body that is read (1 MiB, the request body's own cap): an execute
+ * answer is a session id and a short text. Past it the call ends there, its body dropped, so a
+ * broken or hostile flow API cannot make flowhook hold an answer of any size in memory.
+ */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/**
  * The User-Agent the flow API has always seen: the client was an axios instance until issue 15,
  * and an upstream may log or filter on it. The version follows the axios this build ships with.
  */
 const USER_AGENT = `axios/${axios.VERSION}`;
 
-/** An answer as read: its status, its body parsed as JSON when it parses, its Retry-After. */
+/**
+ * An answer as read: its status, its body parsed as JSON when it parses, its Retry-After.
+ * `tooLarge`: the body passed MAX_ANSWER_BYTES and was not read (`body` is undefined).
+ */
 interface Answer {
   readonly status: number;
   readonly body: unknown;
   readonly retryAfter: string | undefined;
+  readonly tooLarge?: true;
 }
 
 /**
@@ -74,6 +85,16 @@ export function createFlowClient(options: FlowClientOptions): FlowClient {
       } catch (error) {
         throw transportError(error, options.timeoutMs);
       }
+      const retryAfter = () => retryAfterMs(answer.retryAfter, Date.now());
+      if (answer.tooLarge) {
+        // Its status decides as any other answer's would: a 5xx or 429 is tried again, a 2xx is
+        // not (the flow may have run), a 4xx is final.
+        throw upstreamError(
+          answer.status,
+          `the answer's body is larger than ${MAX_ANSWER_BYTES} bytes; not read`,
+          retryAfter(),
+        );
+      }
       const body = answer.body as
         { sessionId?: unknown; result?: unknown; error?: unknown } | undefined;
       if (answer.status >= 200 && answer.status < 300) {
@@ -84,11 +105,7 @@ export function createFlowClient(options: FlowClientOptions): FlowClient {
         return { sessionId: body.sessionId, result };
       }
       // An upstream that echoes the request must not leak the token through our answer or logs.
-      throw upstreamError(
-        answer.status,
-        upstreamMessage(body, token),
-        retryAfterMs(answer.retryAfter, Date.now()),
-      );
+      throw upstreamError(answer.status, upstreamMessage(body, token), retryAfter());
     },
     close() {
       agents.http.destroy();
@@ -141,7 +158,23 @@ function send(
       },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => {
+          if (done) return;
+          bytes += chunk.length;
+          if (bytes <= MAX_ANSWER_BYTES) {
+            chunks.push(chunk);
+            return;
+          }
+          // Answered, but too much to read: the status and Retry-After are kept, the connection
+          // is not (the rest of the body is never read).
+          done = true;
+          clearTimeout(deadline);
+          chunks.length = 0;
+          const retryAfter = res.headers['retry-after'];
+          resolve({ status: res.statusCode ?? 0, body: undefined, retryAfter, tooLarge: true });
+          req.destroy();
+        });
         res.on('error', (error: NodeJS.ErrnoException) => fail(error.code));
         res.on('aborted', () => fail('ECONNRESET'));
         res.on('end', () => {

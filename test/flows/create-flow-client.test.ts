@@ -1,6 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createFlowClient } from '../../src/flows/create-flow-client';
+import { MAX_ANSWER_BYTES, createFlowClient } from '../../src/flows/create-flow-client';
+import { mayPass } from '../../src/deliveries/retry-policy';
+import { FlowhookError } from '../../src/errors';
 import { FakeFlowApi, refusingUrl } from '../support/fake-flow-api';
 
 // issue 15: the flow client sends with one http.request per call, no longer through axios; what
@@ -268,5 +270,78 @@ describe('createFlowClient over node:http (issue 15)', () => {
     expect(api.requests.map((r) => (r.body as { i: number }).i).sort((a, b) => a - b)).toEqual(
       Array.from({ length: 50 }, (_, i) => i),
     );
+  });
+
+  describe('an answer larger than MAX_ANSWER_BYTES is not read', () => {
+    const call = () => client.execute({ orgId: 'o', flowId: 'f', variables: {} });
+    const failure = async () => {
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(FlowhookError);
+      return error as FlowhookError;
+    };
+
+    it('a 2xx just under the cap is read', async () => {
+      // {"sessionId":"s","pad":"…"} is 28 bytes around the padding.
+      api.answer(200, { sessionId: 's', pad: 'x'.repeat(MAX_ANSWER_BYTES - 28) });
+      await expect(call()).resolves.toEqual({ sessionId: 's', result: '' });
+    });
+
+    it('a 2xx past it is upstream_error with its status, not tried again (the flow may have run)', async () => {
+      api.answer(200, { sessionId: 's', pad: 'x'.repeat(2 * MAX_ANSWER_BYTES) });
+      const error = await failure();
+      expect(error.code).toBe('upstream_error');
+      expect(error.details.upstream).toEqual({
+        status: 200,
+        error: `the answer's body is larger than ${MAX_ANSWER_BYTES} bytes; not read`,
+      });
+      expect(mayPass({ code: error.code, httpStatus: 200 })).toBe(false);
+      // The connection was dropped mid-body; the next call gets a new one and works.
+      api.reset();
+      await expect(call()).resolves.toMatchObject({ sessionId: expect.any(String) });
+    });
+
+    it('a 503 past it keeps its status and Retry-After: tried again as any 503', async () => {
+      api.answer(503, { error: 'x'.repeat(2 * MAX_ANSWER_BYTES) }, { 'retry-after': '7' });
+      const error = await failure();
+      expect(error.details.upstream).toMatchObject({ status: 503, retryAfterMs: 7000 });
+      expect(mayPass({ code: error.code, httpStatus: 503 })).toBe(true);
+    });
+
+    it('an endless body ends at the cap, long before the deadline', async () => {
+      const endless = http.createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const more = () => {
+          while (res.write(chunk));
+          res.once('drain', more);
+        };
+        more();
+      });
+      await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+      const port = (endless.address() as AddressInfo).port;
+      // A deadline far away: only the cap can end this call.
+      const slow = createFlowClient({
+        baseUrl: `http://127.0.0.1:${port}`,
+        token: TOKEN,
+        timeoutMs: 30_000,
+      });
+      try {
+        const started = Date.now();
+        const error = await slow.execute({ orgId: 'o', flowId: 'f', variables: {} }).then(
+          () => undefined,
+          (e: unknown) => e as FlowhookError,
+        );
+        expect(error?.code).toBe('upstream_error');
+        expect(error?.message).toBe('the flow API answered 200');
+        expect(Date.now() - started).toBeLessThan(30_000);
+      } finally {
+        slow.close();
+        endless.closeAllConnections();
+        await new Promise((resolve) => endless.close(resolve));
+      }
+    });
   });
 });
