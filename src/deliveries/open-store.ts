@@ -1,6 +1,5 @@
 import { ConfigError, type Config } from '../config';
 import type { Logger } from '../logger';
-import { openPostgresStore } from './postgres/open-postgres-store';
 import { redactDatabaseUrl } from './postgres/redact-database-url';
 import { openSqliteStore } from './sqlite-store';
 import { StoreUnavailableError } from './store-unavailable-error';
@@ -30,6 +29,10 @@ export async function openStore(
       maxBytes: config.storeMaxBytes,
     });
   }
+  // PostgreSQL's client (pg, ~5 MB of memory) is loaded only when a database is configured.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { openPostgresStore } =
+    require('./postgres/open-postgres-store') as typeof import('./postgres/open-postgres-store');
   const url = config.databaseUrl;
   const database = redactDatabaseUrl(url);
   const giveUpAt = Date.now() + DATABASE_WAIT_MS;

@@ -1,7 +1,6 @@
 import type { Config } from '../config';
 import { sharedPoolOf } from '../deliveries/postgres/shared-pool';
 import type { DeliveryStore } from '../deliveries/types';
-import { openPostgresLimitsStore } from './postgres-limits-store';
 import { openSqliteLimitsStore } from './sqlite-limits-store';
 import type { LimitsStore } from './types';
 
@@ -16,7 +15,9 @@ export function openLimitsStore(
   deliveryStore: DeliveryStore,
 ): LimitsStore {
   const pool = sharedPoolOf(deliveryStore);
-  return pool
-    ? openPostgresLimitsStore({ pool })
-    : openSqliteLimitsStore({ dataDir: config.dataDir });
+  if (pool === undefined) return openSqliteLimitsStore({ dataDir: config.dataDir });
+  // Loaded only with a PostgreSQL store (pg and its modules stay out of a SQLite process).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const postgres = require('./postgres-limits-store') as typeof import('./postgres-limits-store');
+  return postgres.openPostgresLimitsStore({ pool });
 }
