@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import type { Node } from 'yaml';
 import type { KeyPath } from '../path-error';
 
 export interface Position {
@@ -13,6 +13,10 @@ export interface Position {
  * Falls back to the deepest ancestor that exists.
  */
 export function locate(text: string, path: KeyPath, key = false): Position | undefined {
+  // `yaml` (~70 modules, a few MB of memory) is loaded at the first error to place, not at start.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { isMap, isScalar, isSeq, LineCounter, parseDocument } =
+    require('yaml') as typeof import('yaml');
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, keepSourceTokens: false });
   let node: unknown = document.contents;

@@ -1,4 +1,4 @@
-import axios, { AxiosError } from 'axios';
+import type { AxiosStatic } from 'axios';
 import type { RenderedAnswer } from './types';
 
 export interface LateAnswerPostOptions {
@@ -28,6 +28,10 @@ export async function postLateAnswer(
   answer: RenderedAnswer,
   options: LateAnswerPostOptions = {},
 ): Promise<LateAnswerPosted> {
+  // axios (~4 MB of memory) is loaded at the first late answer, not at start: most processes
+  // never send one.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const axios = require('axios') as AxiosStatic;
   const attempts = options.attempts ?? 3;
   let delay = options.firstDelayMs ?? 1000;
   let last: LateAnswerPosted = { sent: false, attempts: 0 };
@@ -59,7 +63,7 @@ export async function postLateAnswer(
       };
       if (status !== 429 && status < 500) return last;
     } catch (error) {
-      const code = error instanceof AxiosError ? error.code : undefined;
+      const code = error instanceof axios.AxiosError ? error.code : undefined;
       last = {
         sent: false,
         attempts: attempt,
