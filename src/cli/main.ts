@@ -1,18 +1,16 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config';
 import { MappingsDirError } from '../mappings/load-mappings';
-import { startServer } from '../server';
 import { processIo, type CliIo } from './cli-io';
-import { deliveriesCommand, type DeliveriesOptions } from './deliveries-command';
+import type { DeliveriesOptions } from './deliveries-command';
 import { loadDotEnv, type DotEnv } from './load-dot-env';
-import { limitsCommand, type LimitsOptions } from './limits-command';
-import { pauseCommand, type PauseOptions } from './pause-command';
-import { replayCommand, type ReplayOptions } from './replay-command';
-import { sendCommand, type SendOptions } from './send-command';
-import { signCommand, type SignOptions } from './sign-command';
-import { testCommand, type TestOptions } from './test-command';
-import { testDeliveryCommand } from './test-delivery-command';
-import { validateCommand, type ValidateOptions } from './validate-command';
+import type { LimitsOptions } from './limits-command';
+import type { PauseOptions } from './pause-command';
+import type { ReplayOptions } from './replay-command';
+import type { SendOptions } from './send-command';
+import type { SignOptions } from './sign-command';
+import type { TestOptions } from './test-command';
+import type { ValidateOptions } from './validate-command';
 import { version } from '../../package.json';
 
 /** Stops the process gracefully: stop accepting, let in-flight requests finish, then exit. */
@@ -23,6 +21,15 @@ const PARENT_CHECK_MS = 1000;
 
 /** What `.env` in the working directory set (main reads it once, before any command). */
 let dotEnv: DotEnv | undefined;
+
+/**
+ * A command's module, loaded when the command runs: `serve` does not hold what the other commands
+ * use (and they do not load the server), which keeps the server's memory down.
+ */
+function command<T>(id: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(id) as T;
+}
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -64,7 +71,13 @@ Example (CI, with the deployment's variables set):
 `,
     )
     .action((dir: string | undefined, options: ValidateOptions) =>
-      setExit(validateCommand(dir, options, io)),
+      setExit(
+        command<typeof import('./validate-command')>('./validate-command').validateCommand(
+          dir,
+          options,
+          io,
+        ),
+      ),
     );
 
   const urlHelp = 'the running flowhook (default: http://127.0.0.1:$PORT, PORT default 3000)';
@@ -118,13 +131,24 @@ Examples:
             );
             return setExit(2);
           }
-          return setExit(await testDeliveryCommand(options.delivery, source, options, io));
+          return setExit(
+            await command<typeof import('./test-delivery-command')>(
+              './test-delivery-command',
+            ).testDeliveryCommand(options.delivery, source, options, io),
+          );
         }
         if (source === undefined || file === undefined) {
           io.err('flowhook test: give <source> <payload-file>, or --delivery <id>\n');
           return setExit(2);
         }
-        setExit(testCommand(source, file, options, io));
+        setExit(
+          command<typeof import('./test-command')>('./test-command').testCommand(
+            source,
+            file,
+            options,
+            io,
+          ),
+        );
       },
     );
 
@@ -162,7 +186,14 @@ Example:
 `,
     )
     .action((source: string, file: string, options: SignOptions) =>
-      setExit(signCommand(source, file, options, io)),
+      setExit(
+        command<typeof import('./sign-command')>('./sign-command').signCommand(
+          source,
+          file,
+          options,
+          io,
+        ),
+      ),
     );
 
   program
@@ -187,7 +218,14 @@ Example:
 `,
     )
     .action(async (source: string, file: string, options: SendOptions) =>
-      setExit(await sendCommand(source, file, options, io)),
+      setExit(
+        await command<typeof import('./send-command')>('./send-command').sendCommand(
+          source,
+          file,
+          options,
+          io,
+        ),
+      ),
     );
 
   const adminUrlHelp = 'the running flowhook (default: http://127.0.0.1:$PORT, PORT default 3000)';
@@ -229,7 +267,11 @@ Example:
 `,
     )
     .action(async (id: string | undefined, options: DeliveriesOptions) =>
-      setExit(await deliveriesCommand(options, io, id)),
+      setExit(
+        await command<typeof import('./deliveries-command')>(
+          './deliveries-command',
+        ).deliveriesCommand(options, io, id),
+      ),
     );
 
   program
@@ -250,7 +292,13 @@ Example:
 `,
     )
     .action(async (id: string, options: ReplayOptions) =>
-      setExit(await replayCommand(id, options, io)),
+      setExit(
+        await command<typeof import('./replay-command')>('./replay-command').replayCommand(
+          id,
+          options,
+          io,
+        ),
+      ),
     );
 
   for (const action of ['pause', 'resume'] as const) {
@@ -275,7 +323,15 @@ Example:
 `,
       )
       .action(async (kind: string, name: string, options: PauseOptions) =>
-        setExit(await pauseCommand(action, kind, name, options, io)),
+        setExit(
+          await command<typeof import('./pause-command')>('./pause-command').pauseCommand(
+            action,
+            kind,
+            name,
+            options,
+            io,
+          ),
+        ),
       );
   }
 
@@ -287,7 +343,14 @@ Example:
     .option('--url <base>', adminUrlHelp)
     .option('--json', "print the API's answer as JSON")
     .addHelpText('after', adminNote)
-    .action(async (options: LimitsOptions) => setExit(await limitsCommand(options, io)));
+    .action(async (options: LimitsOptions) =>
+      setExit(
+        await command<typeof import('./limits-command')>('./limits-command').limitsCommand(
+          options,
+          io,
+        ),
+      ),
+    );
 
   program
     .command('serve')
@@ -295,7 +358,7 @@ Example:
       'Run the HTTP service: POST /hooks/:source, GET /healthz, GET /readyz. Configured by environment variables (see README).',
     )
     .action(async () => {
-      const running = await startServer();
+      const running = await command<typeof import('../server')>('../server').startServer();
       if (dotEnv) {
         // Names only: the values are secrets.
         running.logger.info(

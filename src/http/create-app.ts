@@ -14,17 +14,11 @@ import { registerScrapeGauges } from '../observability/scrape-gauges';
 import { createLateAnswers, type LateAnswers } from '../responses/create-late-answers';
 import { currentSecrets } from '../redact/current-secrets';
 import { redactingStore } from '../redact/redacting-store';
-import { createDeliveryFeed } from '../console/delivery-feed';
-import { adminRouter, replayDepsFrom } from './admin-routes';
-import { consoleApiRouter } from './console-api-routes';
-import { consoleRouter } from './console-routes';
-import { consoleSession } from './console-session';
 import { errorHandler, notFound } from './error-handler';
 import { healthRouter } from './health-routes';
 import { dispatchHooksFirst } from './dispatch-hooks-first';
 import { hooksRouter } from './hooks-route';
 import { metricsRouter } from './metrics-route';
-import { requireAdminToken } from './require-admin-token';
 import { securityHeadersMiddleware } from './security-headers';
 
 export interface AppDeps {
@@ -159,6 +153,20 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(deps.mappings, deps.config.dryRun, deps.store));
   // The admin API exists only when ADMIN_TOKEN is set; without it /api/* is a 404 like any path.
   if (deps.config.adminToken !== undefined) {
+    // The admin API and the console (express-validator, express-rate-limit, the live feed and
+    // bulk replays: ~10 MB of memory) are loaded only when ADMIN_TOKEN turns them on.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { createDeliveryFeed } =
+      require('../console/delivery-feed') as typeof import('../console/delivery-feed');
+    const { adminRouter, replayDepsFrom } =
+      require('./admin-routes') as typeof import('./admin-routes');
+    const { consoleApiRouter } =
+      require('./console-api-routes') as typeof import('./console-api-routes');
+    const { consoleRouter } = require('./console-routes') as typeof import('./console-routes');
+    const { consoleSession } = require('./console-session') as typeof import('./console-session');
+    const { requireAdminToken } =
+      require('./require-admin-token') as typeof import('./require-admin-token');
+    /* eslint-enable @typescript-eslint/no-require-imports */
     const session = consoleSession(deps.config.adminToken, deps.logger, deps.now);
     // The same leases as the hook route: one process holds deliveries under one name.
     const adminDeps = { ...deps, leases, store, metrics };
