@@ -30,8 +30,8 @@ export async function openStore(
     });
   }
   // PostgreSQL's client (pg, ~5 MB of memory) is loaded only when a database is configured.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { openPostgresStore } =
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('./postgres/open-postgres-store') as typeof import('./postgres/open-postgres-store');
   const url = config.databaseUrl;
   const database = redactDatabaseUrl(url);

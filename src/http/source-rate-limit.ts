@@ -1,9 +1,11 @@
 import { isIPv6 } from 'node:net';
 import type { Request, Response } from 'express';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimiterMemory } from 'rate-limiter-flexible';
 import { FlowhookError } from '../errors';
 import type { MappingSet, RateLimit } from '../mappings/types';
 import type { DeliveryTrace } from '../pipeline/handle-delivery';
+
+type RateLimiterLibrary = typeof import('rate-limiter-flexible');
 
 /**
  * A source's request rate limit per client address (issue 9, item 4), checked before the body is
@@ -14,6 +16,12 @@ import type { DeliveryTrace } from '../pipeline/handle-delivery';
  * the limit.
  */
 export function sourceRateLimit(mappings: () => MappingSet) {
+  // rate-limiter-flexible (36 modules, ~2 MB of memory) is loaded for the first source with a
+  // limit: most deployments set none.
+  let loaded: RateLimiterLibrary | undefined;
+  const library = (): RateLimiterLibrary =>
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (loaded ??= require('rate-limiter-flexible') as RateLimiterLibrary);
   // One limiter per source and limit, kept across reloads while the limit stays the same (a
   // reload must not hand every sender a fresh window).
   const limiters = new Map<string, RateLimiterMemory>();
@@ -22,7 +30,10 @@ export function sourceRateLimit(mappings: () => MappingSet) {
     let limiter = limiters.get(key);
     if (limiter === undefined) {
       for (const old of limiters.keys()) if (old.startsWith(`${source}\n`)) limiters.delete(old);
-      limiter = new RateLimiterMemory({ points: limit.requests, duration: limit.perSeconds });
+      limiter = new (library().RateLimiterMemory)({
+        points: limit.requests,
+        duration: limit.perSeconds,
+      });
       limiters.set(key, limiter);
     }
     return limiter;
@@ -40,7 +51,7 @@ export function sourceRateLimit(mappings: () => MappingSet) {
       .then(
         () => undefined,
         (refusal: unknown) => {
-          if (!(refusal instanceof RateLimiterRes)) throw refusal;
+          if (!(refusal instanceof library().RateLimiterRes)) throw refusal;
           const seconds = Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
           res.setHeader('Retry-After', String(seconds));
           // The body is not read: closing saves draining it for a sender we refuse anyway.

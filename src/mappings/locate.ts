@@ -14,8 +14,8 @@ export interface Position {
  */
 export function locate(text: string, path: KeyPath, key = false): Position | undefined {
   // `yaml` (~70 modules, a few MB of memory) is loaded at the first error to place, not at start.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { isMap, isScalar, isSeq, LineCounter, parseDocument } =
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('yaml') as typeof import('yaml');
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, keepSourceTokens: false });
