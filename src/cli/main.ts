@@ -3,6 +3,7 @@ import { ConfigError } from '../config';
 import { MappingsDirError } from '../mappings/load-mappings';
 import { processIo, type CliIo } from './cli-io';
 import type { DeliveriesOptions } from './deliveries-command';
+import { limitHeapGrowth } from './heap-growth';
 import { loadDotEnv, type DotEnv } from './load-dot-env';
 import type { LimitsOptions } from './limits-command';
 import type { PauseOptions } from './pause-command';
@@ -358,6 +359,8 @@ Example:
       'Run the HTTP service: POST /hooks/:source, GET /healthz, GET /readyz. Configured by environment variables (see README).',
     )
     .action(async () => {
+      // Before the server loads: the old generation's growth is capped from the first collection.
+      limitHeapGrowth();
       const running = await command<typeof import('../server')>('../server').startServer();
       if (dotEnv) {
         // Names only: the values are secrets.
