@@ -56,16 +56,23 @@ export interface DeliveryWorker {
  * may run twice). Up to as many more are claimed ahead, so a slot that frees starts the next
  * delivery at once instead of waiting for a claim's commit and fsync (issue 15: at 8 slots the
  * worker was bound by that latency, not by its CPU). One claimed ahead has not been called: a
- * crash does not run it twice, its lease expires and another process takes it.
+ * crash does not run it twice (its lease expires and any worker takes it). It was admitted by
+ * the limits when claimed, so it waits at most `pollMs` (or a quarter of its lease): past that it
+ * is queued again, not called, and the next claim decides afresh (a pause or an open circuit set
+ * meanwhile holds it, and its lease never runs short). Each one given back halves how many are
+ * claimed ahead (slow flows: claiming ahead only holds deliveries); each one that starts in time,
+ * and each slot that frees with none claimed ahead for it, adds one again, up to `concurrency`.
  */
 export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
   const now = options.now ?? Date.now;
   const active = new Set<Promise<void>>();
-  /** Claimed ahead, oldest due first, waiting for a slot. */
-  const ready: DeliveryRecord[] = [];
-  /** At most this many claimed ahead. */
-  const ahead = options.concurrency;
   const leaseMs = options.leases.leaseMs;
+  /** Claimed ahead, oldest due first, waiting for a slot; `at`: when the claim ended. */
+  const ready: { readonly record: DeliveryRecord; readonly at: number }[] = [];
+  /** How many are claimed ahead at most now (see above). */
+  let ahead = options.concurrency;
+  /** How long one claimed ahead may wait for a slot before it is queued again. */
+  const maxWaitMs = Math.min(options.pollMs, leaseMs / 4);
   let timer: NodeJS.Timeout | undefined;
   let stopped = true;
   /** A claim in progress (stop waits for it: what it claims runs, within the grace). */
@@ -136,39 +143,58 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
   };
 
   /**
-   * A delivery claimed ahead that waited more than a quarter of its lease (slow flows in every
-   * slot) has its lease renewed to full length before it is called, as the claim would have
-   * given it; when the renewal finds it lost (another holder took it), it is not called.
+   * Queued again at once, due now, without an attempt: one claimed ahead that waited too long,
+   * or every one at a stop. Conditional on its lease: one another holder took meanwhile is left
+   * alone. Through the store the worker was given, so its limits' slots are freed too.
    */
-  const held = async (record: DeliveryRecord): Promise<DeliveryRecord | undefined> => {
-    const lease = record.lease;
-    if (lease === null || lease.until - now() >= (leaseMs * 3) / 4) return record;
-    const until = now() + leaseMs;
-    if (await options.store.renewLease(record.id, lease.owner, until))
-      return { ...record, lease: { owner: lease.owner, until } };
-    options.logger.info(
-      { deliveryId: record.id },
-      'delivery claimed ahead was taken over before its turn; not run here',
-    );
-    return undefined;
+  const giveBack = (record: DeliveryRecord) =>
+    options.store
+      .update(
+        record.id,
+        { state: 'queued', lease: null, nextAttemptAt: null },
+        { owner: record.lease?.owner ?? '' },
+      )
+      .then(
+        () => undefined,
+        (error: unknown) =>
+          options.logger.warn(
+            { err: error, deliveryId: record.id },
+            'a delivery claimed ahead could not be queued again; it runs when its lease expires',
+          ),
+      );
+
+  /** Gives back what waited too long; halves `ahead` for each (never below 0). */
+  const giveBackStale = () => {
+    const at = now();
+    while (ready.length > 0 && at - ready[0].at > maxWaitMs) {
+      void giveBack(ready.shift()!.record);
+      ahead = Math.floor(ahead / 2);
+      options.logger.debug({ ahead }, 'a delivery claimed ahead waited too long; queued again');
+    }
   };
 
   /** Starts what was claimed ahead while slots are free. */
   const startReady = () => {
-    while (!stopped && active.size < options.concurrency && ready.length > 0) {
-      run(ready.shift()!);
+    if (stopped) return;
+    giveBackStale();
+    while (active.size < options.concurrency && ready.length > 0) {
+      run(ready.shift()!.record);
+      // It started before it went stale: claiming ahead pays off.
+      ahead = Math.min(options.concurrency, ahead + 1);
     }
   };
 
-  const run = (claimed: DeliveryRecord) => {
-    const running = held(claimed)
-      .then((record) => (record === undefined ? undefined : traced(record)))
+  const run = (record: DeliveryRecord) => {
+    const running = traced(record)
       .then(() => undefined)
       .catch((error: unknown) =>
-        options.logger.error({ err: error, deliveryId: claimed.id }, 'delivery run failed'),
+        options.logger.error({ err: error, deliveryId: record.id }, 'delivery run failed'),
       )
       .finally(() => {
         active.delete(running);
+        // A slot free and nothing claimed ahead for it: it waits for a claim; claim one more
+        // ahead from now on (how `ahead` grows back after slow flows halved it).
+        if (ready.length === 0) ahead = Math.min(options.concurrency, ahead + 1);
         // The next one claimed ahead starts now; the claim that refills them comes after.
         startReady();
         schedule(0);
@@ -187,7 +213,8 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     let done!: () => void;
     ticking = new Promise<void>((resolve) => (done = resolve));
     try {
-      // Enough for the free slots and a full set claimed ahead.
+      giveBackStale();
+      // Enough for the free slots and the set claimed ahead.
       const wanted = options.concurrency - active.size + ahead - ready.length;
       const claimed =
         wanted > 0
@@ -196,7 +223,8 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
             await options.store.claimDue(now(), wanted, options.leases.newHolder(), leaseMs)
           : [];
       // Claimed just before a stop: given back by stop() with the others claimed ahead.
-      ready.push(...claimed);
+      const at = now();
+      for (const record of claimed) ready.push({ record, at });
       startReady();
       // A full batch may mean more are due; otherwise wait for the next poll or notify().
       schedule(
@@ -234,23 +262,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
       // Claimed ahead, never called: queued again at once (not after their leases expire), for
       // this process after a restart or another one now. Not given back if another holder took
       // it meanwhile (the write is conditional on the lease).
-      const unstarted = ready.splice(0);
-      const givenBack = Promise.all(
-        unstarted.map((record) =>
-          options.store
-            .update(
-              record.id,
-              { state: 'queued', lease: null, nextAttemptAt: null },
-              { owner: record.lease?.owner ?? '' },
-            )
-            .catch((error: unknown) =>
-              options.logger.warn(
-                { err: error, deliveryId: record.id },
-                'a delivery claimed ahead could not be queued again; it runs when its lease expires',
-              ),
-            ),
-        ),
-      );
+      const givenBack = Promise.all(ready.splice(0).map(({ record }) => giveBack(record)));
       await settledWithin([...active, givenBack], graceMs);
     },
     get running() {

@@ -93,3 +93,43 @@ export function applyOutcome(
     ...(throttle ? { throttle } : {}),
   };
 }
+
+/** What a caller of `record` is told about its outcome: the circuit's change, the 429's block. */
+export interface OutcomeChanges {
+  circuit?: CircuitChange;
+  throttle?: ThrottleChange;
+}
+
+/**
+ * The rows of one turn of outcomes (each flow's and org's read once, written once at the end), and
+ * the orgs a 429 changed (the only ones written).
+ */
+export interface OutcomeTurn {
+  readonly states: Map<string, StateRow>;
+  readonly orgs: Map<string, OrgRow>;
+  readonly changedOrgs: Set<string>;
+}
+
+/**
+ * One outcome of a turn, applied to the turn's rows in the order the outcomes came (as one
+ * `record` each would): its flow's row as the earlier outcomes left it, its org's (a 429 only).
+ * Both limits stores fold a turn with it, then write back `turn.states` and `turn.changedOrgs`.
+ */
+export function applyToTurn(
+  turn: OutcomeTurn,
+  state: StateRow,
+  org: OrgRow,
+  outcome: CallOutcome,
+  circuit: CircuitSettings,
+): OutcomeChanges {
+  const plan = applyOutcome(state, org, outcome, circuit);
+  turn.states.set(outcome.key, plan.state);
+  if (plan.org) {
+    turn.orgs.set(plan.org.org, plan.org);
+    turn.changedOrgs.add(plan.org.org);
+  }
+  return {
+    ...(plan.circuit ? { circuit: plan.circuit } : {}),
+    ...(plan.throttle ? { throttle: plan.throttle } : {}),
+  };
+}

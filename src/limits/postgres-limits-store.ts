@@ -3,7 +3,7 @@ import { FLOW_LOCK_SPACE, ORG_LOCK_SPACE } from '../deliveries/postgres/advisory
 import { batchPerTurn } from '../deliveries/postgres/batch-per-turn';
 import { inTransaction } from '../deliveries/postgres/in-transaction';
 import { unavailableOrSame } from '../deliveries/postgres/unavailable-or-same';
-import { applyOutcome } from './apply-outcome';
+import { applyToTurn, type OutcomeTurn } from './apply-outcome';
 import { budgetsOf, decideAcquire, unlimited, type AcquireFacts } from './decide-acquire';
 import { freshOrg, freshState, STATE_COLUMNS, type OrgRow, type StateRow } from './limit-rows';
 import { MAX_WAIT_MS } from './limit-timings';
@@ -221,27 +221,19 @@ export function openPostgresLimitsStore(options: PostgresLimitsOptions): LimitsS
         for (const row of results[3].rows as StateRow[]) states.set(row.flow, row);
         const orgs = new Map(orgNames.map((o) => [o, freshOrg(o)]));
         for (const row of results[4].rows as OrgRow[]) orgs.set(row.org, row);
-        const changedOrgs = new Set<string>();
-        const answers = items.map(({ outcome, circuit }) => {
-          const plan = applyOutcome(
+        const turn: OutcomeTurn = { states, orgs, changedOrgs: new Set() };
+        const answers = items.map(({ outcome, circuit }) =>
+          applyToTurn(
+            turn,
             states.get(outcome.key) as StateRow,
             orgs.get(outcome.org) as OrgRow,
             outcome,
             circuit,
-          );
-          states.set(outcome.key, plan.state);
-          if (plan.org) {
-            orgs.set(plan.org.org, plan.org);
-            changedOrgs.add(plan.org.org);
-          }
-          return {
-            ...(plan.circuit ? { circuit: plan.circuit } : {}),
-            ...(plan.throttle ? { throttle: plan.throttle } : {}),
-          };
-        });
+          ),
+        );
         const saved = [inlineParams(client, SAVE_STATES, [JSON.stringify([...states.values()])])];
-        if (changedOrgs.size > 0) {
-          const rows = [...changedOrgs].map((o) => orgs.get(o));
+        if (turn.changedOrgs.size > 0) {
+          const rows = [...turn.changedOrgs].map((o) => orgs.get(o));
           saved.push(inlineParams(client, SAVE_ORGS, [JSON.stringify(rows)]));
         }
         await client.query([...saved, 'COMMIT'].join(';\n'));

@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from '../deliveries/migrations';
 import { createGroupCommit } from '../deliveries/sqlite-group-commit';
-import { applyOutcome } from './apply-outcome';
+import { applyToTurn, type OutcomeChanges, type OutcomeTurn } from './apply-outcome';
 import {
   budgetsOf,
   decideAcquire,
@@ -19,12 +19,10 @@ import type {
   BudgetDecision,
   BudgetRequest,
   CallOutcome,
-  CircuitChange,
   CircuitSettings,
   LimitsStore,
   Pause,
   PauseKind,
-  ThrottleChange,
 } from './types';
 
 export { PAUSED_RECHECK_MS } from './limit-timings';
@@ -247,34 +245,23 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
    */
   const recordAll = (items: readonly PendingOutcome[]) => {
     const read = new Map<string, StateRow>();
-    const states = new Map<string, StateRow>();
-    const orgs = new Map<string, OrgRow>();
-    const changedOrgs = new Set<string>();
+    const turn: OutcomeTurn = { states: new Map(), orgs: new Map(), changedOrgs: new Set() };
     const answers = items.map(({ outcome, circuit }) => {
-      let state = states.get(outcome.key);
+      let state = turn.states.get(outcome.key);
       if (state === undefined) {
         state = stateOf(outcome.key);
         read.set(outcome.key, state);
       }
       // Only a 429 reads (and writes) its org.
-      let org = orgs.get(outcome.org);
+      let org = turn.orgs.get(outcome.org);
       if (org === undefined && outcome.kind === 'throttled')
         org = sql.org.get(outcome.org) ?? freshOrg(outcome.org);
-      const plan = applyOutcome(state, org ?? freshOrg(outcome.org), outcome, circuit);
-      states.set(outcome.key, plan.state);
-      if (plan.org) {
-        orgs.set(plan.org.org, plan.org);
-        changedOrgs.add(plan.org.org);
-      }
-      return {
-        ...(plan.circuit ? { circuit: plan.circuit } : {}),
-        ...(plan.throttle ? { throttle: plan.throttle } : {}),
-      };
+      return applyToTurn(turn, state, org ?? freshOrg(outcome.org), outcome, circuit);
     });
-    for (const [flow, row] of states) {
+    for (const [flow, row] of turn.states) {
       if (!sameRow(row, read.get(flow) as StateRow)) sql.saveState.run(row);
     }
-    for (const org of changedOrgs) sql.saveOrg.run(orgs.get(org) as OrgRow);
+    for (const org of turn.changedOrgs) sql.saveOrg.run(turn.orgs.get(org) as OrgRow);
     return answers;
   };
 
@@ -401,7 +388,7 @@ interface PendingRelease {
 interface PendingOutcome {
   readonly outcome: CallOutcome;
   readonly circuit: CircuitSettings;
-  readonly resolve: (answer: { circuit?: CircuitChange; throttle?: ThrottleChange }) => void;
+  readonly resolve: (answer: OutcomeChanges) => void;
   readonly reject: (error: unknown) => void;
 }
 

@@ -192,6 +192,45 @@ describe('flow limits through the worker (issue 14)', () => {
     expect(api.requests).toHaveLength(7);
   }, 30_000);
 
+  it('a pause while the worker holds deliveries claimed ahead: those are queued again, not called', async () => {
+    api.hold();
+    flowhook = await startFlowhook({
+      api,
+      files: { 'q.yaml': asyncSource('flow-q') },
+      env: { WORKER_CONCURRENCY: '2' },
+    });
+    await send(flowhook, 'q', 10);
+    // Two calls held at the flow API, up to two more claimed ahead for when they end.
+    await until(() => api.requests.length === 2, 5000, 'two calls');
+    expect((await admin(flowhook, 'post', '/api/sources/q/pause')).status).toBe(200);
+    // Claimed before the pause, they wait at most the worker's poll (250 ms) for a slot, then go
+    // back to the queue: only the two calls are running.
+    await until(
+      async () =>
+        (await countIn(flowhook!, 'q', 'running')) === 2 &&
+        (await countIn(flowhook!, 'q', 'queued')) === 8,
+      5000,
+      'only the called ones running',
+    );
+    api.release();
+    await until(async () => (await countIn(flowhook!, 'q', 'succeeded')) === 2, 5000, '2 done');
+    // The worker claims again, and the limits send each back to wait for the resume.
+    await until(
+      async () => {
+        const res = await admin(flowhook!, 'get', '/api/deliveries?source=q&status=queued');
+        return (res.body.items as { nextAttemptAt: string | null }[]).every(
+          (d) => d.nextAttemptAt !== null,
+        );
+      },
+      5000,
+      'the others waiting for the resume',
+    );
+    expect(api.requests).toHaveLength(2);
+    await admin(flowhook, 'post', '/api/sources/q/resume');
+    await until(async () => (await countIn(flowhook!, 'q', 'succeeded')) === 10, 10_000, 'all');
+    expect(api.requests).toHaveLength(10);
+  }, 30_000);
+
   it("pause and resume one flow: its deliveries wait, the source's other flow runs", async () => {
     flowhook = await startFlowhook({
       api,

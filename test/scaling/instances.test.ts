@@ -165,6 +165,14 @@ beforeAll(async () => {
   api = new FakeFlowApi();
 }, 120_000);
 
+/**
+ * The flow API on its port: the first test starts it late (it is down when the instances start);
+ * a test run alone (`-t`) starts it here, so it does not depend on the ones before it.
+ */
+async function apiUp(): Promise<void> {
+  if (!api.listening) await api.start(apiPort);
+}
+
 afterAll(async () => {
   await Promise.all(instances.map((i) => i.stop()));
   await api.stop().catch(() => undefined);
@@ -211,6 +219,7 @@ describe('three instances on one PostgreSQL database (issue 11)', () => {
   }, 330_000);
 
   it('50 concurrent copies of one delivery spread over the three: 1 execution, every sender gets the same answer', async () => {
+    await apiUp();
     api.answerAfter(300); // the first is still running while the copies arrive
     const answers = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
@@ -226,6 +235,7 @@ describe('three instances on one PostgreSQL database (issue 11)', () => {
   }, 60_000);
 
   it('a replay asked of instance B for a delivery received by A and still running: 409 delivery_running, never a second run', async () => {
+    await apiUp();
     api.hang();
     const received = await send(instances[0], '/hooks/slow', { n: 1 });
     expect(received.status).toBe(202);
@@ -250,6 +260,7 @@ describe('three instances on one PostgreSQL database (issue 11)', () => {
   }, 60_000);
 
   it('database connections killed mid-load: no acknowledged delivery lost, 503 (never 500) while down, recovery without restart', async () => {
+    await apiUp();
     api.answerAfter(20);
     let killing = true;
     const killer = (async () => {
@@ -308,6 +319,7 @@ describe('three instances on one PostgreSQL database (issue 11)', () => {
   }, 180_000);
 
   it('kill -9 of one instance in the middle of 600 async deliveries: 0 acknowledged lost', async () => {
+    await apiUp();
     api.answerAfter(40); // executions take a while, so some are in flight at the kill
     const victim = instances[2];
     const sending = burst('burst', 600);

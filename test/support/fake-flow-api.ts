@@ -46,6 +46,11 @@ export class FakeFlowApi {
     return this;
   }
 
+  /** Whether start() was called (and stop() not since). */
+  get listening(): boolean {
+    return this.server.listening;
+  }
+
   get url(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
