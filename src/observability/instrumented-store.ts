@@ -1,5 +1,6 @@
 import { SpanKind } from '@opentelemetry/api';
 import type { DeliveryStore } from '../deliveries/types';
+import { bound } from '../redact/redacting-store';
 import type { Metrics } from './metrics';
 import { failed, inTrace, tracer } from './trace-context';
 
@@ -51,7 +52,7 @@ export function instrumentedStore(store: DeliveryStore, metrics: Metrics): Deliv
       if (timed.has(property)) return timed.get(property);
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === 'function'
-        ? (value as (...a: unknown[]) => unknown).bind(target)
+        ? bound(value as (...a: unknown[]) => unknown, target)
         : value;
     },
   });
