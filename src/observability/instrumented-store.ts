@@ -1,6 +1,5 @@
 import { SpanKind } from '@opentelemetry/api';
 import type { DeliveryStore } from '../deliveries/types';
-import { bound } from '../redact/redacting-store';
 import type { Metrics } from './metrics';
 import { failed, inTrace, tracer } from './trace-context';
 
@@ -52,7 +51,7 @@ export function instrumentedStore(store: DeliveryStore, metrics: Metrics): Deliv
       if (timed.has(property)) return timed.get(property);
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === 'function'
-        ? bound(value as (...a: unknown[]) => unknown, target)
+        ? (value as (...a: unknown[]) => unknown).bind(target)
         : value;
     },
   });

@@ -1,4 +1,3 @@
-import { withBody } from '../deliveries/canonical-body';
 import type { StoredRequest } from '../deliveries/types';
 import { MIN_EMBEDDED_SECRET, REDACTED } from '../redact/create-secret-redactor';
 import type { HeaderMap } from '../verify/types';
@@ -57,18 +56,14 @@ export function toStoredRequest(
     }
     url = `${pathname}?${params.toString()}`;
   }
-  const body = request.rawBody.subarray(0, bodyCap);
-  return withBody(
-    {
-      method: request.method,
-      url,
-      headers,
-      bodyBase64: body.toString('base64'),
-      bodyBytes: request.rawBody.length,
-      bodyTruncated: request.rawBody.length > bodyCap,
-    },
-    body,
-  );
+  return {
+    method: request.method,
+    url,
+    headers,
+    bodyBase64: request.rawBody.subarray(0, bodyCap).toString('base64'),
+    bodyBytes: request.rawBody.length,
+    bodyTruncated: request.rawBody.length > bodyCap,
+  };
 }
 
 function splitQuery(path: string): [string, string | undefined] {

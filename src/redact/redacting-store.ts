@@ -1,4 +1,3 @@
-import { knownBody, withBody } from '../deliveries/canonical-body';
 import type {
   DeliveryPatch,
   DeliveryStore,
@@ -47,7 +46,9 @@ export function redactingStore(store: DeliveryStore, secrets: () => SecretRedact
       if (property === 'create') return create;
       if (property === 'update') return update;
       const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? bound(value as Method, target) : value;
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
     },
   });
 }
@@ -61,10 +62,7 @@ function redactRequest(request: StoredRequest, redactor: SecretRedactor): Stored
   for (const [name, value] of Object.entries(request.headers)) {
     headers[name] = redactor.holds(value) ? REDACTED : value;
   }
-  const safe = { ...request, headers, url };
-  // The body is not redacted: the bytes toStoredRequest kept with it stay valid.
-  const body = knownBody(request);
-  return body ? withBody(safe, body) : safe;
+  return { ...request, headers, url };
 }
 
 function redactAnswer(answer: StoredAnswer, redactor: SecretRedactor): StoredAnswer {
@@ -80,17 +78,4 @@ function redactError<E extends { readonly message: string }>(
   redactor: SecretRedactor,
 ): E {
   return { ...error, message: redactor.text(error.message) };
-}
-
-type Method = (...a: unknown[]) => unknown;
-
-/** One bound function per method and store, made once (not one per property access: issue 15). */
-const BOUND = new WeakMap<object, WeakMap<Method, Method>>();
-
-export function bound(method: Method, target: object): Method {
-  let methods = BOUND.get(target);
-  if (!methods) BOUND.set(target, (methods = new WeakMap()));
-  let fn = methods.get(method);
-  if (!fn) methods.set(method, (fn = method.bind(target)));
-  return fn;
 }
