@@ -5,9 +5,9 @@ import { createSecretRedactor, REDACTED } from '../../src/redact/create-secret-r
 import { redactingStore } from '../../src/redact/redacting-store';
 import { cleanup, created, mustGet, newDelivery, tempDir } from './support';
 
-// The body toStoredRequest made travels to the store with the bytes it came from (issue 15): what
-// is stored is byte-exact, whether or not redaction rebuilt the request, and a request whose
-// bodyBase64 was changed afterwards is checked as any other.
+// The body toStoredRequest made, stored through the redacting store: byte-exact (bytes that are
+// not UTF-8 too), whether or not redaction rebuilt the request, capped when asked, and a
+// bodyBase64 that is not canonical base64 refused.
 const DAY = 86_400_000;
 const OTHER_SECRET = 'another-source-secret-0123456789';
 
