@@ -1,6 +1,12 @@
 import type { OrgRow, StateRow } from './limit-rows';
 import { MAX_THROTTLE_MS } from './limit-timings';
-import type { CallOutcome, CircuitChange, CircuitSettings, ThrottleChange } from './types';
+import type {
+  CallOutcome,
+  CircuitChange,
+  CircuitSettings,
+  OutcomeChanges,
+  ThrottleChange,
+} from './types';
 
 export interface OutcomePlan {
   readonly state: StateRow;
@@ -92,12 +98,6 @@ export function applyOutcome(
     ...(change ? { circuit: change } : {}),
     ...(throttle ? { throttle } : {}),
   };
-}
-
-/** What a caller of `record` is told about its outcome: the circuit's change, the 429's block. */
-export interface OutcomeChanges {
-  circuit?: CircuitChange;
-  throttle?: ThrottleChange;
 }
 
 /**

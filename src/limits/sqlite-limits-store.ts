@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from '../deliveries/migrations';
 import { createGroupCommit } from '../deliveries/sqlite-group-commit';
-import { applyToTurn, type OutcomeChanges, type OutcomeTurn } from './apply-outcome';
+import { applyToTurn, type OutcomeTurn } from './apply-outcome';
 import {
   budgetsOf,
   decideAcquire,
@@ -21,6 +21,7 @@ import type {
   CallOutcome,
   CircuitSettings,
   LimitsStore,
+  OutcomeChanges,
   Pause,
   PauseKind,
 } from './types';

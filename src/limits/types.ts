@@ -94,6 +94,12 @@ export interface ThrottleChange {
   readonly org?: string;
 }
 
+/** What a call's outcome changed, as `record` tells its caller: the circuit, the 429's block. */
+export interface OutcomeChanges {
+  readonly circuit?: CircuitChange;
+  readonly throttle?: ThrottleChange;
+}
+
 export type PauseKind = 'source' | 'flow';
 
 export interface Pause {
@@ -141,10 +147,7 @@ export interface LimitsStore {
   /** Keeps the delivery's slots while its lease is renewed. */
   renew(deliveryId: string, owner: string, until: number): Promise<void>;
   /** Counts a call for the circuit and applies a 429; returns what changed, for the log. */
-  record(
-    outcome: CallOutcome,
-    circuit: CircuitSettings,
-  ): Promise<{ circuit?: CircuitChange; throttle?: ThrottleChange }>;
+  record(outcome: CallOutcome, circuit: CircuitSettings): Promise<OutcomeChanges>;
   /** True when it changed something (pausing a paused target is a no-op). */
   pause(kind: PauseKind, name: string, now: number): Promise<boolean>;
   resume(kind: PauseKind, name: string): Promise<boolean>;
