@@ -1,5 +1,4 @@
 import { context, type Context } from '@opentelemetry/api';
-import type { Response } from 'express';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import type { DeliveryTrace } from '../pipeline/handle-delivery';
@@ -21,7 +20,7 @@ export interface HookRouteLocals {
 export function finishHookRequest(
   logger: Logger,
   metrics: Metrics,
-  res: Response,
+  res: { readonly locals: object },
   status: number,
   failure?: { code: string; message: string },
 ): void {

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { SpanKind, context, trace as otelTrace, type Span } from '@opentelemetry/api';
 import express, {
   type NextFunction,
@@ -11,10 +12,16 @@ import { validTraceparent } from '../flows/valid-traceparent';
 import type { Logger } from '../logger';
 import { NO_METRICS, type Metrics } from '../observability/metrics';
 import { contextOf, tracer } from '../observability/trace-context';
-import { handleDelivery, type DeliveryTrace, type PipelineDeps } from '../pipeline/handle-delivery';
+import {
+  handleDelivery,
+  type DeliveryAnswer,
+  type DeliveryTrace,
+  type PipelineDeps,
+} from '../pipeline/handle-delivery';
 import type { SecretRedactor } from '../redact/create-secret-redactor';
 import type { HeaderMap } from '../verify/types';
 import { finishHookRequest, type HookRouteLocals } from './finish-hook-request';
+import { expressify, type HookRequest, type HookResponse } from './dispatch-hooks-first';
 import { readRawBody } from './read-raw-body';
 import { setSecurityHeaders } from './security-headers';
 import { sourceRateLimit } from './source-rate-limit';
@@ -39,7 +46,9 @@ export function hooksRouter(
   const router = express.Router();
   const rateLimit = sourceRateLimit(deps.mappings);
 
-  const handleHook = async (req: Request, res: Response): Promise<void> => {
+  // Node's request and response, without Express's prototypes (dispatchHooksFirst says why):
+  // what needs Express's API asks expressify for it.
+  const handleHook = async (req: HookRequest, res: HookResponse): Promise<void> => {
     const locals = res.locals as HookRouteLocals;
     locals.startedAt = performance.now();
     const trace: DeliveryTrace = {};
@@ -56,19 +65,20 @@ export function hooksRouter(
     const run = () =>
       handleDelivery(
         {
-          sourceName: String(req.params.source),
+          sourceName: req.params.source,
           rawBody,
           // Node lower-cases names and joins repeats with ", " (set-cookie aside, never sent here).
           headers: req.headers as HeaderMap,
-          method: req.method,
+          method: req.method ?? 'POST',
           // The URL the sender used; behind a trusted proxy (TRUST_PROXY), from X-Forwarded-*.
           // Read only by the presets that sign it, so it is worked out only then.
           get url() {
-            return `${req.protocol}://${req.host ?? 'localhost'}${req.originalUrl}`;
+            const { req: express } = expressify(req, res);
+            return `${express.protocol}://${express.host ?? 'localhost'}${req.originalUrl}`;
           },
           path: req.originalUrl,
           // Express 5 parses the query string on every read of req.query; most hooks have none.
-          query: req.url.includes('?') ? firstValues(req.query) : NO_QUERY,
+          query: req.url?.includes('?') ? firstValues(expressify(req, res).req.query) : NO_QUERY,
         },
         deps,
         trace,
@@ -76,24 +86,16 @@ export function hooksRouter(
     // The stages, store writes and execute calls are children of the receive span.
     const answer = otel === undefined ? await run() : await context.with(otel, run);
     const redactor = secrets();
-    if (answer.headers) res.set(redactor.json(answer.headers));
-    // A respond: template's answer: its exact text, with its own content type.
-    if (answer.contentType !== undefined) {
-      res
-        .status(answer.status)
-        .type(answer.contentType)
-        .send(redactor.text(String(answer.body)));
-    } else if (answer.text) {
-      res
-        .status(answer.status)
-        .type('text/plain')
-        .send(redactor.text(String(answer.body)));
+    if (answer.headers || answer.contentType !== undefined || answer.text) {
+      // An answer of a respond: template (its headers, its content type) or a handshake's text:
+      // sent as Express sends it (the content type's charset, the length).
+      sendOwn(expressify(req, res).res, answer, redactor);
     } else sendJson(res, answer.status, redactor.json(answer.body));
     finishHookRequest(logger, metrics, res, answer.status);
   };
 
   const handle = (req: Request, res: Response, next: NextFunction) => {
-    handleHook(req, res).catch(next);
+    handleHook(req as unknown as HookRequest, res as unknown as HookResponse).catch(next);
   };
   router.post('/hooks/:source', handle);
   // A browser or a misconfigured sender using GET: say what is expected instead of a bare 404.
@@ -111,11 +113,26 @@ export interface HooksRoute {
   readonly handle: RequestHandler;
 }
 
+/** An answer with headers, a content type of its own or plain text, through Express's API. */
+function sendOwn(res: Response, answer: DeliveryAnswer, redactor: SecretRedactor): void {
+  if (answer.headers) res.set(redactor.json(answer.headers));
+  // A respond: template's answer: its exact text, with its own content type.
+  const type = answer.contentType ?? (answer.text ? 'text/plain' : undefined);
+  if (type === undefined) {
+    sendJson(res, answer.status, redactor.json(answer.body));
+    return;
+  }
+  res
+    .status(answer.status)
+    .type(type)
+    .send(redactor.text(String(answer.body)));
+}
+
 /**
  * What `res.status(status).json(body)` sends for a POST (no ETag, no JSON settings, no HEAD or
  * freshness case), written directly.
  */
-function sendJson(res: Response, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const json = JSON.stringify(body);
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
@@ -140,8 +157,9 @@ function firstValues(query: Request['query']): Record<string, string | undefined
  * flows, sessionIds, state): names and ids only, never a header value or the body. Tracing off,
  * the span is the API's no-op and nothing is kept.
  */
-function receiveSpan(req: Request, res: Response): void {
-  const parent = contextOf(validTraceparent(req.get('traceparent')));
+function receiveSpan(req: HookRequest, res: HookResponse): void {
+  // A repeated header arrives joined with ", ": not a valid traceparent, as req.get's would be.
+  const parent = contextOf(validTraceparent(req.headers.traceparent as string | undefined));
   const span = tracer().startSpan(
     'POST /hooks/:source',
     {
@@ -155,7 +173,7 @@ function receiveSpan(req: Request, res: Response): void {
   res.once('close', () => endReceive(span, res));
 }
 
-function endReceive(span: Span, res: Response): void {
+function endReceive(span: Span, res: HookResponse): void {
   const trace = (res.locals as HookRouteLocals).trace;
   const attributes: Record<string, string | number | boolean | undefined> = {
     'http.response.status_code': res.statusCode,

@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net';
-import type { Request, Response } from 'express';
+import { expressify, type HookRequest, type HookResponse } from './dispatch-hooks-first';
 import type { RateLimiterMemory } from 'rate-limiter-flexible';
 import { FlowhookError } from '../errors';
 import type { MappingSet, RateLimit } from '../mappings/types';
@@ -40,29 +40,32 @@ export function sourceRateLimit(mappings: () => MappingSet) {
   };
 
   /** Undefined when the source has no limit; else settles when allowed, rejects when refused. */
-  return (req: Request, res: Response, trace: DeliveryTrace): Promise<void> | undefined => {
+  return (req: HookRequest, res: HookResponse, trace: DeliveryTrace): Promise<void> | undefined => {
     const source = mappings().sources.get(String(req.params.source));
     // Unknown and disabled sources are answered by the pipeline (404, 503) without a body read.
     if (source?.rateLimit === undefined) return undefined;
     trace.source = source.name;
     const limit = source.rateLimit;
-    return limiterFor(source.name, limit)
-      .consume(clientKey(req.ip ?? req.socket.remoteAddress ?? 'unknown'))
-      .then(
-        () => undefined,
-        (refusal: unknown) => {
-          if (!(refusal instanceof library().RateLimiterRes)) throw refusal;
-          const seconds = Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
-          res.setHeader('Retry-After', String(seconds));
-          // The body is not read: closing saves draining it for a sender we refuse anyway.
-          res.setHeader('Connection', 'close');
-          throw new FlowhookError(
-            'rate_limited',
-            `too many requests to source "${source.name}" from this address: at most ${limit.requests} per ${limit.perSeconds} s`,
-            { retryAfter: seconds },
-          );
-        },
-      );
+    return (
+      limiterFor(source.name, limit)
+        // Express's req.ip (TRUST_PROXY decides whether X-Forwarded-For counts).
+        .consume(clientKey(expressify(req, res).req.ip ?? req.socket.remoteAddress ?? 'unknown'))
+        .then(
+          () => undefined,
+          (refusal: unknown) => {
+            if (!(refusal instanceof library().RateLimiterRes)) throw refusal;
+            const seconds = Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
+            res.setHeader('Retry-After', String(seconds));
+            // The body is not read: closing saves draining it for a sender we refuse anyway.
+            res.setHeader('Connection', 'close');
+            throw new FlowhookError(
+              'rate_limited',
+              `too many requests to source "${source.name}" from this address: at most ${limit.requests} per ${limit.perSeconds} s`,
+              { retryAfter: seconds },
+            );
+          },
+        )
+    );
   };
 }
 
