@@ -773,6 +773,30 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
       expect(claimed.attempts).toHaveLength(1);
     });
 
+    it('claims several at once, each with its own attempts', async () => {
+      const retried = await created(store.create(newDelivery({ receivedAt: T - 20 }), DAY));
+      const fresh = await created(store.create(newDelivery({ receivedAt: T - 10 }), DAY));
+      await store.update(
+        retried.id,
+        { nextAttemptAt: T },
+        {
+          attempts: [1, 2].map((n) => ({
+            startedAt: T - 20 + n,
+            durationMs: 3,
+            route: 'push',
+            flowId: 'flow-1',
+            outcome: 'failed' as const,
+            httpStatus: 503,
+          })),
+        },
+      );
+      const claimed = await store.claimDue(T, 5, 'w1', 1000);
+      expect(claimed.map((d) => [d.id, d.attempts.map((a) => a.number)])).toEqual([
+        [fresh.id, []],
+        [retried.id, [1, 2]],
+      ]);
+    });
+
     it('re-claims a delivery whose holder crashed once its lease expired', async () => {
       const d = await created(store.create(newDelivery({ receivedAt: T }), DAY));
       expect((await store.claimDue(T, 1, 'crashed', 1000)).map((x) => x.id)).toEqual([d.id]);
