@@ -1,9 +1,9 @@
 import { isIPv6 } from 'node:net';
-import { expressify, type HookRequest, type HookResponse } from './dispatch-hooks-first';
 import type { RateLimiterMemory } from 'rate-limiter-flexible';
 import { FlowhookError } from '../errors';
 import type { MappingSet, RateLimit } from '../mappings/types';
 import type { DeliveryTrace } from '../pipeline/handle-delivery';
+import { expressify, type HookRequest, type HookResponse } from './dispatch-hooks-first';
 
 type RateLimiterLibrary = typeof import('rate-limiter-flexible');
 
