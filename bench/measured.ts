@@ -44,6 +44,11 @@ export interface Measured {
   drainSeconds?: number;
   /** Async: the backlog left when the load stopped, executed per second from then on (the worker alone). */
   tailRate?: number;
+  /**
+   * Async: the server's CPU ms per delivery executed in the tail (the worker alone: claim, limits,
+   * call, outcome), steadier than tail/s on a busy machine.
+   */
+  tailCpuMs?: number;
   /** The drain did not finish within its bound: drainRate counts what was executed by then. */
   drainIncomplete?: boolean;
   /** Resident memory of the server(s), bytes: at the start and end of the measured run, and the peak. */

@@ -44,6 +44,7 @@ function table(rows: Measured[]): string {
     'exec/s',
     'drain/s',
     'tail/s',
+    'tail ms',
     'p50 ms',
     'p99 ms',
     '2xx',
@@ -64,6 +65,7 @@ function table(rows: Measured[]): string {
       fmt(r.execRate),
       r.drainRate === undefined ? '-' : `${fmt(r.drainRate)}${r.drainIncomplete ? '*' : ''}`,
       fmt(r.tailRate),
+      r.tailCpuMs === undefined ? '-' : r.tailCpuMs.toFixed(2),
       fmt(r.p50),
       fmt(r.p99),
       fmt(r.ok2xx),
@@ -197,9 +199,11 @@ const LEGEND =
   'answered per second of the run (sync: must match req/s; async: what the worker did meanwhile);\n' +
   'drain/s = async: deliveries accepted in the run / seconds from its first accept to the last\n' +
   'execute; tail/s = the backlog left when the load stopped / seconds to its last execute (the\n' +
-  "worker alone). Latencies have autocannon's 1 ms resolution. CPU = core-seconds per second (100% = one\n" +
-  'core busy) of the server, the fake flow API, the load generator (this process) and everything\n' +
-  'else on the machine (other: if it is high, the figures are not comparable; run again).\n' +
+  "worker alone); tail ms = the server's CPU ms per delivery executed in that tail (steadier than\n" +
+  "tail/s on a busy machine). Latencies have autocannon's 1 ms resolution. CPU = core-seconds per\n" +
+  'second (100% = one core busy) of the server, the fake flow API, the load generator (this\n' +
+  'process) and everything else on the machine (other: if it is high, the figures are not\n' +
+  'comparable; run again).\n' +
   "srv ms/req = the server's CPU ms per answer: its cost per request, steadier than req/s on a\n" +
   'busy machine.\n' +
   'RSS = resident memory of the server at the start and end of the measured run, and its peak.';
@@ -262,6 +266,7 @@ export function medianRow(runs: Measured[]): Measured {
   const m = (key: 'rps' | 'p50' | 'p99' | 'execRate') => median(ok.map((r) => r[key] ?? 0));
   const drains = ok.flatMap((r) => (r.drainRate === undefined ? [] : [r.drainRate]));
   const tails = ok.flatMap((r) => (r.tailRate === undefined ? [] : [r.tailRate]));
+  const tailCpus = ok.flatMap((r) => (r.tailCpuMs === undefined ? [] : [r.tailCpuMs]));
   const peaks = ok.flatMap((r) => (typeof r.rssPeak === 'number' ? [r.rssPeak] : []));
   return {
     ...middle,
@@ -271,19 +276,20 @@ export function medianRow(runs: Measured[]): Measured {
     p99: m('p99'),
     ...(drains.length > 0 ? { drainRate: median(drains) } : {}),
     ...(tails.length > 0 ? { tailRate: median(tails) } : {}),
+    ...(tailCpus.length > 0 ? { tailCpuMs: median(tailCpus) } : {}),
     ...(peaks.length > 0 ? { rssPeak: Math.max(...peaks) } : {}),
   };
 }
 
 /** Every round of one placement: req/s, p99 (and drain/s), then flowhook/express per round. */
 export function printRounds(all: Measured[], opts: ReportOptions, placement: Placement): void {
-  console.log(`\nEach round, ${placement} (req/s, p99 ms, srv ms/req; async: drain/s):`);
+  console.log(`\nEach round, ${placement} (req/s, p99 ms, srv ms/req; async: drain/s, tail ms):`);
   const of = (name: ServerName) =>
     all.filter((r) => r.name === name && r.placement === placement && r.status === 'ok');
   for (const name of opts.only) {
     const cells = of(name).map(
       (r) =>
-        `${fmt(r.rps)} (${fmt(r.p99)}, ${cpuPerRequest(r)}${r.drainRate === undefined ? '' : `; ${fmt(r.drainRate)}`})`,
+        `${fmt(r.rps)} (${fmt(r.p99)}, ${cpuPerRequest(r)}${r.drainRate === undefined ? '' : `; ${fmt(r.drainRate)}`}${r.tailCpuMs === undefined ? '' : `, ${r.tailCpuMs.toFixed(2)}`})`,
     );
     console.log(`  ${name.padEnd(14)} ${cells.join('  ')}`);
   }

@@ -766,6 +766,10 @@ async function benchOne(
       out.drainIncomplete = !drain.reached;
       if (drain.executes > after && drain.lastExecuteAt > endedAt) {
         out.tailRate = (drain.executes - after) / ((drain.lastExecuteAt - endedAt) / 1000);
+        // From the load's end to the drain's (the server idles after its last execute).
+        const serverCpu2 = cpuOf(servers);
+        if (serverCpu1 !== null && serverCpu2 !== null)
+          out.tailCpuMs = ((serverCpu2 - serverCpu1) / (drain.executes - after)) * 1000;
       }
       process.stdout.write(
         `, ${result['2xx']} accepted, executed in ${out.drainSeconds.toFixed(1)} s: ` +

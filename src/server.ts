@@ -19,6 +19,7 @@ import { createFlowLimiter } from './limits/create-flow-limiter';
 import { limitClaims } from './limits/limit-claims';
 import { observeCalls } from './limits/observe-calls';
 import { openLimitsStore } from './limits/open-limits-store';
+import type { LimitsStore } from './limits/types';
 import { instrumentedStore } from './observability/instrumented-store';
 import { NO_METRICS, createMetrics } from './observability/metrics';
 import { startTracing } from './observability/tracing';
@@ -174,7 +175,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
     await worker.stop(0);
     await registry.close().catch(() => undefined);
     flowClient?.close();
-    await Promise.all([store.close(), limitsStore.close()]).catch(() => undefined);
+    await closeStores(store, limitsStore).catch(() => undefined);
     await tracing.shutdown();
     throw error;
   }
@@ -213,7 +214,7 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
             )
             .then(() => {
               flowClient?.close();
-              return Promise.all([store.close(), limitsStore.close()]);
+              return closeStores(store, limitsStore);
             })
             .catch((error: unknown) =>
               log.error({ err: error }, 'closing the delivery store failed'),
@@ -231,6 +232,18 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
  * How often Node looks for connections past their timeouts: every second, or a tenth of the
  * shortest timeout when that is shorter, so each is enforced within a second of its value.
  */
+/**
+ * The limits store first: its last turn's reads and writes go to the delivery store's connection
+ * (SQLite) or pool (PostgreSQL), which the delivery store's close then commits and closes.
+ */
+async function closeStores(store: DeliveryStore, limitsStore: LimitsStore): Promise<void> {
+  try {
+    await limitsStore.close();
+  } finally {
+    await store.close();
+  }
+}
+
 function checkingInterval(config: Config): number {
   const shortest = Math.min(config.headersTimeoutMs, config.requestTimeoutMs);
   return Math.max(10, Math.min(1000, Math.floor(shortest / 10)));

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { openSqliteStore } from '../src/deliveries/sqlite-store';
 import { startServer, type RunningServer } from '../src/server';
 import { FakeFlowApi } from './support/fake-flow-api';
@@ -139,6 +140,42 @@ describe('server start and stop', () => {
     }
   });
 
+  it('the limits work on the delivery store connection: the file is open once; a stop closes it (issue 15)', async () => {
+    const api = await new FakeFlowApi().start();
+    const { running, dataDir } = await start({
+      FLOW_BASE_URL: api.url,
+      FLOW_ORG_ID: 'o',
+      FLOW_API_TOKEN: 'flow-token',
+    });
+    const file = path.join(dataDir, 'flowhook.db');
+    try {
+      // A delivery goes through the limits (acquire, the call's outcome counted, release).
+      const res = await fetch(`http://127.0.0.1:${running.port}/hooks/sync`, {
+        method: 'POST',
+        headers: { 'X-Token': 'tok', 'Content-Type': 'application/json' },
+        body: '{"n":1}',
+      });
+      expect(res.status).toBe(200);
+      // Two connections (one per store) each dropped the other's page cache at every commit.
+      expect(openDescriptorsOf(file)).toBe(1);
+    } finally {
+      await running.close();
+      await api.stop();
+    }
+    expect(openDescriptorsOf(file)).toBe(0);
+    // SQLite removes its write-ahead log when the last connection closes.
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+    // The call's outcome was counted (the limits' write committed before the connection closed).
+    const db = new Database(file, { readonly: true });
+    try {
+      expect(db.prepare('SELECT flow, window_calls FROM flow_states').all()).toEqual([
+        { flow: 'o/f', window_calls: 1 },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('a sync run that passes replyWithin after close() began is waited for and recorded (issue 9, item 11)', async () => {
     const api = await new FakeFlowApi().start();
     const { running, dataDir } = await start({
@@ -176,6 +213,18 @@ describe('server start and stop', () => {
     }
   });
 });
+
+/** This process's open descriptors on `file` (Linux: /proc/self/fd). */
+function openDescriptorsOf(file: string): number {
+  const fds = fs.readdirSync('/proc/self/fd');
+  return fds.filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`) === file;
+    } catch {
+      return false; // closed meanwhile (the readdir's own descriptor)
+    }
+  }).length;
+}
 
 /** File-system watchers open in this process. */
 function watchers(): number {

@@ -2,8 +2,12 @@ import type Database from 'better-sqlite3';
 import type { WalSync } from './wal-sync';
 
 export interface GroupCommit {
-  /** Queues a write; it settles after the commit of its group ("resolved" means "on disk"). */
-  write<T>(work: () => T): Promise<T>;
+  /**
+   * Queues a write; it settles after the commit of its group ("resolved" means "on disk").
+   * `durable: false`: it resolves at the commit, without waiting for the fsync (the limits'
+   * writes: a budget may forget its last change on a power loss, not on a crash).
+   */
+  write<T>(work: () => T, options?: { readonly durable?: boolean }): Promise<T>;
   /** Commits every queued write now (before the database closes: a caller may be awaiting one). */
   drain(): void;
 }
@@ -73,7 +77,7 @@ export function createGroupCommit(db: Database.Database, durable?: WalSync): Gro
     }
     settled.forEach((outcome, i) => {
       if (!outcome.ok) writes[i].reject(outcome.error);
-      else if (durable)
+      else if (durable && writes[i].durable)
         unsynced.push({ ...writes[i], resolve: () => writes[i].resolve(outcome.value) });
       else writes[i].resolve(outcome.value);
     });
@@ -103,10 +107,15 @@ export function createGroupCommit(db: Database.Database, durable?: WalSync): Gro
       });
   }
 
-  function write<T>(work: () => T): Promise<T> {
+  function write<T>(work: () => T, options?: { readonly durable?: boolean }): Promise<T> {
     if (!db.open) return storeClosed();
     return new Promise<T>((resolve, reject) => {
-      queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      queue.push({
+        work,
+        durable: options?.durable ?? true,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
       flushing ??= setImmediate(flush);
     });
   }
@@ -134,6 +143,8 @@ const MAX_GROUP = 256;
 
 interface PendingWrite {
   readonly work: () => unknown;
+  /** Resolved only once an fsync after its commit has ended (when the group commit fsyncs). */
+  readonly durable: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }

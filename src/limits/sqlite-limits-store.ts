@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from '../deliveries/migrations';
 import { createGroupCommit } from '../deliveries/sqlite-group-commit';
+import type { SharedSqlite } from '../deliveries/shared-sqlite';
 import { applyToTurn, type OutcomeTurn } from './apply-outcome';
 import {
   budgetsOf,
@@ -32,13 +33,20 @@ export interface SqliteLimitsOptions {
   readonly dataDir: string;
   /** The delivery store's file: the limits live in the same database. */
   readonly file?: string;
+  /**
+   * The delivery store's connection and group commit (shared-sqlite.ts): used instead of a
+   * connection of its own, which the delivery store owns (closes, and migrated).
+   */
+  readonly connection?: SharedSqlite;
 }
 
 /**
- * The limits kept in the delivery store's SQLite file, on a connection of their own: every
- * write runs in an IMMEDIATE transaction (grouped per event-loop turn), so processes sharing the
- * file share every budget, circuit and pause. synchronous=NORMAL: a budget or circuit may forget its last change on a power loss
- * (not on a crash), which costs at most a few calls early; a pause is written the same way.
+ * The limits kept in the delivery store's SQLite file, on the delivery store's connection (the
+ * server, see openLimitsStore) or on one of their own (opened alone): every write runs in an IMMEDIATE transaction
+ * (grouped per event-loop turn, with the deliveries' writes on a shared connection), so
+ * processes sharing the file share every budget, circuit and pause. A write resolves at its
+ * commit, without an fsync: a budget or circuit may forget its last change on a power loss (not
+ * on a crash), which costs at most a few calls early; a pause is written the same way.
  *
  * A delivery whose flows have neither a concurrency nor a rate limit (the default) costs no
  * write of its own: its acquire is a read (with the others of its turn, in one read
@@ -46,17 +54,11 @@ export interface SqliteLimitsOptions {
  * with the others of its turn in one write. The same as the PostgreSQL store (issue 15).
  */
 export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore {
-  fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const db = new Database(path.resolve(options.dataDir, options.file ?? 'flowhook.db'));
-  try {
-    db.pragma('busy_timeout = 5000');
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    migrate(db);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  const shared = options.connection;
+  const db = shared?.db ?? openOwnConnection(options);
+  /** close() was called (a shared connection stays open for the delivery store). */
+  let closed = false;
+  const isOpen = () => !closed && db.open;
 
   const sql = {
     state: db.prepare<[string], StateRow>(
@@ -205,7 +207,7 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
     let read: { plans: AcquirePlan[]; anySlot: boolean };
     const held: boolean[] = [];
     try {
-      if (!db.open) throw new Error('the limits store is closed');
+      if (!isOpen()) throw new Error('the limits store is closed');
       read = readTurn(acquires, releases.length);
       if (read.anySlot)
         for (const { id, owner } of releases) held.push(sql.holds.get(id, owner) !== undefined);
@@ -268,7 +270,7 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
 
   const run = <T>(work: () => T): Promise<T> => {
     try {
-      if (!db.open) throw new Error('the limits store is closed');
+      if (!isOpen()) throw new Error('the limits store is closed');
       return Promise.resolve(work());
     } catch (error) {
       return Promise.reject(error as Error);
@@ -280,9 +282,11 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
   // delivery were a tenth of a sync request's CPU (issue 15). Each runs in its own savepoint,
   // in order, inside one IMMEDIATE transaction, so each still decides on what the ones before
   // it wrote, and other processes see a group whole. It settles after the commit.
-  const writes = createGroupCommit(db);
+  // On the delivery store's connection, in its commits; resolved at the commit, without waiting
+  // for its fsync (synchronous=NORMAL's promise, as on a connection of its own).
+  const writes = shared?.writes ?? createGroupCommit(db);
   const write = <T>(work: () => T): Promise<T> =>
-    db.open ? writes.write(work) : run(() => work());
+    isOpen() ? writes.write(work, { durable: false }) : run(() => work());
 
   /** The outcomes of this turn, written by one write of the group commit. */
   let outcomesTurn: PendingOutcome[] | undefined;
@@ -314,7 +318,7 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
           : undefined,
       ),
     record(outcome, circuit) {
-      if (!db.open) return run(() => ({}));
+      if (!isOpen()) return run(() => ({}));
       return new Promise((resolve, reject) => {
         if (outcomesTurn === undefined) {
           const batch: PendingOutcome[] = (outcomesTurn = []);
@@ -352,13 +356,31 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
       ),
     close: () =>
       run(() => {
-        if (!db.open) return;
+        if (!isOpen()) return;
         // Queued work first: a caller may be awaiting it (a decision may queue a write).
         endTurn();
         writes.drain();
-        db.close();
+        closed = true;
+        // A shared connection is the delivery store's to close.
+        if (!shared) db.close();
       }),
   };
+}
+
+/** A connection of the limits store's own (opened without a delivery store's). */
+function openOwnConnection(options: SqliteLimitsOptions): Database.Database {
+  fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const db = new Database(path.resolve(options.dataDir, options.file ?? 'flowhook.db'));
+  try {
+    db.pragma('busy_timeout = 5000');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
 }
 
 /** The reads of one turn's acquires, each made once for all of them. */

@@ -79,6 +79,29 @@ describe('createGroupCommit with the WAL fsynced by flowhook (issue 15)', () => 
     await expect(written).rejects.toThrow(/EIO/);
   });
 
+  it('a write that is not durable (the limits) resolves at its commit, in the same group, without an fsync of its own', async () => {
+    const group = createGroupCommit(db, wal);
+    const insert = db.prepare('INSERT INTO t (n) VALUES (?)');
+    const done: string[] = [];
+    const delivery = group.write(() => insert.run(1)).then(() => done.push('durable'));
+    const budget = group
+      .write(() => insert.run(2), { durable: false })
+      .then(() => done.push('not durable'));
+    await budget;
+    expect(rows()).toBe(2); // one group: both committed
+    expect(done).toEqual(['not durable']);
+    expect(fsyncs).toHaveLength(1); // for the durable one
+    fsyncs[0].end();
+    await delivery;
+    expect(done).toEqual(['not durable', 'durable']);
+
+    // Alone in its group: committed, resolved, and no fsync is started for it.
+    await group.write(() => insert.run(3), { durable: false });
+    await turn();
+    expect(rows()).toBe(3);
+    expect(fsyncs).toHaveLength(1);
+  });
+
   it('drain commits what is queued, fsyncs on the spot and settles every write', async () => {
     const group = createGroupCommit(db, wal);
     const insert = db.prepare('INSERT INTO t (n) VALUES (?)');

@@ -1,6 +1,9 @@
 import { openPostgresStore } from '../../src/deliveries/postgres/open-postgres-store';
 import { sharedPoolOf } from '../../src/deliveries/postgres/shared-pool';
+import { sharedConnectionOf } from '../../src/deliveries/shared-sqlite';
+import { openSqliteStore } from '../../src/deliveries/sqlite-store';
 import type { DeliveryStore } from '../../src/deliveries/types';
+import { openLimitsStore } from '../../src/limits/open-limits-store';
 import { openPostgresLimitsStore } from '../../src/limits/postgres-limits-store';
 import { openSqliteLimitsStore } from '../../src/limits/sqlite-limits-store';
 import type { BudgetRequest, CircuitSettings, LimitsStore } from '../../src/limits/types';
@@ -9,7 +12,8 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres';
 
 /**
  * The limits store contract (src/limits/types.ts), run against both implementations: the SQLite
- * store (a file in a temp folder per test) and the PostgreSQL store (on the delivery store's pool,
+ * store (a file in a temp folder per test; on a connection of its own, and on the delivery
+ * store's as the server opens it) and the PostgreSQL store (on the delivery store's pool,
  * in a database of this file's own on 127.0.0.1:5432, emptied between tests, dropped after).
  * `another()` is a second process on the same data: a second connection to the file, or a second
  * pool (a second instance) on the database.
@@ -35,6 +39,36 @@ function sqlite(): LimitsStoreUnderTest {
     },
     another: async () => openSqliteLimitsStore({ dataDir: dir }),
     afterEach: async () => cleanup(dir),
+  };
+}
+
+/**
+ * As the server opens it: on the SQLite delivery store's connection (openLimitsStore), its
+ * writes in the delivery store's group commit. `another()` is a second process: a second
+ * delivery store, with its own connection, and the limits on it.
+ */
+function sqliteShared(): LimitsStoreUnderTest {
+  let dir = '';
+  const opened: DeliveryStore[] = [];
+  const instance = () => {
+    const deliveries = openSqliteStore({ dataDir: dir, sync: 'full' });
+    opened.push(deliveries);
+    expect(sharedConnectionOf(deliveries)).toBeDefined();
+    return openLimitsStore({ dataDir: dir }, deliveries);
+  };
+  return {
+    name: 'sqlite on the delivery store connection',
+    setUp: async () => undefined,
+    tearDown: async () => undefined,
+    async open() {
+      dir = tempDir();
+      return instance();
+    },
+    another: async () => instance(),
+    async afterEach() {
+      await Promise.all(opened.splice(0).map((s) => s.close()));
+      cleanup(dir);
+    },
   };
 }
 
@@ -90,7 +124,7 @@ const limited = (limits: BudgetRequest['flows'][number]['limits']) => ({
   flows: [{ key: 'o/f', org: 'o', limits }],
 });
 
-describe.each([sqlite(), postgres()])('$name limits store', (kind) => {
+describe.each([sqlite(), sqliteShared(), postgres()])('$name limits store', (kind) => {
   let store: LimitsStore;
   beforeAll(() => kind.setUp());
   afterAll(() => kind.tearDown());
