@@ -224,7 +224,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     idempotencyWindowMs,
     storeSync: oneOf('STORE_SYNC', value('STORE_SYNC') ?? 'full', ['full', 'normal']),
     retentionMs,
-    workerConcurrency: integer('WORKER_CONCURRENCY', value('WORKER_CONCURRENCY'), 8, 1, 1000),
+    workerConcurrency: integer('WORKER_CONCURRENCY', value('WORKER_CONCURRENCY'), 32, 1, 1000),
     retryMaxAttempts: integer('RETRY_MAX_ATTEMPTS', value('RETRY_MAX_ATTEMPTS'), 25, 1, 1000),
     retryMaxAgeMs: withUnit(
       'RETRY_MAX_AGE',

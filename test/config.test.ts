@@ -24,7 +24,7 @@ describe('loadConfig', () => {
       idempotencyWindowMs: 24 * 3_600_000,
       retentionMs: 7 * 86_400_000,
       storeSync: 'full',
-      workerConcurrency: 8,
+      workerConcurrency: 32,
       retryMaxAttempts: 25,
       retryMaxAgeMs: 24 * 3_600_000,
       adminToken: undefined,
