@@ -42,11 +42,12 @@ export interface SqliteLimitsOptions {
 
 /**
  * The limits kept in the delivery store's SQLite file, on the delivery store's connection (the
- * server, see openLimitsStore) or on one of their own (opened alone): every write runs in an IMMEDIATE transaction
- * (grouped per event-loop turn, with the deliveries' writes on a shared connection), so
- * processes sharing the file share every budget, circuit and pause. A write resolves at its
- * commit, without an fsync: a budget or circuit may forget its last change on a power loss (not
- * on a crash), which costs at most a few calls early; a pause is written the same way.
+ * server, see openLimitsStore) or on one of their own (opened alone): every write runs in an
+ * IMMEDIATE transaction (grouped per event-loop turn, with the deliveries' writes on a shared
+ * connection), so processes sharing the file share every budget, circuit and pause. A write
+ * resolves at its commit, without an fsync: a budget or circuit may forget its last change on a
+ * power loss (not on a crash), which costs at most a few calls early; a pause is written the
+ * same way.
  *
  * A delivery whose flows have neither a concurrency nor a rate limit (the default) costs no
  * write of its own: its acquire is a read (with the others of its turn, in one read
