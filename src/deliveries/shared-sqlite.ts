@@ -13,8 +13,8 @@ const connections = new WeakMap<object, SharedSqlite>();
  * The connection of a SQLite delivery store, for the limits store of the same process: one
  * connection per process rather than two. With two, each commit of one emptied the other's page
  * cache (in WAL mode a connection drops its cache when another has committed since its last
- * read), so every transaction read its pages again from the file (issue 15: 11 reads per async
- * delivery instead of 2). The limits' writes then join the deliveries' commits. The delivery
+ * read), so every transaction read its pages again from the file (issue 15: 13 reads per async
+ * delivery instead of 2.4). The limits' writes then join the deliveries' commits. The delivery
  * store owns the connection (its close() closes it); a user of the shared one never does.
  */
 export function shareConnection(store: object, connection: SharedSqlite): void {
