@@ -214,13 +214,14 @@ describe('flow limits through the worker (issue 14)', () => {
     );
     api.release();
     await until(async () => (await countIn(flowhook!, 'q', 'succeeded')) === 2, 5000, '2 done');
-    // The worker claims again, and the limits send each back to wait for the resume.
+    // The worker claims again, and the limits send each back to wait for the resume: all 8
+    // queued with a time (one claimed but not yet sent back is running, and would be sent back
+    // after the resume below, to wait for the pause's recheck in 30 s).
     await until(
       async () => {
         const res = await admin(flowhook!, 'get', '/api/deliveries?source=q&status=queued');
-        return (res.body.items as { nextAttemptAt: string | null }[]).every(
-          (d) => d.nextAttemptAt !== null,
-        );
+        const items = res.body.items as { nextAttemptAt: string | null }[];
+        return items.length === 8 && items.every((d) => d.nextAttemptAt !== null);
       },
       5000,
       'the others waiting for the resume',
