@@ -229,10 +229,6 @@ export async function startServer(env: Env = process.env, logger?: Logger): Prom
 }
 
 /**
- * How often Node looks for connections past their timeouts: every second, or a tenth of the
- * shortest timeout when that is shorter, so each is enforced within a second of its value.
- */
-/**
  * The limits store first: its last turn's reads and writes go to the delivery store's connection
  * (SQLite) or pool (PostgreSQL), which the delivery store's close then commits and closes.
  */
@@ -244,6 +240,10 @@ async function closeStores(store: DeliveryStore, limitsStore: LimitsStore): Prom
   }
 }
 
+/**
+ * How often Node looks for connections past their timeouts: every second, or a tenth of the
+ * shortest timeout when that is shorter, so each is enforced within a second of its value.
+ */
 function checkingInterval(config: Config): number {
   const shortest = Math.min(config.headersTimeoutMs, config.requestTimeoutMs);
   return Math.max(10, Math.min(1000, Math.floor(shortest / 10)));
