@@ -360,10 +360,12 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
         if (!isOpen()) return;
         // Queued work first: a caller may be awaiting it (a decision may queue a write).
         endTurn();
-        writes.drain();
         closed = true;
-        // A shared connection is the delivery store's to close.
-        if (!shared) db.close();
+        // A shared connection is the delivery store's: its group commit commits what is queued
+        // (at the next turn, or when that store closes), and it closes the connection.
+        if (shared) return;
+        writes.drain();
+        db.close();
       }),
   };
 }
