@@ -90,7 +90,7 @@ export function hooksRouter(
       // An answer of a respond: template (its headers, its content type) or a handshake's text:
       // sent as Express sends it (the content type's charset, the length).
       sendOwn(expressify(req, res).res, answer, redactor);
-    } else sendJson(res, answer.status, redactor.json(answer.body));
+    } else sendJson(res, answer.status, redactor.jsonText(answer.body));
     finishHookRequest(logger, metrics, res, answer.status);
   };
 
@@ -119,7 +119,7 @@ function sendOwn(res: Response, answer: DeliveryAnswer, redactor: SecretRedactor
   // A respond: template's answer: its exact text, with its own content type.
   const type = answer.contentType ?? (answer.text ? 'text/plain' : undefined);
   if (type === undefined) {
-    sendJson(res, answer.status, redactor.json(answer.body));
+    sendJson(res, answer.status, redactor.jsonText(answer.body));
     return;
   }
   res
@@ -130,10 +130,10 @@ function sendOwn(res: Response, answer: DeliveryAnswer, redactor: SecretRedactor
 
 /**
  * What `res.status(status).json(body)` sends for a POST (no ETag, no JSON settings, no HEAD or
- * freshness case), written directly.
+ * freshness case), written directly. `json` is the body's text as the redactor made it
+ * (`jsonText`: the text its search ran over, not made a second time).
  */
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const json = JSON.stringify(body);
+function sendJson(res: ServerResponse, status: number, json: string): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(json));

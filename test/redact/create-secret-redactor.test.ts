@@ -82,3 +82,40 @@ describe('createSecretRedactor json() with long secrets only (issue 15)', () => 
     );
   });
 });
+
+// issue 15: an answer is written from jsonText(), the text json()'s search ran over when it found
+// nothing; it must be exactly what stringifying json()'s value writes, secret or not.
+describe('createSecretRedactor jsonText() (issue 15)', () => {
+  const redactors = {
+    'long secrets only (one search)': createSecretRedactor([TOKEN, 'whsec_another-long-one']),
+    'a short secret too (the walk)': redactor,
+    'a secret JSON escapes (the walk)': createSecretRedactor(['a "quoted\\" secret']),
+    'no secret': createSecretRedactor([]),
+  };
+  const values: [string, unknown][] = [
+    ['an answer with nothing to redact', { deliveryId: 'a8f9', sessionId: 's-1', result: 'ok' }],
+    ['a nested secret', { a: [{ b: `x ${TOKEN} y` }], n: 1 }],
+    ['a secret as a key, upper-cased', { [TOKEN.toUpperCase()]: true }],
+    ['a short secret as a whole value', { v: 'short' }],
+    ['a quoted secret', { v: 'x a "quoted\\" secret y' }],
+    ['a string', `echo ${TOKEN}`],
+    ['null', null],
+  ];
+  for (const [kind, r] of Object.entries(redactors)) {
+    it.each(values)(`${kind}: %s`, (_what, value) => {
+      expect(r.jsonText(value)).toBe(JSON.stringify(r.json(value)));
+      if (r.holds(TOKEN)) expect(r.jsonText(value).toLowerCase()).not.toContain(TOKEN);
+    });
+  }
+
+  it('leaves a text with no secret as it is, and tests before it replaces', () => {
+    const long = redactors['long secrets only (one search)'];
+    expect(long.text('/hooks/github?x=1')).toBe('/hooks/github?x=1');
+    expect(long.text(`/hooks/github?t=${TOKEN}&u=${TOKEN}`)).toBe(
+      '/hooks/github?t=[redacted]&u=[redacted]',
+    );
+    // A test() before leaves lastIndex at its match: the replace still starts at 0.
+    expect(long.holds(`a ${TOKEN}`)).toBe(true);
+    expect(long.text(`${TOKEN} b ${TOKEN}`)).toBe('[redacted] b [redacted]');
+  });
+});
