@@ -74,25 +74,13 @@ export function createSecretRedactor(secrets: Iterable<string>): SecretRedactor 
   const oneSearch = pattern !== undefined && everyEmbedded && ![...forms].some(escapedInJson);
   const json = <T>(value: T): T => {
     if (exact.size === 0) return value;
-    if (oneSearch && !holdsInJson(value, pattern)) return value;
+    if (oneSearch && jsonTextWithout(value, pattern) !== undefined) return value;
     return walk(value, text) as T;
   };
   const jsonText = (value: unknown): string => {
-    if (oneSearch) {
-      let serialized: string | undefined;
-      try {
-        serialized = JSON.stringify(value);
-      } catch {
-        serialized = undefined;
-      }
-      if (serialized !== undefined) {
-        pattern.lastIndex = 0;
-        const found = pattern.test(serialized);
-        pattern.lastIndex = 0;
-        if (!found) return serialized;
-      }
-    }
-    return JSON.stringify(json(value));
+    if (!oneSearch) return JSON.stringify(json(value));
+    // What json() would search, kept when the search finds nothing; else the walk, as json().
+    return jsonTextWithout(value, pattern) ?? JSON.stringify(walk(value, text));
   };
   return { text, holds, json, jsonText };
 }
@@ -102,19 +90,22 @@ function escapedInJson(text: string): boolean {
   return JSON.stringify(text) !== `"${text}"`;
 }
 
-/** Whether the value's JSON text holds a match (true when it has none: the walk decides). */
-function holdsInJson(value: unknown, pattern: RE2): boolean {
+/**
+ * The value's JSON text when it holds no match; undefined when it holds one, or has no JSON text
+ * (then the walk decides).
+ */
+function jsonTextWithout(value: unknown, pattern: RE2): string | undefined {
   let serialized: string | undefined;
   try {
     serialized = JSON.stringify(value);
   } catch {
-    return true;
+    return undefined;
   }
-  if (serialized === undefined) return true;
+  if (serialized === undefined) return undefined;
   pattern.lastIndex = 0;
   const found = pattern.test(serialized);
   pattern.lastIndex = 0;
-  return found;
+  return found ? undefined : serialized;
 }
 
 function walk(value: unknown, text: (value: string) => string): unknown {
