@@ -3,7 +3,8 @@
 //   node dist/bench/run.js [--only raw,express,flowhook] [--profile[=names]] [--pin[=both] | --no-pin]
 //   env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50), BENCH_WARMUP (s, default 2),
 //        BENCH_LOG_LEVEL (LOG_LEVEL of the servers, default info),
-//        BENCH_POSTGRES_URL (where the flowhook-pg* servers get a database of their own)
+//        BENCH_POSTGRES_URL (where the flowhook-pg* servers get a database of their own),
+//        BENCH_KEEP_DATA=1 (keep each server's DATA_DIR under bench/results/ after its run)
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -64,6 +65,8 @@ function usage(): string {
     '       BENCH_LOG_LEVEL=info (LOG_LEVEL given to flowhook)',
     '       BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres (flowhook-pg*: a',
     '       database of their own is created there per run and dropped after)',
+    "       BENCH_KEEP_DATA=1 (keep each server's DATA_DIR, its SQLite file, after its run;",
+    '       by default it is deleted: ~140 MB per server and round)',
     '       BENCH_COMPARE=<another built checkout> (flowhook-b, flowhook-async-b run its build:',
     '       A/B in the same rounds, e.g. --only flowhook,flowhook-b)',
     '       BENCH_COMPARE_ENV="KEY=value ..." (the -b servers run with these set; with this',
@@ -600,6 +603,18 @@ const MAPPINGS_ASYNC_DIR = path.join(RESULTS_DIR, 'mappings-async');
 /** flowhook-1k: the same source among 1,000 mapping files (routing must not slow down with them). */
 const MAPPINGS_1K_DIR = path.join(RESULTS_DIR, 'mappings-1000');
 
+/** A server's DATA_DIR (its SQLite delivery store): one per server process, fresh each run. */
+function dataDirOf(port: number): string {
+  return path.join(RESULTS_DIR, `${STAMP}-data-${port}`);
+}
+
+/**
+ * BENCH_KEEP_DATA=1: leave each server's DATA_DIR after its run, to look into. By default it is
+ * deleted once the server has stopped: a round writes ~140 MB into it, and a run of five servers
+ * in two placements and three rounds left ~4 GB behind.
+ */
+const KEEP_DATA = process.env.BENCH_KEEP_DATA === '1';
+
 function serverEnv(
   name: ServerName,
   port: number,
@@ -624,7 +639,7 @@ function serverEnv(
     MAPPINGS_DIR:
       name === 'flowhook-1k' ? MAPPINGS_1K_DIR : isAsync(name) ? MAPPINGS_ASYNC_DIR : MAPPINGS_DIR,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-    DATA_DIR: path.join(RESULTS_DIR, `${STAMP}-data-${port}`),
+    DATA_DIR: dataDirOf(port),
     GITHUB_WEBHOOK_SECRET: secret,
     DEPLOY_FLOW_ID: FLOW_ID,
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
@@ -658,10 +673,10 @@ async function benchOne(
   let api: FakeApi | undefined;
   const servers: ChildProcess[] = [];
   let database: Awaited<ReturnType<typeof benchDatabase>> | undefined;
+  const ports: number[] = [];
   try {
     api = await startFakeApi();
     if (isPostgres(name)) database = await benchDatabase();
-    const ports: number[] = [];
     for (let i = 0; i < instancesOf(name); i++) {
       const port = await freePort();
       const logFd = fs.openSync(logFile, 'a');
@@ -831,6 +846,9 @@ async function benchOne(
       servers.map((child) => stopChild(child, profile ? PROFILE_STOP_GRACE_MS : STOP_GRACE_MS)),
     );
     await database?.drop().catch(() => undefined);
+    if (!KEEP_DATA) {
+      for (const port of ports) fs.rmSync(dataDirOf(port), { recursive: true, force: true });
+    }
     if (api) {
       await stopChild(api.child, STOP_GRACE_MS);
     }
