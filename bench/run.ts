@@ -846,11 +846,17 @@ async function benchOne(
       servers.map((child) => stopChild(child, profile ? PROFILE_STOP_GRACE_MS : STOP_GRACE_MS)),
     );
     await database?.drop().catch(() => undefined);
-    if (!KEEP_DATA) {
-      for (const port of ports) fs.rmSync(dataDirOf(port), { recursive: true, force: true });
-    }
     if (api) {
       await stopChild(api.child, STOP_GRACE_MS);
+    }
+    // Last, and never thrown: a directory that cannot be removed must not leave the fake flow
+    // API running nor turn a measured run into a failed one.
+    for (const port of KEEP_DATA ? [] : ports) {
+      try {
+        fs.rmSync(dataDirOf(port), { recursive: true, force: true });
+      } catch (err) {
+        console.error(`could not delete ${dataDirOf(port)}: ${(err as Error).message}`);
+      }
     }
   }
   return out;
