@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from '../deliveries/migrations';
 import { createGroupCommit } from '../deliveries/sqlite-group-commit';
-import type { SharedSqlite } from '../deliveries/shared-sqlite';
+import { WAL_CHECKPOINT_PAGES, type SharedSqlite } from '../deliveries/shared-sqlite';
 import { applyToTurn, type OutcomeTurn } from './apply-outcome';
 import {
   budgetsOf,
@@ -378,6 +378,8 @@ function openOwnConnection(options: SqliteLimitsOptions): Database.Database {
     db.pragma('busy_timeout = 5000');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // As the delivery store's connection: a commit of this one must not checkpoint sooner.
+    db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
     migrate(db);
   } catch (error) {
     db.close();

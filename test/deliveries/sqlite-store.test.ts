@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { listSql } from '../../src/deliveries/sqlite-list-query';
 import { LATEST_WITH_KEY, openSqliteStore } from '../../src/deliveries/sqlite-store';
+import { WAL_CHECKPOINT_PAGES } from '../../src/deliveries/shared-sqlite';
 import type { Attempt, DeliveryStore } from '../../src/deliveries/types';
 import { attempt, cleanup, created, mustGet, newDelivery, tempDir } from './support';
 
@@ -28,7 +29,7 @@ afterEach(async () => {
 /**
  * How many commits the store's WAL file holds: a frame whose "database size after commit" field
  * is not zero ends a commit. Only frames carrying the header's salts are current (a checkpoint
- * restarts the WAL with new salts; these tests stay far below the 1000-page auto-checkpoint).
+ * restarts the WAL with new salts; the group-commit tests stay far below the auto-checkpoint).
  */
 function walCommits(file = path.join(dir, 'flowhook.db')): number {
   const wal = fs.readFileSync(`${file}-wal`);
@@ -97,7 +98,42 @@ describe('open', () => {
     expect(fs.existsSync(path.join(dir, 'other.db'))).toBe(true);
     expect(await store.get(d.id)).toBeUndefined();
   });
+
+  it(`checkpoints the WAL at ${WAL_CHECKPOINT_PAGES} pages, not at SQLite's 1000 (each checkpoint stalls the event loop)`, async () => {
+    // ~10 pages per delivery, one commit each: ~6000 pages go through the WAL in all.
+    const body = Buffer.alloc(40_000, 'x');
+    const wal = path.join(dir, 'flowhook.db-wal');
+    let largest = 0;
+    for (let i = 0; i < 600; i += 1) {
+      await store.create(
+        newDelivery({
+          request: {
+            method: 'POST',
+            url: '/hooks/github',
+            headers: {},
+            bodyBase64: body.toString('base64'),
+            bodyBytes: body.length,
+            bodyTruncated: false,
+          },
+        }),
+        DAY,
+      );
+      largest = Math.max(largest, walFrames(wal));
+    }
+    // It grew well past SQLite's default before its first checkpoint…
+    expect(largest).toBeGreaterThan(2 * 1000);
+    // …and no further than one commit past the mark: it was checkpointed, and written again from
+    // its start (a checkpoint does not truncate the file; journal_size_limit only caps it).
+    expect(largest).toBeLessThan(WAL_CHECKPOINT_PAGES + 50);
+    expect(walCommits()).toBeLessThan(600);
+  });
 });
+
+/** Frames the WAL file has room for (it is reused in place after a checkpoint, not shrunk). */
+function walFrames(wal: string): number {
+  const size = fs.statSync(wal).size;
+  return size < 32 ? 0 : Math.floor((size - 32) / (24 + 4096));
+}
 
 describe('group commit', () => {
   it('counts commits through the WAL: each awaited write is one (the yardstick)', async () => {
