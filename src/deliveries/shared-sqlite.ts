@@ -31,8 +31,9 @@ export function sharedConnectionOf(store: object): SharedSqlite | undefined {
  * SQLite's default is 1000. A checkpoint runs inside the commit that crosses the mark, on the
  * event loop, and ends with an fsync of the database file that holds every request still for its
  * length: 4 ms every ~0.1 s at 1000 pages under an async load, 6% of the process's time, against
- * 8 ms every ~0.35 s (2.7%) at 4000, and a page changed by many commits (an index's last leaf,
- * the counts) is copied once per checkpoint instead of four times (issue 15, docs/performance.md).
- * Larger windows stalled less still but each stall grew (11 ms at 8000 pages, 18 at 16000).
+ * 8 ms every ~0.35 s (2.7%) at 4000. A page that many commits change (an index's last leaf, the
+ * counts) is copied once per checkpoint, so fewer are copied: 0.34 per WAL frame written against
+ * 0.44 (issue 15, docs/performance.md). Larger windows stalled less still but each stall grew
+ * (11 ms at 8000 pages, 18 at 16000).
  */
 export const WAL_CHECKPOINT_PAGES = 4000;

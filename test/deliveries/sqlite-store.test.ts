@@ -100,7 +100,7 @@ describe('open', () => {
   });
 
   it(`checkpoints the WAL at ${WAL_CHECKPOINT_PAGES} pages, not at SQLite's 1000 (each checkpoint stalls the event loop)`, async () => {
-    // ~10 pages per delivery, one commit each: ~6000 pages go through the WAL in all.
+    // ~20 pages per delivery (a 40 KB body), one commit each: ~12,000 pages through the WAL.
     const body = Buffer.alloc(40_000, 'x');
     const wal = path.join(dir, 'flowhook.db-wal');
     let largest = 0;
