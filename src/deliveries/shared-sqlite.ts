@@ -37,3 +37,22 @@ export function sharedConnectionOf(store: object): SharedSqlite | undefined {
  * (11 ms at 8000 pages, 18 at 16000).
  */
 export const WAL_CHECKPOINT_PAGES = 4000;
+
+/** How long a statement waits for another process's write transaction before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * What every connection flowhook opens to its SQLite file sets (the delivery store's and the
+ * limits store's own): the file's processes wait for each other's writes, the WAL, commits that
+ * write it without an fsync (the group commit fsyncs it when STORE_SYNC=full), and checkpoints
+ * every WAL_CHECKPOINT_PAGES: a commit of any of them must not checkpoint sooner.
+ */
+export function setWalPragmas(db: Database.Database): void {
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  db.pragma('journal_mode = WAL');
+  // NORMAL: a commit writes the WAL without an fsync; for STORE_SYNC=full the group commit
+  // fsyncs it (off the event loop) before a write resolves, so "acknowledged" survives a power
+  // loss too, not only a process crash.
+  db.pragma('synchronous = NORMAL');
+  db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
+}

@@ -5,7 +5,7 @@ import { decodeCursor, encodeCursor } from './list-cursor';
 import { migrate } from './migrations';
 import { recordFromNew } from './record-from-new';
 import { createGroupCommit, storeClosed } from './sqlite-group-commit';
-import { shareConnection, WAL_CHECKPOINT_PAGES } from './shared-sqlite';
+import { setWalPragmas, shareConnection } from './shared-sqlite';
 import { openWalSync } from './wal-sync';
 import { likeLiteral } from './like-literal';
 import { listSql, type ListParams } from './sqlite-list-query';
@@ -58,9 +58,6 @@ export interface SqliteStoreOptions {
 export const LATEST_WITH_KEY = `SELECT id, received_at FROM deliveries
   WHERE idempotency_key = @key AND source = @source ORDER BY received_at DESC LIMIT 1`;
 
-/** How long a statement waits for another process's write transaction before SQLITE_BUSY. */
-const BUSY_TIMEOUT_MS = 5000;
-
 /**
  * The embedded delivery store: one SQLite file in DATA_DIR (WAL, fsynced per group commit), safe to share
  * between processes on one machine. Writes run in IMMEDIATE transactions (grouped: see `write`),
@@ -75,12 +72,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
   const file = path.resolve(options.dataDir, options.file ?? 'flowhook.db');
   const db = new Database(file);
   try {
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.pragma('journal_mode = WAL');
-    // NORMAL: a commit writes the WAL without an fsync; for STORE_SYNC=full the group commit
-    // fsyncs it (off the event loop) before a write resolves, so "acknowledged" survives a power
-    // loss too, not only a process crash.
-    db.pragma('synchronous = NORMAL');
+    setWalPragmas(db);
     db.pragma('foreign_keys = ON');
     // A group's savepoints and statements keep the pages they change (to roll back alone) in a
     // sub-journal; on disk that was a temp file per group, written page by page: ~35 write
@@ -89,8 +81,6 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     db.pragma('temp_store = MEMORY');
     // The WAL is reset after each checkpoint; cap what it keeps on disk after a burst.
     db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-    // A checkpoint per 16 MB of WAL, not per 4 MB: each one stalls the event loop (see the constant).
-    db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
     // 2 MB of page cache, SQLite's own default (better-sqlite3 builds it with 16 MB). The limits
     // store shares this connection, so the cache lasts between transactions and would grow to
     // the cap: 16 MB took the server's RSS from ~143 to ~159 MB at saturation, and neither 4 MB

@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { migrate } from '../deliveries/migrations';
 import { createGroupCommit } from '../deliveries/sqlite-group-commit';
-import { WAL_CHECKPOINT_PAGES, type SharedSqlite } from '../deliveries/shared-sqlite';
+import { setWalPragmas, type SharedSqlite } from '../deliveries/shared-sqlite';
 import { applyToTurn, type OutcomeTurn } from './apply-outcome';
 import {
   budgetsOf,
@@ -375,11 +375,7 @@ function openOwnConnection(options: SqliteLimitsOptions): Database.Database {
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const db = new Database(path.resolve(options.dataDir, options.file ?? 'flowhook.db'));
   try {
-    db.pragma('busy_timeout = 5000');
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    // As the delivery store's connection: a commit of this one must not checkpoint sooner.
-    db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
+    setWalPragmas(db);
     migrate(db);
   } catch (error) {
     db.close();
