@@ -1,0 +1,452 @@
+// Instructions per answer (issue 15): each server runs under Valgrind's callgrind, and what it
+// executes for a fixed number of requests, after a long warm-up, is counted, in every thread of
+// the process. A count does not move with the machine's hour the way a time does (this machine
+// kind ran the same build at 0.57x and at 0.96x the baseline's rate on different hours), so two
+// builds, or flowhook and the baseline, can be told apart by a few percent. It counts user space
+// only: a system call's work in the kernel, and how fast the machine runs what is counted (cache
+// misses), are not in it; `npm run bench` measures those.
+//
+//   node dist/bench/instructions.js [--only express,flowhook] [--warmup 15000] [--count 1000]
+//                                   [--connections 32]
+//   BENCH_COMPARE=/other/checkout (built) adds flowhook-b and flowhook-async-b, that build.
+//
+// Servers: raw, express, flowhook, flowhook-async, flowhook-b, flowhook-async-b. Each gets a fresh
+// fake flow API and DATA_DIR, as in `npm run bench`. Instrumentation is off during the warm-up
+// (V8 has compiled the hot code by then) and on for `--count` requests; for an async server the
+// worker's backlog is drained before and after, so the count is one accept and one run per
+// delivery. Needs `valgrind` (Debian's package, 3.19 here); a server runs ~30-60x slower under it,
+// so a run of two servers takes ~8 minutes.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const SERVERS = [
+  'raw',
+  'express',
+  'flowhook',
+  'flowhook-async',
+  'flowhook-b',
+  'flowhook-async-b',
+] as const;
+type ServerName = (typeof SERVERS)[number];
+
+interface Options {
+  only: ServerName[];
+  warmup: number;
+  count: number;
+  connections: number;
+}
+
+const HOST = '127.0.0.1';
+const API_TOKEN = 'bench-token';
+const ROOT = path.join(__dirname, '..', '..');
+const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
+/** Valgrind starts Node in ~10 s here; a server that is not up in this long has failed. */
+const START_TIMEOUT_MS = 180_000;
+/** How long a worker may take to drain its backlog under callgrind. */
+const DRAIN_TIMEOUT_MS = 600_000;
+
+function parseArgs(argv: readonly string[]): Options {
+  const options: Options = {
+    only: ['express', 'flowhook'],
+    warmup: 15_000,
+    count: 1_000,
+    connections: 32,
+  };
+  for (let i = 0; i < argv.length; i += 1) {
+    const value = argv[i + 1] ?? '';
+    switch (argv[i]) {
+      case '--only': {
+        const names = value.split(',').filter(Boolean);
+        const unknown = names.filter((n) => !(SERVERS as readonly string[]).includes(n));
+        if (unknown.length > 0 || names.length === 0) {
+          throw new Error(`--only takes some of ${SERVERS.join(', ')}; got ${value}`);
+        }
+        options.only = names as ServerName[];
+        i += 1;
+        break;
+      }
+      case '--warmup':
+      case '--count':
+      case '--connections': {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 1) throw new Error(`${argv[i]} takes a positive integer`);
+        options[argv[i].slice(2) as 'warmup' | 'count' | 'connections'] = n;
+        i += 1;
+        break;
+      }
+      default:
+        throw new Error(`unknown argument ${argv[i]}`);
+    }
+  }
+  return options;
+}
+
+const COMPARE = process.env.BENCH_COMPARE ? path.resolve(process.env.BENCH_COMPARE) : undefined;
+
+/** The command line of a server, after `node`. */
+function serverArgs(name: ServerName): string[] {
+  switch (name) {
+    case 'raw':
+      return [path.join(__dirname, 'baseline-raw.js')];
+    case 'express':
+      return [path.join(__dirname, 'baseline-express.js')];
+    case 'flowhook':
+    case 'flowhook-async':
+      return [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'serve'];
+    case 'flowhook-b':
+    case 'flowhook-async-b':
+      if (COMPARE === undefined) throw new Error(`${name} needs BENCH_COMPARE=/other/checkout`);
+      return [path.join(COMPARE, 'dist', 'src', 'cli', 'main.js'), 'serve'];
+  }
+}
+
+const isAsync = (name: ServerName): boolean => name.includes('-async');
+
+function get(port: number, urlPath: string): Promise<{ status: number; text: string }> {
+  return send(port, 'GET', urlPath, undefined, {});
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+function send(
+  port: number,
+  method: string,
+  urlPath: string,
+  body: Buffer | undefined,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: HOST, port, method, path: urlPath, agent, headers, timeout: 120_000 },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: timed out`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, HOST, () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+const children = new Set<ChildProcess>();
+
+function startFakeApi(): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'fake-flow-api.js'), '0'], {
+    env: { ...process.env, FAKE_FLOW_TOKEN: API_TOKEN },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.add(child);
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error('fake flow API did not start')), 10_000);
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      text += chunk;
+      const match = /PORT=(\d+)/.exec(text);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(match[1]) });
+      }
+    });
+  });
+}
+
+async function executes(apiPort: number): Promise<number> {
+  const answer = await get(apiPort, '/count');
+  return (JSON.parse(answer.text) as { executes: number }).executes;
+}
+
+/** Waits until the fake flow API has answered `expected` executes (an async server's backlog). */
+async function drained(apiPort: number, expected: number): Promise<void> {
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  while ((await executes(apiPort)) < expected) {
+    if (Date.now() > deadline) throw new Error(`the worker did not run ${expected} deliveries`);
+    await sleep(200);
+  }
+}
+
+/** `callgrind_control` finds a run by its prefix, user and host; these must match the server's. */
+function control(vgdbPrefix: string, pid: number, args: string[]): void {
+  execFileSync('callgrind_control', [`--vgdb-prefix=${vgdbPrefix}`, ...args, String(pid)], {
+    env: { ...process.env, HOST },
+    stdio: 'ignore',
+  });
+}
+
+/** Instructions by where they ran, from `callgrind_annotate`'s per-function listing. */
+function splitByPlace(dumpFile: string): Map<string, number> {
+  const listing = execFileSync('callgrind_annotate', ['--threshold=100', dumpFile], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const places = new Map<string, number>();
+  let inFunctions = false;
+  for (const line of listing.split('\n')) {
+    if (line.includes('file:function')) {
+      inFunctions = true;
+      continue;
+    }
+    if (!inFunctions) continue;
+    // the listing ends at the next rule; source annotations follow it
+    if (/^-{20}/.test(line) && places.size > 0) break;
+    const match = /^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(.*)$/.exec(line);
+    if (!match) continue;
+    const count = Number(match[1].replace(/,/g, ''));
+    places.set(placeOf(match[2]), (places.get(placeOf(match[2])) ?? 0) + count);
+  }
+  return places;
+}
+
+const COMPILER = 'V8 optimizing compiler';
+
+/** A function's place: V8's collector or optimizing compiler, SQLite, libc, Node and V8, JIT code. */
+function placeOf(fn: string): string {
+  if (/Scaveng|Marking|MarkCompact|Sweep|Evacuat|heap::base|IteratePointers|SizeFromMap/.test(fn)) {
+    return 'V8 garbage collector';
+  }
+  if (/v8::internal::compiler::|v8::internal::maglev::/.test(fn)) return COMPILER;
+  if (fn.includes('better_sqlite3.node')) return 'SQLite and better-sqlite3';
+  if (fn.includes('libc.so')) return 'libc (malloc, memcpy, memset)';
+  if (fn.includes('re2.node')) return 're2';
+  if (/\/node\]$/.test(fn)) return 'Node and V8 (C++, builtins)';
+  return 'JIT code and the rest';
+}
+
+interface Counted {
+  name: ServerName;
+  perRequest: number;
+  places: Map<string, number>;
+}
+
+async function countOne(
+  name: ServerName,
+  opts: Options,
+  payload: Buffer,
+  secret: string,
+): Promise<Counted> {
+  const api = await startFakeApi();
+  const port = await freePort();
+  const dataDir = path.join(RESULTS_DIR, `${STAMP}-instructions-data-${port}`);
+  const outFile = path.join(RESULTS_DIR, `${STAMP}-${name}.callgrind-exit`);
+  const keptFile = path.join(RESULTS_DIR, `${STAMP}-${name}.callgrind`);
+  const logFile = path.join(RESULTS_DIR, `${STAMP}-${name}-instructions.log`);
+  const vgdbPrefix = path.join(os.tmpdir(), `flowhook-vgdb-${process.pid}`);
+  let mappings = path.join(ROOT, 'bench', 'mappings');
+  if (isAsync(name)) {
+    mappings = path.join(RESULTS_DIR, `${STAMP}-mappings-async`);
+    fs.mkdirSync(mappings, { recursive: true });
+    const github = fs.readFileSync(path.join(ROOT, 'bench', 'mappings', 'github.yaml'), 'utf8');
+    fs.writeFileSync(path.join(mappings, 'github.yaml'), `mode: async\n${github}`);
+  }
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of ['DATABASE_URL', 'ADMIN_TOKEN', 'NODE_OPTIONS', 'METRICS', 'METRICS_TOKEN']) {
+    delete env[key];
+  }
+  const log = fs.openSync(logFile, 'a');
+  const server = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      `--vgdb-prefix=${vgdbPrefix}`,
+      `--callgrind-out-file=${outFile}`,
+      process.execPath,
+      ...serverArgs(name),
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', log, log],
+      env: {
+        ...env,
+        NODE_ENV: 'production',
+        PORT: String(port),
+        HOST,
+        FLOW_BASE_URL: `http://${HOST}:${api.port}`,
+        FLOW_ORG_ID: 'bench-org',
+        FLOW_API_TOKEN: API_TOKEN,
+        MAPPINGS_DIR: mappings,
+        DATA_DIR: dataDir,
+        GITHUB_WEBHOOK_SECRET: secret,
+        DEPLOY_FLOW_ID: 'deploy-flow',
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
+      },
+    },
+  );
+  fs.closeSync(log);
+  children.add(server);
+  try {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      if (server.exitCode !== null) throw new Error(`${name} exited at start; log ${logFile}`);
+      const up = await get(port, '/healthz').then(
+        (a) => a.status === 200,
+        () => false,
+      );
+      if (up) break;
+      if (Date.now() > deadline) throw new Error(`${name} did not start; log ${logFile}`);
+      await sleep(500);
+    }
+    const signature = `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}`;
+    const expected = isAsync(name) ? 202 : 200;
+    const load = async (total: number): Promise<void> => {
+      let sent = 0;
+      const lane = async (): Promise<void> => {
+        while (sent < total) {
+          sent += 1;
+          const answer = await send(port, 'POST', '/hooks/github', payload, {
+            'content-type': 'application/json',
+            'content-length': String(payload.length),
+            'x-github-event': 'push',
+            'x-hub-signature-256': signature,
+            'x-github-delivery': randomUUID(),
+          });
+          if (answer.status !== expected) {
+            throw new Error(`${name} answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: opts.connections }, lane));
+    };
+    process.stdout.write(`${name}: warm-up ${opts.warmup} requests… `);
+    await load(opts.warmup);
+    if (isAsync(name)) await drained(api.port, opts.warmup);
+    control(vgdbPrefix, server.pid as number, ['--instr=on']);
+    process.stdout.write(`counting ${opts.count}… `);
+    await load(opts.count);
+    if (isAsync(name)) await drained(api.port, opts.warmup + opts.count);
+    control(vgdbPrefix, server.pid as number, ['--dump']);
+    control(vgdbPrefix, server.pid as number, ['--instr=off']);
+    const dumps = fs
+      .readdirSync(RESULTS_DIR)
+      .filter((f) => f.startsWith(`${path.basename(outFile)}.`))
+      .map((f) => path.join(RESULTS_DIR, f));
+    if (dumps.length !== 1) throw new Error(`expected one callgrind dump, found ${dumps.length}`);
+    fs.renameSync(dumps[0], keptFile);
+    const places = splitByPlace(keptFile);
+    const total = /^(?:summary|totals):\s+(\d+)/m.exec(fs.readFileSync(keptFile, 'utf8'));
+    if (!total) throw new Error(`no total in ${keptFile}`);
+    console.log(`done (${path.relative(ROOT, keptFile)})`);
+    return { name, perRequest: Number(total[1]) / opts.count, places };
+  } finally {
+    server.kill('SIGTERM');
+    api.child.kill('SIGTERM');
+    await new Promise((resolve) =>
+      server.exitCode === null ? server.once('exit', resolve) : resolve(0),
+    );
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    for (const f of fs.readdirSync(RESULTS_DIR)) {
+      // the exit dump (start-up and warm-up, uninstrumented): not what was counted
+      if (f.startsWith(path.basename(outFile))) fs.rmSync(path.join(RESULTS_DIR, f));
+    }
+  }
+}
+
+function thousands(n: number): string {
+  return `${(n / 1000).toFixed(0)} K`;
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  try {
+    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('valgrind is not installed (apt-get install -y valgrind)');
+  }
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const payload = Buffer.from(
+    JSON.stringify(
+      JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'payloads', 'github-push.json'), 'utf8')),
+    ),
+  );
+  const secret = randomBytes(20).toString('hex');
+  console.log(
+    `instructions per answer under callgrind: ${opts.warmup} requests of warm-up, then ` +
+      `${opts.count} counted, ${opts.connections} connections, node ${process.version}`,
+  );
+  const counted: Counted[] = [];
+  for (const name of opts.only) counted.push(await countOne(name, opts, payload, secret));
+
+  const places = [...new Set(counted.flatMap((c) => [...c.places.keys()]))].sort();
+  const width = Math.max(...places.map((p) => p.length), 'instructions per answer'.length);
+  const cell = (text: string) => text.padStart(16);
+  console.log(`\n${''.padEnd(width)}${counted.map((c) => cell(c.name)).join('')}`);
+  console.log(
+    `${'instructions per answer'.padEnd(width)}${counted.map((c) => cell(thousands(c.perRequest))).join('')}`,
+  );
+  for (const place of places) {
+    const row = counted.map((c) => cell(thousands((c.places.get(place) ?? 0) / opts.count)));
+    console.log(`${('  ' + place).padEnd(width)}${row.join('')}`);
+  }
+  // V8 still optimizes now and then after the warm-up; how much of it falls in the counted
+  // requests varies from run to run (6 K to 163 K per answer for the baseline), so the
+  // comparison is also given without it.
+  const withoutCompiler = (c: Counted): number =>
+    c.perRequest - (c.places.get(COMPILER) ?? 0) / opts.count;
+  console.log(
+    `${'without the compiler'.padEnd(width)}${counted.map((c) => cell(thousands(withoutCompiler(c)))).join('')}`,
+  );
+  const base = counted.find((c) => c.name === 'express');
+  if (base) {
+    console.log('');
+    for (const c of counted) {
+      if (c === base) continue;
+      console.log(
+        `${c.name}/express instructions per answer: ${(c.perRequest / base.perRequest).toFixed(2)}x, ` +
+          `${(withoutCompiler(c) / withoutCompiler(base)).toFixed(2)}x without the compiler` +
+          (isAsync(c.name) ? ' (one accept and one run of the worker per delivery)' : ''),
+      );
+    }
+  }
+  console.log(
+    `\nEach server's counted dump is kept: callgrind_annotate <file> lists its functions.`,
+  );
+  console.log(
+    '\nUser space only, every thread of the server. The kernel side of its system calls, and how\n' +
+      'fast the machine runs these instructions, are what `npm run bench` adds (docs/performance.md).',
+  );
+}
+
+function stopAll(): void {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+}
+process.on('SIGINT', () => {
+  stopAll();
+  process.exit(130);
+});
+
+main().then(
+  () => {
+    stopAll();
+    process.exit(0);
+  },
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    stopAll();
+    process.exit(1);
+  },
+);
