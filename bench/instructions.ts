@@ -1,10 +1,10 @@
 // Instructions per answer (issue 15): each server runs under Valgrind's callgrind, and what it
 // executes for a fixed number of requests, after a long warm-up, is counted, in every thread of
-// the process. A count does not move with the machine's hour the way a time does (this machine
-// kind ran the same build at 0.57x and at 0.96x the baseline's rate on different hours), so two
-// builds, or flowhook and the baseline, can be told apart by a few percent. It counts user space
-// only: a system call's work in the kernel, and how fast the machine runs what is counted (cache
-// misses), are not in it; `npm run bench` measures those.
+// the process. A count does not move with the machine's hour the way a time does (on this machine
+// kind the sync path of one day's builds measured from 0.57x to 0.96x of the baseline's rate,
+// by the hour), so two builds, or flowhook and the baseline, can be told apart by a few percent.
+// It counts user space only: a system call's work in the kernel, and how fast the machine runs
+// what is counted (cache misses), are not in it; `npm run bench` measures those.
 //
 //   node dist/bench/instructions.js [--only express,flowhook] [--warmup 15000] [--count 1000]
 //                                   [--connections 32]
