@@ -48,6 +48,8 @@ const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
 const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
 /** Valgrind starts Node in ~10 s here; a server that is not up in this long has failed. */
 const START_TIMEOUT_MS = 180_000;
+/** SIGTERM, then SIGKILL: callgrind writes its exit dump first (a few seconds). */
+const STOP_GRACE_MS = 30_000;
 /** How long a worker may take to drain its backlog under callgrind. */
 const DRAIN_TIMEOUT_MS = 600_000;
 
@@ -89,6 +91,14 @@ function parseArgs(argv: readonly string[]): Options {
 
 const COMPARE = process.env.BENCH_COMPARE ? path.resolve(process.env.BENCH_COMPARE) : undefined;
 
+/** BENCH_COMPARE_ENV="KEY=value ...": the -b servers' environment differs by these, as in run.ts. */
+const COMPARE_ENV: Record<string, string> = Object.fromEntries(
+  (process.env.BENCH_COMPARE_ENV ?? '')
+    .split(/\s+/)
+    .filter((pair) => pair.includes('='))
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
+
 /** The command line of a server, after `node`. */
 function serverArgs(name: ServerName): string[] {
   switch (name) {
@@ -101,8 +111,8 @@ function serverArgs(name: ServerName): string[] {
       return [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'serve'];
     case 'flowhook-b':
     case 'flowhook-async-b':
-      if (COMPARE === undefined) throw new Error(`${name} needs BENCH_COMPARE=/other/checkout`);
-      return [path.join(COMPARE, 'dist', 'src', 'cli', 'main.js'), 'serve'];
+      // BENCH_COMPARE unset: this build again, with BENCH_COMPARE_ENV (a setting's A/B)
+      return [path.join(COMPARE ?? ROOT, 'dist', 'src', 'cli', 'main.js'), 'serve'];
   }
 }
 
@@ -112,7 +122,7 @@ function get(port: number, urlPath: string): Promise<{ status: number; text: str
   return send(port, 'GET', urlPath, undefined, {});
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+let agent = new http.Agent({ keepAlive: true });
 
 function send(
   port: number,
@@ -155,6 +165,20 @@ function sleep(ms: number): Promise<void> {
 
 const children = new Set<ChildProcess>();
 
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** SIGTERM, then SIGKILL if it has not exited after `graceMs` (callgrind writes a dump on exit). */
+async function stop(child: ChildProcess, graceMs: number): Promise<void> {
+  if (exited(child)) return;
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await gone;
+  clearTimeout(timer);
+}
+
 function startFakeApi(): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [path.join(__dirname, 'fake-flow-api.js'), '0'], {
     env: { ...process.env, FAKE_FLOW_TOKEN: API_TOKEN },
@@ -163,13 +187,23 @@ function startFakeApi(): Promise<{ child: ChildProcess; port: number }> {
   children.add(child);
   return new Promise((resolve, reject) => {
     let text = '';
-    const timer = setTimeout(() => reject(new Error('fake flow API did not start')), 10_000);
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new Error('fake flow API did not start')), 10_000);
+    const onExit = (code: number | null): void =>
+      fail(new Error(`fake flow API exited (code ${code})`));
+    child.once('exit', onExit);
+    child.once('error', fail);
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => {
       text += chunk;
       const match = /PORT=(\d+)/.exec(text);
       if (match) {
         clearTimeout(timer);
+        child.off('exit', onExit);
         resolve({ child, port: Number(match[1]) });
       }
     });
@@ -192,15 +226,25 @@ async function drained(apiPort: number, expected: number): Promise<void> {
 
 /** `callgrind_control` finds a run by its prefix, user and host; these must match the server's. */
 function control(vgdbPrefix: string, pid: number, args: string[]): void {
-  execFileSync('callgrind_control', [`--vgdb-prefix=${vgdbPrefix}`, ...args, String(pid)], {
-    env: { ...process.env, HOST },
-    stdio: 'ignore',
-  });
+  // It exits 0 even when it found no run, so its answer is read: `OK.` once the run took it.
+  const said = execFileSync(
+    'callgrind_control',
+    [`--vgdb-prefix=${vgdbPrefix}`, ...args, String(pid)],
+    {
+      env: { ...process.env, HOST },
+      encoding: 'utf8',
+      timeout: 60_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  if (!/^\s*OK\.?\s*$/m.test(said)) {
+    throw new Error(`callgrind_control ${args.join(' ')}: ${said.trim()}`);
+  }
 }
 
 /** Instructions by where they ran, from `callgrind_annotate`'s per-function listing. */
 function splitByPlace(dumpFile: string): Map<string, number> {
-  const listing = execFileSync('callgrind_annotate', ['--threshold=100', dumpFile], {
+  const listing = execFileSync('callgrind_annotate', ['--threshold=100', '--auto=no', dumpFile], {
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
   });
@@ -226,7 +270,11 @@ const COMPILER = 'V8 optimizing compiler';
 
 /** A function's place: V8's collector or optimizing compiler, SQLite, libc, Node and V8, JIT code. */
 function placeOf(fn: string): string {
-  if (/Scaveng|Marking|MarkCompact|Sweep|Evacuat|heap::base|IteratePointers|SizeFromMap/.test(fn)) {
+  if (
+    /Scaveng|Marking|MarkCompact|Sweep|Evacuat|heap::base|IteratePointers|SizeFromMap|Pretenuring|ShouldBePromoted/.test(
+      fn,
+    )
+  ) {
     return 'V8 garbage collector';
   }
   if (/v8::internal::compiler::|v8::internal::maglev::/.test(fn)) return COMPILER;
@@ -256,17 +304,21 @@ async function countOne(
   const keptFile = path.join(RESULTS_DIR, `${STAMP}-${name}.callgrind`);
   const logFile = path.join(RESULTS_DIR, `${STAMP}-${name}-instructions.log`);
   const vgdbPrefix = path.join(os.tmpdir(), `flowhook-vgdb-${process.pid}`);
+  // flowhook-async: the same mapping with `mode: async`, as `npm run bench` writes it
+  const asyncMappings = path.join(RESULTS_DIR, `${STAMP}-mappings-async-${port}`);
   let mappings = path.join(ROOT, 'bench', 'mappings');
   if (isAsync(name)) {
-    mappings = path.join(RESULTS_DIR, `${STAMP}-mappings-async`);
+    mappings = asyncMappings;
     fs.mkdirSync(mappings, { recursive: true });
     const github = fs.readFileSync(path.join(ROOT, 'bench', 'mappings', 'github.yaml'), 'utf8');
     fs.writeFileSync(path.join(mappings, 'github.yaml'), `mode: async\n${github}`);
   }
+  // the caller's settings that would change what flowhook does, removed as `npm run bench` does
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of ['DATABASE_URL', 'ADMIN_TOKEN', 'NODE_OPTIONS', 'METRICS', 'METRICS_TOKEN']) {
     delete env[key];
   }
+  for (const key of Object.keys(env)) if (key.startsWith('OTEL_')) delete env[key];
   const log = fs.openSync(logFile, 'a');
   const server = spawn(
     'valgrind',
@@ -283,7 +335,7 @@ async function countOne(
       stdio: ['ignore', log, log],
       env: {
         ...env,
-        NODE_ENV: 'production',
+        NODE_ENV: process.env.NODE_ENV ?? 'production',
         PORT: String(port),
         HOST,
         FLOW_BASE_URL: `http://${HOST}:${api.port}`,
@@ -294,15 +346,19 @@ async function countOne(
         GITHUB_WEBHOOK_SECRET: secret,
         DEPLOY_FLOW_ID: 'deploy-flow',
         LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
+        ...(name.endsWith('-b') ? COMPARE_ENV : {}),
       },
     },
   );
   fs.closeSync(log);
   children.add(server);
+  let spawnError: Error | undefined;
+  server.once('error', (err) => (spawnError = err));
   try {
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
-      if (server.exitCode !== null) throw new Error(`${name} exited at start; log ${logFile}`);
+      if (spawnError) throw new Error(`${name}: valgrind did not start: ${spawnError.message}`);
+      if (exited(server)) throw new Error(`${name} exited at start; log ${logFile}`);
       const up = await get(port, '/healthz').then(
         (a) => a.status === 200,
         () => false,
@@ -312,7 +368,10 @@ async function countOne(
       await sleep(500);
     }
     const signature = `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}`;
-    const expected = isAsync(name) ? 202 : 200;
+    // the headers and the check of `npm run bench` (the store keeps the headers: same bytes)
+    const expected = isAsync(name)
+      ? { status: 202, text: '"queued"' }
+      : { status: 200, text: '"sessionId"' };
     const load = async (total: number): Promise<void> => {
       let sent = 0;
       const lane = async (): Promise<void> => {
@@ -321,11 +380,13 @@ async function countOne(
           const answer = await send(port, 'POST', '/hooks/github', payload, {
             'content-type': 'application/json',
             'content-length': String(payload.length),
+            'user-agent': 'GitHub-Hookshot/bench',
             'x-github-event': 'push',
+            'x-github-hook-id': '401234567',
             'x-hub-signature-256': signature,
             'x-github-delivery': randomUUID(),
           });
-          if (answer.status !== expected) {
+          if (answer.status !== expected.status || !answer.text.includes(expected.text)) {
             throw new Error(`${name} answered ${answer.status}: ${answer.text.slice(0, 200)}`);
           }
         }
@@ -349,16 +410,13 @@ async function countOne(
     fs.renameSync(dumps[0], keptFile);
     const places = splitByPlace(keptFile);
     const total = /^(?:summary|totals):\s+(\d+)/m.exec(fs.readFileSync(keptFile, 'utf8'));
-    if (!total) throw new Error(`no total in ${keptFile}`);
+    if (!total || Number(total[1]) === 0) throw new Error(`no instructions counted in ${keptFile}`);
     console.log(`done (${path.relative(ROOT, keptFile)})`);
     return { name, perRequest: Number(total[1]) / opts.count, places };
   } finally {
-    server.kill('SIGTERM');
-    api.child.kill('SIGTERM');
-    await new Promise((resolve) =>
-      server.exitCode === null ? server.once('exit', resolve) : resolve(0),
-    );
+    await Promise.all([stop(server, STOP_GRACE_MS), stop(api.child, STOP_GRACE_MS)]);
     fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(asyncMappings, { recursive: true, force: true });
     for (const f of fs.readdirSync(RESULTS_DIR)) {
       // the exit dump (start-up and warm-up, uninstrumented): not what was counted
       if (f.startsWith(path.basename(outFile))) fs.rmSync(path.join(RESULTS_DIR, f));
@@ -366,17 +424,31 @@ async function countOne(
   }
 }
 
+function onPath(tool: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
+    try {
+      fs.accessSync(path.join(dir, tool), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 function thousands(n: number): string {
-  return `${(n / 1000).toFixed(0)} K`;
+  return `${Math.round(n / 1000).toLocaleString('en-US')} K`;
 }
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  try {
-    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
-  } catch {
-    throw new Error('valgrind is not installed (apt-get install -y valgrind)');
+  // Valgrind's package: the tool, its control and report scripts, and the gdbserver they talk to
+  const missing = ['valgrind', 'callgrind_control', 'callgrind_annotate', 'vgdb'].filter(
+    (tool) => !onPath(tool),
+  );
+  if (missing.length > 0) {
+    throw new Error(`${missing.join(', ')} not found (apt-get install -y valgrind)`);
   }
+  agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections + 8 });
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const payload = Buffer.from(
     JSON.stringify(
@@ -410,17 +482,21 @@ async function main(): Promise<void> {
   console.log(
     `${'without the compiler'.padEnd(width)}${counted.map((c) => cell(thousands(withoutCompiler(c)))).join('')}`,
   );
-  const base = counted.find((c) => c.name === 'express');
-  if (base) {
-    console.log('');
-    for (const c of counted) {
-      if (c === base) continue;
+  // each server against the baseline, and a -b build against this one's same server
+  console.log('');
+  const ratio = (c: Counted, base: Counted): string =>
+    `${c.name}/${base.name} instructions per answer: ${(c.perRequest / base.perRequest).toFixed(2)}x, ` +
+    `${(withoutCompiler(c) / withoutCompiler(base)).toFixed(2)}x without the compiler`;
+  const express = counted.find((c) => c.name === 'express');
+  for (const c of counted) {
+    if (express && c !== express && c.name !== 'raw') {
       console.log(
-        `${c.name}/express instructions per answer: ${(c.perRequest / base.perRequest).toFixed(2)}x, ` +
-          `${(withoutCompiler(c) / withoutCompiler(base)).toFixed(2)}x without the compiler` +
+        ratio(c, express) +
           (isAsync(c.name) ? ' (one accept and one run of the worker per delivery)' : ''),
       );
     }
+    const a = counted.find((other) => `${other.name}-b` === c.name);
+    if (a) console.log(ratio(c, a));
   }
   console.log(
     `\nEach server's counted dump is kept: callgrind_annotate <file> lists its functions.`,
@@ -432,12 +508,11 @@ async function main(): Promise<void> {
 }
 
 function stopAll(): void {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const child of children) if (!exited(child)) child.kill('SIGKILL');
 }
-process.on('SIGINT', () => {
-  stopAll();
-  process.exit(130);
-});
+process.on('exit', stopAll);
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
 
 main().then(
   () => {
