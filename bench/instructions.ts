@@ -16,13 +16,26 @@
 // worker's backlog is drained before and after, so the count is one accept and one run per
 // delivery. Needs `valgrind` (Debian's package, 3.19 here); a server runs ~30-60x slower under it,
 // so a run of two servers takes ~8 minutes.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import {
+  API_TOKEN,
+  COMPARE_ENV,
+  HOST,
+  callerEnv,
+  freePort,
+  live,
+  request,
+  sleep,
+  startFakeApi,
+  stopChild,
+  track,
+  waitHealthy,
+} from './children';
 
 const SERVERS = [
   'raw',
@@ -41,8 +54,6 @@ interface Options {
   connections: number;
 }
 
-const HOST = '127.0.0.1';
-const API_TOKEN = 'bench-token';
 const ROOT = path.join(__dirname, '..', '..');
 const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
 const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
@@ -50,6 +61,8 @@ const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
 const START_TIMEOUT_MS = 180_000;
 /** SIGTERM, then SIGKILL: callgrind writes its exit dump first (a few seconds). */
 const STOP_GRACE_MS = 30_000;
+/** One request under callgrind (32 in flight at ~10 answers a second while counting). */
+const REQUEST_TIMEOUT_MS = 120_000;
 /** How long a worker may take to drain its backlog under callgrind. */
 const DRAIN_TIMEOUT_MS = 600_000;
 
@@ -91,14 +104,6 @@ function parseArgs(argv: readonly string[]): Options {
 
 const COMPARE = process.env.BENCH_COMPARE ? path.resolve(process.env.BENCH_COMPARE) : undefined;
 
-/** BENCH_COMPARE_ENV="KEY=value ...": the -b servers' environment differs by these, as in run.ts. */
-const COMPARE_ENV: Record<string, string> = Object.fromEntries(
-  (process.env.BENCH_COMPARE_ENV ?? '')
-    .split(/\s+/)
-    .filter((pair) => pair.includes('='))
-    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
-);
-
 /** The command line of a server, after `node`. */
 function serverArgs(name: ServerName): string[] {
   switch (name) {
@@ -118,100 +123,10 @@ function serverArgs(name: ServerName): string[] {
 
 const isAsync = (name: ServerName): boolean => name.includes('-async');
 
-function get(port: number, urlPath: string): Promise<{ status: number; text: string }> {
-  return send(port, 'GET', urlPath, undefined, {});
-}
-
 let agent = new http.Agent({ keepAlive: true });
 
-function send(
-  port: number,
-  method: string,
-  urlPath: string,
-  body: Buffer | undefined,
-  headers: Record<string, string>,
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: HOST, port, method, path: urlPath, agent, headers, timeout: 120_000 },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: timed out`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, HOST, () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-const children = new Set<ChildProcess>();
-
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-/** SIGTERM, then SIGKILL if it has not exited after `graceMs` (callgrind writes a dump on exit). */
-async function stop(child: ChildProcess, graceMs: number): Promise<void> {
-  if (exited(child)) return;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await gone;
-  clearTimeout(timer);
-}
-
-function startFakeApi(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'fake-flow-api.js'), '0'], {
-    env: { ...process.env, FAKE_FLOW_TOKEN: API_TOKEN },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.add(child);
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const fail = (err: Error): void => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(err);
-    };
-    const timer = setTimeout(() => fail(new Error('fake flow API did not start')), 10_000);
-    const onExit = (code: number | null): void =>
-      fail(new Error(`fake flow API exited (code ${code})`));
-    child.once('exit', onExit);
-    child.once('error', fail);
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      text += chunk;
-      const match = /PORT=(\d+)/.exec(text);
-      if (match) {
-        clearTimeout(timer);
-        child.off('exit', onExit);
-        resolve({ child, port: Number(match[1]) });
-      }
-    });
-  });
-}
-
 async function executes(apiPort: number): Promise<number> {
-  const answer = await get(apiPort, '/count');
+  const answer = await request('GET', apiPort, '/count', undefined, {}, 10_000, agent);
   return (JSON.parse(answer.text) as { executes: number }).executes;
 }
 
@@ -313,60 +228,44 @@ async function countOne(
     const github = fs.readFileSync(path.join(ROOT, 'bench', 'mappings', 'github.yaml'), 'utf8');
     fs.writeFileSync(path.join(mappings, 'github.yaml'), `mode: async\n${github}`);
   }
-  // the caller's settings that would change what flowhook does, removed as `npm run bench` does
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of ['DATABASE_URL', 'ADMIN_TOKEN', 'NODE_OPTIONS', 'METRICS', 'METRICS_TOKEN']) {
-    delete env[key];
-  }
-  for (const key of Object.keys(env)) if (key.startsWith('OTEL_')) delete env[key];
   const log = fs.openSync(logFile, 'a');
-  const server = spawn(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      '--instr-atstart=no',
-      `--vgdb-prefix=${vgdbPrefix}`,
-      `--callgrind-out-file=${outFile}`,
-      process.execPath,
-      ...serverArgs(name),
-    ],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', log, log],
-      env: {
-        ...env,
-        NODE_ENV: process.env.NODE_ENV ?? 'production',
-        PORT: String(port),
-        HOST,
-        FLOW_BASE_URL: `http://${HOST}:${api.port}`,
-        FLOW_ORG_ID: 'bench-org',
-        FLOW_API_TOKEN: API_TOKEN,
-        MAPPINGS_DIR: mappings,
-        DATA_DIR: dataDir,
-        GITHUB_WEBHOOK_SECRET: secret,
-        DEPLOY_FLOW_ID: 'deploy-flow',
-        LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
-        ...(name.endsWith('-b') ? COMPARE_ENV : {}),
+  const server = track(
+    spawn(
+      'valgrind',
+      [
+        '--tool=callgrind',
+        '--instr-atstart=no',
+        `--vgdb-prefix=${vgdbPrefix}`,
+        `--callgrind-out-file=${outFile}`,
+        process.execPath,
+        ...serverArgs(name),
+      ],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', log, log],
+        env: {
+          ...callerEnv(),
+          NODE_ENV: process.env.NODE_ENV ?? 'production',
+          PORT: String(port),
+          HOST,
+          FLOW_BASE_URL: `http://${HOST}:${api.port}`,
+          FLOW_ORG_ID: 'bench-org',
+          FLOW_API_TOKEN: API_TOKEN,
+          MAPPINGS_DIR: mappings,
+          DATA_DIR: dataDir,
+          GITHUB_WEBHOOK_SECRET: secret,
+          DEPLOY_FLOW_ID: 'deploy-flow',
+          LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
+          ...(name.endsWith('-b') ? COMPARE_ENV : {}),
+        },
       },
-    },
+    ),
   );
   fs.closeSync(log);
-  children.add(server);
-  let spawnError: Error | undefined;
-  server.once('error', (err) => (spawnError = err));
+  // a failed spawn sets an exit code, which waitHealthy reports; this keeps it from crashing us
+  server.once('error', (err) => console.error(`${name}: ${err.message}`));
   try {
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    for (;;) {
-      if (spawnError) throw new Error(`${name}: valgrind did not start: ${spawnError.message}`);
-      if (exited(server)) throw new Error(`${name} exited at start; log ${logFile}`);
-      const up = await get(port, '/healthz').then(
-        (a) => a.status === 200,
-        () => false,
-      );
-      if (up) break;
-      if (Date.now() > deadline) throw new Error(`${name} did not start; log ${logFile}`);
-      await sleep(500);
-    }
+    await waitHealthy(port, server, logFile, START_TIMEOUT_MS);
     const signature = `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}`;
     // the headers and the check of `npm run bench` (the store keeps the headers: same bytes)
     const expected = isAsync(name)
@@ -377,15 +276,22 @@ async function countOne(
       const lane = async (): Promise<void> => {
         while (sent < total) {
           sent += 1;
-          const answer = await send(port, 'POST', '/hooks/github', payload, {
-            'content-type': 'application/json',
-            'content-length': String(payload.length),
-            'user-agent': 'GitHub-Hookshot/bench',
-            'x-github-event': 'push',
-            'x-github-hook-id': '401234567',
-            'x-hub-signature-256': signature,
-            'x-github-delivery': randomUUID(),
-          });
+          const answer = await request(
+            'POST',
+            port,
+            '/hooks/github',
+            payload,
+            {
+              'content-type': 'application/json',
+              'user-agent': 'GitHub-Hookshot/bench',
+              'x-github-event': 'push',
+              'x-github-hook-id': '401234567',
+              'x-hub-signature-256': signature,
+              'x-github-delivery': randomUUID(),
+            },
+            REQUEST_TIMEOUT_MS,
+            agent,
+          );
           if (answer.status !== expected.status || !answer.text.includes(expected.text)) {
             throw new Error(`${name} answered ${answer.status}: ${answer.text.slice(0, 200)}`);
           }
@@ -414,7 +320,7 @@ async function countOne(
     console.log(`done (${path.relative(ROOT, keptFile)})`);
     return { name, perRequest: Number(total[1]) / opts.count, places };
   } finally {
-    await Promise.all([stop(server, STOP_GRACE_MS), stop(api.child, STOP_GRACE_MS)]);
+    await Promise.all([stopChild(server, STOP_GRACE_MS), stopChild(api.child, STOP_GRACE_MS)]);
     fs.rmSync(dataDir, { recursive: true, force: true });
     fs.rmSync(asyncMappings, { recursive: true, force: true });
     for (const f of fs.readdirSync(RESULTS_DIR)) {
@@ -508,7 +414,7 @@ async function main(): Promise<void> {
 }
 
 function stopAll(): void {
-  for (const child of children) if (!exited(child)) child.kill('SIGKILL');
+  for (const child of live) child.kill('SIGKILL');
 }
 process.on('exit', stopAll);
 process.once('SIGINT', () => process.exit(130));

@@ -8,12 +8,25 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import {
+  API_TOKEN,
+  COMPARE_ENV,
+  HOST,
+  callerEnv,
+  freePort,
+  live,
+  request,
+  sleep,
+  startFakeApi,
+  stopChild,
+  track,
+  waitHealthy,
+  type FakeApi,
+} from './children';
 import { generateMappings } from './generate-mappings';
 import { measureLoadTime } from './load-time';
 import { canPin, placeLoadGenerator, serverCommand, type Placement } from './pin';
@@ -25,11 +38,8 @@ import { summarizeProfileFile } from './summarize-profile';
 /** What `npm run bench` runs without --only: what issue 15's targets compare. */
 const DEFAULT_SERVERS: ServerName[] = ['raw', 'express', 'flowhook', 'flowhook-async'];
 
-const HOST = '127.0.0.1';
 const ORG_ID = 'bench-org';
 const FLOW_ID = 'deploy-flow';
-const API_TOKEN = 'bench-token';
-const START_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 /** How long an async server's backlog may take to drain (at least; longer runs get more). */
 const DRAIN_TIMEOUT_MS = 120_000;
@@ -160,143 +170,6 @@ const MAPPINGS_DIR = path.join(ROOT, 'bench', 'mappings');
 const FLOWHOOK_MAIN = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
 
-// ---------------------------------------------------------------------------------------------
-// Children
-
-const live = new Set<ChildProcess>();
-
-function track(child: ChildProcess): ChildProcess {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  return child;
-}
-
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (exited(child)) {
-    return Promise.resolve(true);
-  }
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.off('exit', onExit);
-      resolve(false);
-    }, ms);
-    function onExit(): void {
-      clearTimeout(timer);
-      resolve(true);
-    }
-    child.once('exit', onExit);
-  });
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`. Only ever signals the given child, by its pid. */
-async function stopChild(child: ChildProcess, graceMs: number): Promise<'exited' | 'killed'> {
-  if (exited(child)) {
-    return 'exited';
-  }
-  child.kill('SIGTERM');
-  if (await waitExit(child, graceMs)) {
-    return 'exited';
-  }
-  child.kill('SIGKILL');
-  await waitExit(child, 2000);
-  return 'killed';
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, HOST, () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-interface FakeApi {
-  child: ChildProcess;
-  port: number;
-}
-
-function startFakeApi(): Promise<FakeApi> {
-  const child = track(
-    spawn(process.execPath, [path.join(__dirname, 'fake-flow-api.js'), '0'], {
-      env: { ...process.env, FAKE_FLOW_TOKEN: API_TOKEN },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }),
-  );
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    const timer = setTimeout(() => fail(new Error('fake flow API did not print its port')), 10_000);
-    function fail(err: Error): void {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(err);
-    }
-    function onExit(code: number | null): void {
-      fail(new Error(`fake flow API exited (code ${code})`));
-    }
-    child.once('exit', onExit);
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      buffered += chunk;
-      const match = /PORT=(\d+)/.exec(buffered);
-      if (match) {
-        clearTimeout(timer);
-        child.off('exit', onExit);
-        resolve({ child, port: Number(match[1]) });
-      }
-    });
-  });
-}
-
-interface HttpAnswer {
-  status: number;
-  text: string;
-}
-
-function request(
-  method: string,
-  port: number,
-  urlPath: string,
-  body?: Buffer,
-  headers: Record<string, string> = {},
-  timeoutMs = 2000,
-): Promise<HttpAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: HOST,
-        port,
-        method,
-        path: urlPath,
-        agent: false,
-        timeout: timeoutMs,
-        headers: body ? { ...headers, 'content-length': String(body.length) } : headers,
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: timed out`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 interface ApiCount {
   executes: number;
   /** Date.now() of the last execute the fake flow API answered (0: none yet). */
@@ -346,40 +219,6 @@ async function settledCount(apiPort: number): Promise<number> {
     }
   }
   return last;
-}
-
-async function waitHealthy(port: number, child: ChildProcess, logFile: string): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  let lastError = 'no answer';
-  while (Date.now() < deadline) {
-    if (exited(child)) {
-      throw new Error(
-        `exited during start (code ${child.exitCode}, signal ${child.signalCode}); ` +
-          `log ${logFile}:\n${tail(logFile)}`,
-      );
-    }
-    try {
-      const answer = await request('GET', port, '/healthz', undefined, {}, 1000);
-      if (answer.status === 200) {
-        return;
-      }
-      lastError = `GET /healthz answered ${answer.status}`;
-    } catch (err) {
-      lastError = (err as Error).message;
-    }
-    await sleep(100);
-  }
-  throw new Error(
-    `not healthy after ${START_TIMEOUT_MS / 1000} s (${lastError}); log ${logFile}:\n${tail(logFile)}`,
-  );
-}
-
-function tail(file: string, lines = 20): string {
-  try {
-    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }
 
 // CPU time from /proc (Linux); null elsewhere.
@@ -531,17 +370,6 @@ const COMPARE_MAIN = process.env.BENCH_COMPARE
     ? FLOWHOOK_MAIN
     : undefined;
 
-/**
- * BENCH_COMPARE_ENV="KEY=value KEY2=value": the environment of flowhook-b and flowhook-async-b
- * differs by these (with this build when BENCH_COMPARE is unset): a setting's A/B in one run.
- */
-const COMPARE_ENV: Record<string, string> = Object.fromEntries(
-  (process.env.BENCH_COMPARE_ENV ?? '')
-    .split(/\s+/)
-    .filter((pair) => pair.includes('='))
-    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
-);
-
 /** The flowhook build a server runs (undefined: a baseline). */
 function mainOf(name: ServerName): string | undefined {
   if (!name.startsWith('flowhook')) return undefined;
@@ -622,14 +450,8 @@ function serverEnv(
   secret: string,
   databaseUrl: string | undefined,
 ): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  // settings of the caller's shell that would change what flowhook does
-  for (const key of ['DATABASE_URL', 'ADMIN_TOKEN', 'NODE_OPTIONS', 'METRICS', 'METRICS_TOKEN']) {
-    delete env[key];
-  }
-  for (const key of Object.keys(env)) if (key.startsWith('OTEL_')) delete env[key];
   return {
-    ...env,
+    ...callerEnv(),
     NODE_ENV: process.env.NODE_ENV ?? 'production',
     PORT: String(port),
     HOST,
