@@ -12,18 +12,39 @@ export interface GroupCommit {
   drain(): void;
 }
 
+/** What the owner of a group commit writes with every group (the delivery store's counts). */
+export interface GroupHooks {
+  /** First, inside each try of a group's transaction (a try that was rolled back runs again). */
+  readonly begin?: () => void;
+  /** Last, inside the transaction, after every write of the try has run, before its commit. */
+  readonly beforeCommit?: () => void;
+}
+
 /**
  * Group commit for the SQLite store. Writes are queued and run together at the next turn of the
- * event loop, each in its own savepoint (one that throws rolls back alone), all in one IMMEDIATE
- * transaction: one commit, one fsync, for every request that wrote in the same turn instead of
- * one each. A write's promise settles after that commit, so "resolved" still means "on disk".
+ * event loop, all in one IMMEDIATE transaction: one commit, one fsync, for every request that
+ * wrote in the same turn instead of one each. A write's promise settles after that commit, so
+ * "resolved" still means "on disk".
+ *
+ * A write that throws changes nothing and fails alone. A group first runs without a savepoint per
+ * write; when one of its writes throws, the whole try is rolled back and the group runs again with
+ * each write in its own savepoint (the one that throws rolls back alone), so a group runs at most
+ * twice. A savepoint costs each write a copy of every page it changes that the group had changed
+ * before (so that it can roll back alone), and writes that throw are rare (issue 15: without the
+ * savepoints and the counts triggers, which did the same, an async delivery's writes ran 777 K
+ * instructions instead of 891 K). So a write must be safe to run twice: it may read and write the
+ * database and return a value, and keep nothing outside it.
  *
  * With `durable` (the WAL's fsync, see wal-sync.ts; SQLite then commits without one), a group's
  * writes resolve only once an fsync that began after its commit has ended: one fsync is in flight
  * at a time, and the groups committed meanwhile share the next one. A write that failed is
  * rejected at once: nothing of it was written.
  */
-export function createGroupCommit(db: Database.Database, durable?: WalSync): GroupCommit {
+export function createGroupCommit(
+  db: Database.Database,
+  durable?: WalSync,
+  hooks: GroupHooks = {},
+): GroupCommit {
   const queue: PendingWrite[] = [];
   let flushing: NodeJS.Immediate | undefined;
   /** Committed, waiting for the next fsync. */
@@ -31,8 +52,20 @@ export function createGroupCommit(db: Database.Database, durable?: WalSync): Gro
   /** Committed, waiting for the fsync in flight (settled again by drain: a no-op). */
   let syncing: PendingWrite[] | undefined;
   const savepoint = db.transaction((work: () => unknown) => work());
-  const group = db.transaction((writes: readonly PendingWrite[]) =>
-    writes.map((write, index): Settled => {
+  /**
+   * One try of a group. Plain: a write that throws rolls the whole try back (WriteThrew). Guarded:
+   * each write in its own savepoint, so one that throws rolls back alone.
+   */
+  const group = db.transaction((writes: readonly PendingWrite[], guarded: boolean) => {
+    hooks.begin?.();
+    const settled = writes.map((write, index): Settled => {
+      if (!guarded) {
+        try {
+          return { ok: true, value: write.work() };
+        } catch (error) {
+          throw new WriteThrew(error);
+        }
+      }
       try {
         return { ok: true, value: savepoint(write.work) };
       } catch (error) {
@@ -42,8 +75,10 @@ export function createGroupCommit(db: Database.Database, durable?: WalSync): Gro
         if (!db.inTransaction) throw new GroupAborted(index, error);
         return { ok: false, error };
       }
-    }),
-  );
+    });
+    hooks.beforeCommit?.();
+    return settled;
+  });
 
   /**
    * Commits one group, then yields to the event loop before the next: a burst does not hold the
@@ -63,7 +98,13 @@ export function createGroupCommit(db: Database.Database, durable?: WalSync): Gro
   function commitGroup(writes: PendingWrite[]): void {
     let settled: Settled[];
     try {
-      settled = group.immediate(writes);
+      try {
+        settled = group.immediate(writes, false);
+      } catch (error) {
+        if (!(error instanceof WriteThrew)) throw error;
+        // A write threw and the try was rolled back whole: again, each write alone.
+        settled = group.immediate(writes, true);
+      }
     } catch (error) {
       if (error instanceof GroupAborted) {
         // That write fails with its own error; the others were not written and go again first.
@@ -150,6 +191,13 @@ interface PendingWrite {
 }
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** A write of a group run without savepoints threw: the whole try is rolled back. */
+class WriteThrew extends Error {
+  constructor(cause: unknown) {
+    super('a write of the group threw', { cause });
+  }
+}
 
 /** One write of a group made SQLite roll back the whole transaction. */
 class GroupAborted extends Error {

@@ -118,6 +118,9 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       LATEST_WITH_KEY,
     ),
     exists: db.prepare<[string], { 1: number }>(`SELECT 1 FROM deliveries WHERE id = ?`),
+    stateOf: db
+      .prepare<[string], DeliveryState>(`SELECT state FROM deliveries WHERE id = ?`)
+      .pluck(),
     touch: db.prepare(`UPDATE deliveries SET updated_at = @updated_at WHERE id = @id`),
     insertAttempt: db.prepare<Omit<AttemptRow, 'number'>, { number: number }>(
       `INSERT INTO attempts (${ATTEMPT_COLUMNS})
@@ -126,8 +129,9 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
        FROM attempts WHERE delivery_id = @delivery_id
        RETURNING number`,
     ),
-    selectDue: db.prepare<{ now: number; limit: number }, { id: string }>(
-      `SELECT id FROM deliveries WHERE due_at <= @now ORDER BY due_at, received_at LIMIT @limit`,
+    selectDue: db.prepare<{ now: number; limit: number }, { id: string; state: DeliveryState }>(
+      `SELECT id, state FROM deliveries WHERE due_at <= @now ORDER BY due_at, received_at
+       LIMIT @limit`,
     ),
     claim: db.prepare(
       `UPDATE deliveries SET state = 'running', lease_owner = @owner, lease_until = @until,
@@ -149,12 +153,15 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     ),
     // No ORDER BY: any final delivery older than the cutoff may go, and without a sort a batch
     // stops after `limit` rows however large the backlog.
-    prune: db.prepare(
-      `DELETE FROM deliveries WHERE id IN (
-         SELECT id FROM deliveries
-         WHERE state IN (${FINAL_STATES.map((s) => `'${s}'`).join(', ')}) AND received_at < @before
-         LIMIT @limit)`,
-    ),
+    prune: db
+      .prepare<{ before: number; limit: number }, DeliveryState>(
+        `DELETE FROM deliveries WHERE id IN (
+           SELECT id FROM deliveries
+           WHERE state IN (${FINAL_STATES.map((s) => `'${s}'`).join(', ')}) AND received_at < @before
+           LIMIT @limit)
+         RETURNING state`,
+      )
+      .pluck(),
     // The first row of the due index: bounded however long the queue is.
     oldestDue: db
       .prepare<{ now: number }, number>(
@@ -163,6 +170,9 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       .pluck(),
     counts: db.prepare<[], { state: DeliveryState; n: number }>(
       `SELECT state, n FROM delivery_counts`,
+    ),
+    addCount: db.prepare<[number, DeliveryState]>(
+      `UPDATE delivery_counts SET n = n + ? WHERE state = ?`,
     ),
     // Pages in use (free pages left by pruning are reused before the file grows). In WAL mode
     // this is the database as of the last commit, WAL included.
@@ -176,6 +186,23 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
   const listStatements = new Map<string, Database.Statement<ListParams, DeliveryRow>>();
 
   const updateStatements = new Map<string, Database.Statement>();
+
+  /**
+   * The deliveries' changes of state in the group being written, added to delivery_counts just
+   * before its commit (migration 8: no triggers). A write tallies last, once nothing of it can
+   * throw any more: a write that throws (and is rolled back) leaves no tally, and each try of a
+   * group starts from none.
+   */
+  const moved = new Map<DeliveryState, number>();
+  function tally(from: DeliveryState | undefined, to: DeliveryState | undefined): void {
+    if (from === to) return;
+    if (from !== undefined) moved.set(from, (moved.get(from) ?? 0) - 1);
+    if (to !== undefined) moved.set(to, (moved.get(to) ?? 0) + 1);
+  }
+  function writeCounts(): void {
+    for (const [state, n] of moved) if (n !== 0) sql.addCount.run(n, state);
+    moved.clear();
+  }
 
   function withAttempts(rows: readonly DeliveryRow[]): DeliveryRecord[] {
     if (rows.length === 0) return [];
@@ -218,6 +245,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     const updatedAt = now();
     // The key is found again through the row itself (migration 7): nothing else to write.
     sql.insertDelivery.run(rowFromNew(delivery, updatedAt));
+    tally(undefined, delivery.state);
     return { created: true, record: recordFromNew(delivery, updatedAt) };
   }
 
@@ -241,6 +269,9 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     const values = columnsOf(patch);
     const columns = Object.keys(values).sort();
     const conditional = options.owner !== undefined;
+    // What it changes from, for the counts: a conditional update applies only to 'running'.
+    const from =
+      patch.state === undefined ? undefined : conditional ? 'running' : sql.stateOf.get(id);
     const changes = updateStatement(columns, conditional).run({
       ...values,
       id,
@@ -265,14 +296,18 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     });
     // The attempts are part of the record: it changed even when the patch did not apply.
     if (changes === 0 && attempts.length > 0) sql.touch.run({ id, updated_at: now() });
+    if (changes === 1) tally(from, patch.state);
     return { applied: changes === 1, attempts };
   }
 
   function claimDue(at: number, limit: number, owner: string, leaseMs: number): DeliveryRecord[] {
-    const ids = sql.selectDue.all({ now: at, limit }).map((r) => r.id);
+    const due = sql.selectDue.all({ now: at, limit });
     const updatedAt = now();
-    for (const id of ids) sql.claim.run({ id, owner, until: at + leaseMs, updated_at: updatedAt });
-    return ids.map(mustRead);
+    for (const { id } of due)
+      sql.claim.run({ id, owner, until: at + leaseMs, updated_at: updatedAt });
+    const records = due.map((r) => mustRead(r.id));
+    for (const r of due) tally(r.state, 'running');
+    return records;
   }
 
   function claim(id: string, request: ClaimRequest): 'claimed' | 'changed' | 'missing' {
@@ -286,7 +321,10 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       mapping_version: request.patch?.mappingVersion ?? null,
       updated_at: now(),
     }).changes;
-    if (changes === 1) return 'claimed';
+    if (changes === 1) {
+      tally(request.fromState, 'running');
+      return 'claimed';
+    }
     return sql.exists.get(id) ? 'changed' : 'missing';
   }
 
@@ -336,7 +374,10 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     };
   });
 
-  const writes = createGroupCommit(db, wal);
+  const writes = createGroupCommit(db, wal, {
+    begin: () => moved.clear(),
+    beforeCommit: writeCounts,
+  });
   const write = writes.write;
 
   /** A read, as a promise; a synchronous throw becomes a rejection. */
@@ -378,7 +419,11 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     },
     prune(before, limit) {
       if (limit < 1) return db.open ? Promise.resolve(0) : storeClosed();
-      return write(() => sql.prune.run({ before, limit }).changes);
+      return write(() => {
+        const states = sql.prune.all({ before, limit });
+        for (const state of states) tally(state, undefined);
+        return states.length;
+      });
     },
     status() {
       return readAsync(() => ({

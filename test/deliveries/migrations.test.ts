@@ -117,6 +117,31 @@ describe('migrations', () => {
     }
   });
 
+  it('8: the counts triggers are dropped and the counts made again from the rows; the store keeps them from then on', async () => {
+    const db = new Database(file);
+    migrate(db, MIGRATIONS.slice(0, 7));
+    db.close();
+    writeRowsAsVersion(7);
+    // Counts that do not match the rows (as a file could hold after a bug): made again.
+    const drifted = new Database(file);
+    drifted.exec(`UPDATE delivery_counts SET n = 5 WHERE state = 'queued'`);
+    drifted.close();
+
+    const store = openSqliteStore({ dataDir: dir });
+    expect(await store.counts()).toMatchObject({ queued: 1, dead: 1, running: 0 });
+    const d = newDelivery();
+    await store.create(d, DAY);
+    await store.update(d.id, { state: 'failed' });
+    await store.prune(Number.MAX_SAFE_INTEGER, 10);
+    expect(await store.counts()).toMatchObject({ queued: 1, dead: 0, failed: 0 });
+    await store.close();
+
+    const check = new Database(file, { readonly: true });
+    const triggers = check.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger'`);
+    expect(triggers.pluck().all()).toEqual([]);
+    check.close();
+  });
+
   it('a database newer than the code is refused with a clear error, and left alone', async () => {
     await openSqliteStore({ dataDir: dir }).close();
     const db = new Database(file);

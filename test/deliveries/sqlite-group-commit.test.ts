@@ -113,4 +113,52 @@ describe('createGroupCommit with the WAL fsynced by flowhook (issue 15)', () => 
     await expect(Promise.all([inFlight, queued])).resolves.toHaveLength(2);
     expect(rows()).toBe(2);
   });
+
+  it('a group runs without savepoints; when a write throws, it runs again with one per write and only that write fails', async () => {
+    // Every statement the connection runs, better-sqlite3's transaction statements included.
+    const statements: string[] = [];
+    db.close();
+    db = new Database(path.join(dir, 'group.db'), {
+      verbose: (sql) => statements.push(String(sql)),
+    });
+    const tries: string[] = [];
+    const group = createGroupCommit(db, undefined, {
+      begin: () => tries.push('begin'),
+      beforeCommit: () => tries.push('commit'),
+    });
+    const insert = db.prepare('INSERT INTO t (n) VALUES (?)');
+    const savepoints = () => statements.filter((s) => /^SAVEPOINT/i.test(s)).length;
+
+    await expect(
+      Promise.all([
+        group.write(() => insert.run(1).changes),
+        group.write(() => insert.run(2).changes),
+      ]),
+    ).resolves.toEqual([1, 1]);
+    expect(savepoints()).toBe(0);
+    expect(tries).toEqual(['begin', 'commit']);
+    expect(rows()).toBe(2);
+
+    tries.length = 0;
+    let runsOfFirst = 0;
+    const results = await Promise.allSettled([
+      group.write(() => {
+        runsOfFirst += 1;
+        return insert.run(3).changes;
+      }),
+      // Writes a row, then throws: nothing of it may stay.
+      group.write(() => {
+        insert.run(4);
+        throw new Error('refused');
+      }),
+      group.write(() => insert.run(5).changes),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/refused/);
+    // The first try was rolled back whole (its begin, no commit), the second committed.
+    expect(tries).toEqual(['begin', 'begin', 'commit']);
+    expect(runsOfFirst).toBe(2);
+    expect(savepoints()).toBe(3);
+    expect(db.prepare('SELECT n FROM t ORDER BY n').pluck().all()).toEqual([1, 2, 3, 5]);
+  });
 });

@@ -1,10 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { listSql } from '../../src/deliveries/sqlite-list-query';
 import { LATEST_WITH_KEY, openSqliteStore } from '../../src/deliveries/sqlite-store';
 import { WAL_CHECKPOINT_PAGES } from '../../src/deliveries/shared-sqlite';
-import type { Attempt, DeliveryStore } from '../../src/deliveries/types';
+import {
+  DELIVERY_STATES,
+  type Attempt,
+  type DeliveryState,
+  type DeliveryStore,
+} from '../../src/deliveries/types';
 import { attempt, cleanup, created, mustGet, newDelivery, tempDir } from './support';
 
 // What only the SQLite store does: its file and pragmas, group commit through the WAL, close
@@ -380,6 +386,103 @@ describe('indexes', () => {
     await store.create(newDelivery({ idempotencyKey: 'k' }), DAY);
     expect(plan(LATEST_WITH_KEY, { key: 'k', source: 'github' })).toBe(
       'SEARCH deliveries USING INDEX deliveries_key (idempotency_key=? AND source=?)',
+    );
+  });
+});
+
+// Migration 8: the counts are kept by the store's writes, not by triggers. Whatever the writes,
+// in whatever groups (some of them failing and rolled back, which makes their group run twice),
+// counts() is what the rows say.
+describe('counts kept by the store (issue 15)', () => {
+  const STATE = fc.constantFrom(...DELIVERY_STATES);
+  const OP = fc.oneof(
+    fc.record({ op: fc.constant('create' as const), state: STATE }),
+    fc.record({ op: fc.constant('repeat' as const), pick: fc.nat() }),
+    fc.record({ op: fc.constant('set' as const), pick: fc.nat(), state: STATE }),
+    fc.record({
+      op: fc.constant('finish' as const),
+      pick: fc.nat(),
+      state: STATE,
+      bogusAttempt: fc.boolean(),
+    }),
+    fc.record({ op: fc.constant('missing' as const), state: STATE }),
+    fc.record({ op: fc.constant('claimDue' as const), limit: fc.integer({ min: 1, max: 4 }) }),
+    fc.record({ op: fc.constant('claim' as const), pick: fc.nat(), from: STATE }),
+    fc.record({ op: fc.constant('prune' as const), limit: fc.integer({ min: 1, max: 3 }) }),
+  );
+  type Op = typeof OP extends fc.Arbitrary<infer T> ? T : never;
+
+  it('counts() is the rows by state after any groups of writes, failed ones included', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(OP, { maxLength: 8 }), { maxLength: 6 }),
+        async (turns) => {
+          const runDir = tempDir();
+          const own = openSqliteStore({ dataDir: runDir, now: () => clock });
+          const reader = () => new Database(path.join(runDir, 'flowhook.db'), { readonly: true });
+          const ids: string[] = [];
+          const pick = (n: number) => (ids.length === 0 ? 'none' : ids[n % ids.length]);
+          const one = (o: Op): Promise<unknown> => {
+            switch (o.op) {
+              case 'create': {
+                const d = newDelivery({
+                  state: o.state,
+                  ...(o.state === 'running' ? { lease: { owner: 'w1', until: clock - 1 } } : {}),
+                });
+                ids.push(d.id);
+                return own.create(d, DAY);
+              }
+              case 'repeat': // the same id again: a UNIQUE constraint, the group's second try
+                return own.create({ ...newDelivery(), id: pick(o.pick) }, DAY);
+              case 'set':
+                return own.update(pick(o.pick), { state: o.state });
+              case 'finish': // under a lease: applies only to a running delivery held by w1
+                return own.update(
+                  pick(o.pick),
+                  { state: o.state, lease: null },
+                  {
+                    owner: 'w1',
+                    attempts: o.bogusAttempt
+                      ? [attempt(), attempt({ outcome: 'bogus' as Attempt['outcome'] })]
+                      : [attempt()],
+                  },
+                );
+              case 'missing':
+                return own.update('nope', { state: o.state });
+              case 'claimDue':
+                return own.claimDue(clock, o.limit, 'w1', 60_000);
+              case 'claim':
+                return own.claim(pick(o.pick), {
+                  owner: 'w1',
+                  until: clock + 1,
+                  fromState: o.from,
+                });
+              case 'prune':
+                return own.prune(clock, o.limit);
+            }
+          };
+          try {
+            for (const turn of turns) {
+              // One turn: one group commit (two tries when a write of it throws).
+              await Promise.allSettled(turn.map(one));
+              const db = reader();
+              const rows = db
+                .prepare<[], { state: DeliveryState; n: number }>(
+                  'SELECT state, count(*) AS n FROM deliveries GROUP BY state',
+                )
+                .all();
+              db.close();
+              const expected = Object.fromEntries(DELIVERY_STATES.map((s) => [s, 0]));
+              for (const { state, n } of rows) expected[state] = n;
+              expect(await own.counts()).toEqual(expected);
+            }
+          } finally {
+            await own.close();
+            cleanup(runDir);
+          }
+        },
+      ),
+      { numRuns: 40 },
     );
   });
 });
