@@ -11,8 +11,11 @@ import { likeLiteral } from './like-literal';
 import { listSql, type ListParams } from './sqlite-list-query';
 import {
   ATTEMPT_COLUMNS,
+  DELIVERY_COLUMN_LIST,
   DELIVERY_COLUMNS,
+  rowFrom,
   rowFromNew,
+  valuesIn,
   type AttemptRow,
   type DeliveryRow,
 } from './sqlite-rows';
@@ -97,16 +100,14 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
 
   // Every statement is prepared once, here; list() prepares one per filter shape, once.
   const sql = {
-    insertDelivery: db.prepare(
+    // Positional parameters and raw rows on the hot path (see sqlite-rows.ts).
+    insertDelivery: db.prepare<unknown[]>(
       `INSERT INTO deliveries (${DELIVERY_COLUMNS})
-       VALUES (@id, @source, @idempotency_key, @mode, @state, @received_at, @updated_at,
-         @mapping_version, @method, @url, @headers, @body, @body_bytes, @body_truncated, @routes,
-         @answer, @next_attempt_at, @lease_owner, @lease_until, @last_error, @late_answer, @explanation,
-         @trace_context)`,
+       VALUES (${DELIVERY_COLUMN_LIST.map(() => '?').join(', ')})`,
     ),
-    selectDelivery: db.prepare<[string], DeliveryRow>(
-      `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`,
-    ),
+    selectDelivery: db
+      .prepare<[string], unknown[]>(`SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`)
+      .raw(),
     selectAttempts: db.prepare<[string], AttemptRow>(
       `SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE delivery_id = ? ORDER BY number`,
     ),
@@ -122,21 +123,25 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
       .prepare<[string], DeliveryState>(`SELECT state FROM deliveries WHERE id = ?`)
       .pluck(),
     touch: db.prepare(`UPDATE deliveries SET updated_at = @updated_at WHERE id = @id`),
-    insertAttempt: db.prepare<Omit<AttemptRow, 'number'>, { number: number }>(
-      `INSERT INTO attempts (${ATTEMPT_COLUMNS})
-       SELECT @delivery_id, coalesce(max(number), 0) + 1, @started_at, @duration_ms, @route,
-         @flow_id, @outcome, @http_status, @session_id, @error, @draft
-       FROM attempts WHERE delivery_id = @delivery_id
-       RETURNING number`,
-    ),
-    selectDue: db.prepare<{ now: number; limit: number }, { id: string; state: DeliveryState }>(
-      `SELECT id, state FROM deliveries WHERE due_at <= @now ORDER BY due_at, received_at
-       LIMIT @limit`,
-    ),
-    claim: db.prepare(
-      `UPDATE deliveries SET state = 'running', lease_owner = @owner, lease_until = @until,
-         next_attempt_at = NULL, updated_at = @updated_at
-       WHERE id = @id`,
+    // The delivery, the attempt's columns after its number (the statement numbers it), the
+    // delivery again (better-sqlite3 binds positional values to plain \`?\` only, not \`?NNN\`).
+    insertAttempt: db
+      .prepare<unknown[], number>(
+        `INSERT INTO attempts (${ATTEMPT_COLUMNS})
+         SELECT ?, coalesce(max(number), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?
+         FROM attempts WHERE delivery_id = ?
+         RETURNING number`,
+      )
+      .pluck(),
+    selectDue: db
+      .prepare<[number, number], [string, DeliveryState]>(
+        `SELECT id, state FROM deliveries WHERE due_at <= ? ORDER BY due_at, received_at LIMIT ?`,
+      )
+      .raw(),
+    claim: db.prepare<[string, number, number, string]>(
+      `UPDATE deliveries SET state = 'running', lease_owner = ?, lease_until = ?,
+         next_attempt_at = NULL, updated_at = ?
+       WHERE id = ?`,
     ),
     // A replay's claim: only if nobody moved the delivery since the caller read it.
     claimOne: db.prepare(
@@ -216,8 +221,10 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
   }
 
   function read(id: string): DeliveryRecord | undefined {
-    const row = sql.selectDelivery.get(id);
-    return row ? withAttempts([row])[0] : undefined;
+    const values = sql.selectDelivery.get(id);
+    return values
+      ? withAttempts([rowFrom<DeliveryRow>(DELIVERY_COLUMN_LIST, values)])[0]
+      : undefined;
   }
 
   function mustRead(id: string): DeliveryRecord {
@@ -244,7 +251,7 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     }
     const updatedAt = now();
     // The key is found again through the row itself (migration 7): nothing else to write.
-    sql.insertDelivery.run(rowFromNew(delivery, updatedAt));
+    sql.insertDelivery.run(...valuesIn(DELIVERY_COLUMN_LIST, rowFromNew(delivery, updatedAt)));
     tally(undefined, delivery.state);
     return { created: true, record: recordFromNew(delivery, updatedAt) };
   }
@@ -254,10 +261,11 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     const name = `${columns.join(',')}|${conditional}`;
     let statement = updateStatements.get(name);
     if (!statement) {
-      const sets = [...columns, 'updated_at'].map((c) => `${c} = @${c}`).join(', ');
+      // Positional: the columns' values, updated_at, the id, and the owner when conditional.
+      const sets = [...columns, 'updated_at'].map((c) => `${c} = ?`).join(', ');
       statement = db.prepare(
-        `UPDATE deliveries SET ${sets} WHERE id = @id${
-          conditional ? ` AND state = 'running' AND lease_owner = @owner` : ''
+        `UPDATE deliveries SET ${sets} WHERE id = ?${
+          conditional ? ` AND state = 'running' AND lease_owner = ?` : ''
         }`,
       );
       updateStatements.set(name, statement);
@@ -272,27 +280,26 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     // What it changes from, for the counts: a conditional update applies only to 'running'.
     const from =
       patch.state === undefined ? undefined : conditional ? 'running' : sql.stateOf.get(id);
-    const changes = updateStatement(columns, conditional).run({
-      ...values,
-      id,
-      updated_at: now(),
-      ...(conditional ? { owner: options.owner } : {}),
-    }).changes;
+    const parameters = valuesIn(columns, values);
+    parameters.push(now(), id);
+    if (conditional) parameters.push(options.owner);
+    const changes = updateStatement(columns, conditional).run(...parameters).changes;
     if (changes === 0 && !sql.exists.get(id)) throw new Error(`delivery ${id} not found`);
     const attempts = (options.attempts ?? []).map((attempt) => {
-      const inserted = sql.insertAttempt.get({
-        delivery_id: id,
-        started_at: attempt.startedAt,
-        duration_ms: attempt.durationMs,
-        route: attempt.route,
-        flow_id: attempt.flowId,
-        outcome: attempt.outcome,
-        http_status: attempt.httpStatus ?? null,
-        session_id: attempt.sessionId ?? null,
-        error: attempt.error ? JSON.stringify(attempt.error) : null,
-        draft: attempt.draft ? 1 : 0,
-      });
-      return { ...attempt, number: inserted!.number };
+      const number = sql.insertAttempt.get(
+        id,
+        attempt.startedAt,
+        attempt.durationMs,
+        attempt.route,
+        attempt.flowId,
+        attempt.outcome,
+        attempt.httpStatus ?? null,
+        attempt.sessionId ?? null,
+        attempt.error ? JSON.stringify(attempt.error) : null,
+        attempt.draft ? 1 : 0,
+        id,
+      );
+      return { ...attempt, number: number! };
     });
     // The attempts are part of the record: it changed even when the patch did not apply.
     if (changes === 0 && attempts.length > 0) sql.touch.run({ id, updated_at: now() });
@@ -301,12 +308,11 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
   }
 
   function claimDue(at: number, limit: number, owner: string, leaseMs: number): DeliveryRecord[] {
-    const due = sql.selectDue.all({ now: at, limit });
+    const due = sql.selectDue.all(at, limit);
     const updatedAt = now();
-    for (const { id } of due)
-      sql.claim.run({ id, owner, until: at + leaseMs, updated_at: updatedAt });
-    const records = due.map((r) => mustRead(r.id));
-    for (const r of due) tally(r.state, 'running');
+    for (const [id] of due) sql.claim.run(owner, at + leaseMs, updatedAt, id);
+    const records = due.map(([id]) => mustRead(id));
+    for (const [, state] of due) tally(state, 'running');
     return records;
   }
 

@@ -29,8 +29,25 @@ export interface OrgRow {
   last_until: number | null;
 }
 
-export const STATE_COLUMNS = `flow, tokens, refilled_at, park_until, avg_ms, blocked_until, throttles,
-  circuit, changed_at, open_until, probe_until, window_start, window_calls, window_failures`;
+/** The columns of flow_states, in the order of the statements (SQLite: its raw rows). */
+export const STATE_COLUMN_LIST = [
+  'flow',
+  'tokens',
+  'refilled_at',
+  'park_until',
+  'avg_ms',
+  'blocked_until',
+  'throttles',
+  'circuit',
+  'changed_at',
+  'open_until',
+  'probe_until',
+  'window_start',
+  'window_calls',
+  'window_failures',
+] as const satisfies readonly (keyof StateRow)[];
+
+export const STATE_COLUMNS = STATE_COLUMN_LIST.join(', ');
 
 /** A flow never limited, throttled or failed yet. */
 export function freshState(flow: string): StateRow {

@@ -13,7 +13,15 @@ import {
   type AcquirePlan,
   type Budget,
 } from './decide-acquire';
-import { freshOrg, freshState, STATE_COLUMNS, type OrgRow, type StateRow } from './limit-rows';
+import { rowFrom, valuesIn } from '../deliveries/sqlite-rows';
+import {
+  freshOrg,
+  freshState,
+  STATE_COLUMN_LIST,
+  STATE_COLUMNS,
+  type OrgRow,
+  type StateRow,
+} from './limit-rows';
 import { MAX_WAIT_MS } from './limit-timings';
 import { flowStateViews } from './flow-state-views';
 import type {
@@ -62,14 +70,13 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
   const isOpen = () => !closed && db.open;
 
   const sql = {
-    state: db.prepare<[string], StateRow>(
-      `SELECT ${STATE_COLUMNS} FROM flow_states WHERE flow = ?`,
-    ),
-    saveState: db.prepare<StateRow>(
+    // A raw row and positional parameters: read and written once per turn (sqlite-rows.ts).
+    state: db
+      .prepare<[string], unknown[]>(`SELECT ${STATE_COLUMNS} FROM flow_states WHERE flow = ?`)
+      .raw(),
+    saveState: db.prepare<unknown[]>(
       `INSERT OR REPLACE INTO flow_states (${STATE_COLUMNS})
-       VALUES (@flow, @tokens, @refilled_at, @park_until, @avg_ms, @blocked_until, @throttles,
-         @circuit, @changed_at, @open_until, @probe_until, @window_start, @window_calls,
-         @window_failures)`,
+       VALUES (${STATE_COLUMN_LIST.map(() => '?').join(', ')})`,
     ),
     org: db.prepare<[string], OrgRow>(
       `SELECT org, blocked_until, last_flow, last_until FROM org_states WHERE org = ?`,
@@ -116,7 +123,11 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
     ),
   };
 
-  const stateOf = (flow: string): StateRow => sql.state.get(flow) ?? freshState(flow);
+  const stateOf = (flow: string): StateRow => {
+    const values = sql.state.get(flow);
+    return values ? rowFrom<StateRow>(STATE_COLUMN_LIST, values) : freshState(flow);
+  };
+  const saveState = (row: StateRow) => sql.saveState.run(...valuesIn(STATE_COLUMN_LIST, row));
 
   /**
    * What decideAcquire reads: pauses, states and orgs (each read once per `seen`, the reads of
@@ -163,7 +174,7 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
   const acquire = db.transaction((request: BudgetRequest): BudgetDecision => {
     const budgets = budgetsOf(request);
     const plan = decideAcquire(request, factsOf(request, budgets, turnReads(), true));
-    for (const row of plan.save) sql.saveState.run(row);
+    for (const row of plan.save) saveState(row);
     for (const flow of plan.slots) {
       sql.takeSlot.run({
         flow,
@@ -236,7 +247,7 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
       const took = Math.max(1, now - slot.taken_at);
       // A moving mean of the recent calls: how fast this flow frees a slot.
       row.avg_ms = row.avg_ms === null ? took : row.avg_ms * 0.8 + took * 0.2;
-      sql.saveState.run(row);
+      saveState(row);
     }
     // Slots of killed holders are ignored once expired; drop them now and then.
     sql.expireSlots.run(now - MAX_WAIT_MS);
@@ -263,7 +274,7 @@ export function openSqliteLimitsStore(options: SqliteLimitsOptions): LimitsStore
       return applyToTurn(turn, state, org ?? freshOrg(outcome.org), outcome, circuit);
     });
     for (const [flow, row] of turn.states) {
-      if (!sameRow(row, read.get(flow) as StateRow)) sql.saveState.run(row);
+      if (!sameRow(row, read.get(flow) as StateRow)) saveState(row);
     }
     for (const org of turn.changedOrgs) sql.saveOrg.run(turn.orgs.get(org) as OrgRow);
     return answers;
