@@ -1,6 +1,6 @@
-// What the delivery store costs per sync delivery on SQLite (issue 15): the store opened as the
+// What the delivery store costs per delivery on SQLite (issue 15): the store opened as the
 // server opens it (openStore, STORE_SYNC=full unless told, a fresh DATA_DIR), then N deliveries
-// shaped as the sync path writes them: create (running, leased, the GitHub push body, its headers
+// shaped as the sync path writes them (or the async path, --shape async): create (running, leased, the GitHub push body, its headers
 // and routing explanation), then update to succeeded with one attempt and the answer, under the
 // lease. 32 of them are in flight at once, so a group commit holds ~32 writes, as in the server.
 //
@@ -8,6 +8,15 @@
 //                                 [--build /other/checkout]   (that checkout's dist/src instead)
 //                                 [--ids v7|v4]   (time-ordered delivery ids, as the server makes
 //                                                  them, or random ones as before issue 15)
+//                                 [--shape sync|async]   (async: created queued with its 202
+//                                  answer, claimed by claimDue, then its outcome, as the worker)
+//
+// Instructions instead of CPU time (a count does not move with the machine's hour): run it under
+// callgrind twice, with --count N and --count 3N (N at least the warm-up's 2,000), and divide the
+// difference by 2N: the start-up and the warm-up cancel out. Two such counts of one build were
+// 1.0% apart (the lanes' claims share group commits by timing; docs/performance.md):
+//   valgrind --tool=callgrind --callgrind-out-file=/tmp/a.cg node dist/bench/store-cost.js \
+//     --shape async --count 2000     (then --count 6000 into /tmp/c.cg; "summary:" in each file)
 //
 // Prints the CPU time per delivery (process.cpuUsage: this thread, SQLite, and the thread pool's
 // fsyncs), split user/system, and the wall rate. The machine may be shared: compare CPU times.
@@ -25,6 +34,8 @@ interface Options {
   build: string | undefined;
   /** Delivery ids: time-ordered (v7, what the server makes since issue 15) or random (v4). */
   ids: 'v4' | 'v7';
+  /** sync: created running, then its outcome; async: created queued, claimed, then its outcome. */
+  shape: 'sync' | 'async';
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -34,6 +45,7 @@ function parseArgs(argv: readonly string[]): Options {
     sync: 'full',
     build: undefined,
     ids: 'v7',
+    shape: 'sync',
   };
   for (let i = 0; i < argv.length; i += 1) {
     const value = argv[i + 1];
@@ -54,6 +66,11 @@ function parseArgs(argv: readonly string[]): Options {
       case '--ids':
         if (value !== 'v4' && value !== 'v7') throw new Error('--ids v4|v7');
         options.ids = value;
+        i += 1;
+        break;
+      case '--shape':
+        if (value !== 'sync' && value !== 'async') throw new Error('--shape sync|async');
+        options.shape = value;
         i += 1;
         break;
       case '--build':
@@ -153,31 +170,62 @@ function syncDelivery(n: number, receivedAt: number, ids: Options['ids']): NewDe
   };
 }
 
-/** One delivery's two writes, as the sync path makes them. */
-async function oneDelivery(store: DeliveryStore, n: number, ids: Options['ids']): Promise<void> {
-  const receivedAt = Date.now();
+/** A delivery as handle-delivery.ts creates it for an async GitHub push: queued, answered 202. */
+function asyncDelivery(n: number, receivedAt: number, ids: Options['ids']): NewDelivery {
   const delivery = syncDelivery(n, receivedAt, ids);
+  return {
+    ...delivery,
+    mode: 'async',
+    state: 'queued',
+    lease: null,
+    answer: { status: 202, body: { deliveryId: delivery.id, status: 'queued' } },
+  };
+}
+
+/**
+ * One delivery's writes, as the sync path makes them (create, outcome with its answer) or as the
+ * async path and its worker do (create, a claim of one due delivery, its outcome; the claims of
+ * concurrent lanes share group commits, as the worker's batches do).
+ */
+async function oneDelivery(store: DeliveryStore, n: number, options: Options): Promise<void> {
+  const receivedAt = Date.now();
+  const sync = options.shape === 'sync';
+  const delivery = sync
+    ? syncDelivery(n, receivedAt, options.ids)
+    : asyncDelivery(n, receivedAt, options.ids);
   const created = await store.create(delivery, 86_400_000);
   if (!created.created) throw new Error(`delivery ${n} was taken for a repeat`);
+  let id = delivery.id;
+  let owner = delivery.lease?.owner;
+  if (!sync) {
+    const [claimed] = await store.claimDue(Date.now(), 1, `${PROCESS}#claim${n}`, 65_000);
+    if (claimed === undefined) throw new Error(`delivery ${n}: nothing was due`);
+    id = claimed.id;
+    owner = claimed.lease?.owner;
+  }
   const sessionId = randomUUID();
   const result = await store.update(
-    delivery.id,
+    id,
     {
       state: 'succeeded',
       nextAttemptAt: null,
       lease: null,
       lastError: null,
-      answer: {
-        status: 200,
-        body: {
-          deliveryId: delivery.id,
-          source: 'github',
-          route: 'push-to-main',
-          flowId: 'deploy-flow',
-          sessionId,
-          result: 'Execution completed',
-        },
-      },
+      ...(sync
+        ? {
+            answer: {
+              status: 200,
+              body: {
+                deliveryId: id,
+                source: 'github',
+                route: 'push-to-main',
+                flowId: 'deploy-flow',
+                sessionId,
+                result: 'Execution completed',
+              },
+            },
+          }
+        : {}),
     },
     {
       attempts: [
@@ -191,7 +239,7 @@ async function oneDelivery(store: DeliveryStore, n: number, ids: Options['ids'])
           sessionId,
         },
       ],
-      owner: delivery.lease!.owner,
+      owner,
     },
   );
   if (!result.applied || result.attempts[0]?.number !== 1) {
@@ -222,7 +270,7 @@ async function main(): Promise<void> {
       const lanes = Array.from({ length: options.concurrency }, async () => {
         while (next < until) {
           next += 1;
-          await oneDelivery(store, next, options.ids);
+          await oneDelivery(store, next, options);
         }
       });
       await Promise.all(lanes);
@@ -242,6 +290,7 @@ async function main(): Promise<void> {
       JSON.stringify({
         build: options.build ?? path.resolve(__dirname, '..', '..'),
         sync: options.sync,
+        shape: options.shape,
         count: options.count,
         concurrency: options.concurrency,
         cpuUsPerDelivery: Number(per(used.user + used.system)),
