@@ -16,6 +16,8 @@ export interface GroupCommit {
 export interface GroupHooks {
   /** First, inside each try of a group's transaction (a try that was rolled back runs again). */
   readonly begin?: () => void;
+  /** After each write of a try: false when it threw and was rolled back alone (its savepoint). */
+  readonly written?: (kept: boolean) => void;
   /** Last, inside the transaction, after every write of the try has run, before its commit. */
   readonly beforeCommit?: () => void;
 }
@@ -60,23 +62,33 @@ export function createGroupCommit(
     hooks.begin?.();
     const settled = writes.map((write, index): Settled => {
       if (!guarded) {
+        let value: unknown;
         try {
-          return { ok: true, value: write.work() };
+          value = write.work();
         } catch (error) {
+          if (!db.inTransaction) throw new GroupAborted(index, error);
           throw new WriteThrew(error);
         }
+        // SQLite ended the transaction (disk full, I/O) under a write that caught the error.
+        if (!db.inTransaction) throw new GroupAborted(index, new Error(ROLLED_BACK));
+        hooks.written?.(true);
+        return { ok: true, value };
       }
       try {
-        return { ok: true, value: savepoint(write.work) };
+        const value = savepoint(write.work);
+        hooks.written?.(true);
+        return { ok: true, value };
       } catch (error) {
         // Some errors (disk full, I/O, out of memory) make SQLite roll back the whole
         // transaction, not just the savepoint. Stop here: the writes after this one must not run
         // outside a transaction, and the ones before it were undone.
         if (!db.inTransaction) throw new GroupAborted(index, error);
+        hooks.written?.(false);
         return { ok: false, error };
       }
     });
     hooks.beforeCommit?.();
+    if (!db.inTransaction) throw new Error(ROLLED_BACK);
     return settled;
   });
 
@@ -178,6 +190,8 @@ export function createGroupCommit(
 export function storeClosed(): Promise<never> {
   return Promise.reject(new Error('the delivery store is closed'));
 }
+
+const ROLLED_BACK = 'SQLite rolled the transaction back (disk full or an I/O error)';
 
 /** At most this many writes share one commit (a long transaction holds the write lock). */
 const MAX_GROUP = 256;

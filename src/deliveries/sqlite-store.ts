@@ -194,15 +194,23 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
 
   /**
    * The deliveries' changes of state in the group being written, added to delivery_counts just
-   * before its commit (migration 8: no triggers). A write tallies last, once nothing of it can
-   * throw any more: a write that throws (and is rolled back) leaves no tally, and each try of a
-   * group starts from none.
+   * before its commit (migration 8: no triggers). A write's own are kept once it has run
+   * (`written`): one that throws and is rolled back alone leaves none, and each try of a group
+   * starts from none.
    */
   const moved = new Map<DeliveryState, number>();
+  /** The write running now: from, to, from, to… */
+  const moving: (DeliveryState | undefined)[] = [];
   function tally(from: DeliveryState | undefined, to: DeliveryState | undefined): void {
-    if (from === to) return;
-    if (from !== undefined) moved.set(from, (moved.get(from) ?? 0) - 1);
-    if (to !== undefined) moved.set(to, (moved.get(to) ?? 0) + 1);
+    if (from !== to) moving.push(from, to);
+  }
+  function written(kept: boolean): void {
+    for (let i = 0; kept && i < moving.length; i += 2) {
+      const [from, to] = [moving[i], moving[i + 1]];
+      if (from !== undefined) moved.set(from, (moved.get(from) ?? 0) - 1);
+      if (to !== undefined) moved.set(to, (moved.get(to) ?? 0) + 1);
+    }
+    moving.length = 0;
   }
   function writeCounts(): void {
     for (const [state, n] of moved) if (n !== 0) sql.addCount.run(n, state);
@@ -381,7 +389,11 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
   });
 
   const writes = createGroupCommit(db, wal, {
-    begin: () => moved.clear(),
+    begin: () => {
+      moved.clear();
+      moving.length = 0;
+    },
+    written,
     beforeCommit: writeCounts,
   });
   const write = writes.write;

@@ -121,10 +121,13 @@ describe('createGroupCommit with the WAL fsynced by flowhook (issue 15)', () => 
     db = new Database(path.join(dir, 'group.db'), {
       verbose: (sql) => statements.push(String(sql)),
     });
+    // Each hook, and whether it ran inside the transaction (it must: the counts are written there).
     const tries: string[] = [];
+    const hook = (name: string) => () => tries.push(db.inTransaction ? name : `${name} outside`);
     const group = createGroupCommit(db, undefined, {
-      begin: () => tries.push('begin'),
-      beforeCommit: () => tries.push('commit'),
+      begin: hook('begin'),
+      written: (kept) => hook(kept ? 'kept' : 'undone')(),
+      beforeCommit: hook('commit'),
     });
     const insert = db.prepare('INSERT INTO t (n) VALUES (?)');
     const savepoints = () => statements.filter((s) => /^SAVEPOINT/i.test(s)).length;
@@ -136,7 +139,7 @@ describe('createGroupCommit with the WAL fsynced by flowhook (issue 15)', () => 
       ]),
     ).resolves.toEqual([1, 1]);
     expect(savepoints()).toBe(0);
-    expect(tries).toEqual(['begin', 'commit']);
+    expect(tries).toEqual(['begin', 'kept', 'kept', 'commit']);
     expect(rows()).toBe(2);
 
     tries.length = 0;
@@ -155,10 +158,36 @@ describe('createGroupCommit with the WAL fsynced by flowhook (issue 15)', () => 
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/refused/);
-    // The first try was rolled back whole (its begin, no commit), the second committed.
-    expect(tries).toEqual(['begin', 'begin', 'commit']);
+    // The first try was rolled back whole (no commit), the second committed with the one undone.
+    expect(tries).toEqual(['begin', 'kept', 'begin', 'kept', 'undone', 'kept', 'commit']);
     expect(runsOfFirst).toBe(2);
     expect(savepoints()).toBe(3);
     expect(db.prepare('SELECT n FROM t ORDER BY n').pluck().all()).toEqual([1, 2, 3, 5]);
+  });
+
+  it('a write that catches the error of a statement that made SQLite roll back the transaction fails alone; the others go again', async () => {
+    const group = createGroupCommit(db);
+    const insert = db.prepare('INSERT INTO t (n) VALUES (?)');
+    insert.run(0);
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    db.pragma(`max_page_count = ${pages + 2}`);
+    const results = await Promise.allSettled([
+      group.write(() => insert.run(1).changes),
+      group.write(() => {
+        try {
+          // Too big for the cap: SQLITE_FULL, which ends the transaction.
+          insert.run(Buffer.alloc(300_000));
+        } catch {
+          return 'swallowed';
+        }
+        return 'written';
+      }),
+      group.write(() => insert.run(2).changes),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(
+      /rolled the transaction back/,
+    );
+    expect(db.prepare('SELECT n FROM t ORDER BY n').pluck().all()).toEqual([0, 1, 2]);
   });
 });

@@ -272,6 +272,7 @@ describe('group commit', () => {
       // Both small creates are stored, and the failed update changed nothing.
       for (const d of small) expect((await capped.get(d.id))?.id).toBe(d.id);
       expect((await capped.get(existing.id))?.answer).toBeNull();
+      expect(await capped.counts()).toMatchObject({ queued: 3 });
     } finally {
       await capped.close();
     }
