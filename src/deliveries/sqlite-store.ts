@@ -206,7 +206,8 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
   }
   function written(kept: boolean): void {
     for (let i = 0; kept && i < moving.length; i += 2) {
-      const [from, to] = [moving[i], moving[i + 1]];
+      const from = moving[i];
+      const to = moving[i + 1];
       if (from !== undefined) moved.set(from, (moved.get(from) ?? 0) - 1);
       if (to !== undefined) moved.set(to, (moved.get(to) ?? 0) + 1);
     }
@@ -318,10 +319,11 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
   function claimDue(at: number, limit: number, owner: string, leaseMs: number): DeliveryRecord[] {
     const due = sql.selectDue.all(at, limit);
     const updatedAt = now();
-    for (const [id] of due) sql.claim.run(owner, at + leaseMs, updatedAt, id);
-    const records = due.map(([id]) => mustRead(id));
-    for (const [, state] of due) tally(state, 'running');
-    return records;
+    for (const [id, state] of due) {
+      sql.claim.run(owner, at + leaseMs, updatedAt, id);
+      tally(state, 'running');
+    }
+    return due.map(([id]) => mustRead(id));
   }
 
   function claim(id: string, request: ClaimRequest): 'claimed' | 'changed' | 'missing' {
