@@ -1,15 +1,14 @@
 import { SpanKind } from '@opentelemetry/api';
 import { settledWithin } from '../background-work';
 import type { FlowClient } from '../flows/create-flow-client';
-import { validTraceparent } from '../flows/valid-traceparent';
 import type { Logger } from '../logger';
 import type { Metrics } from '../observability/metrics';
 import { activeSpan, contextOf } from '../observability/trace-context';
 import type { SecretRedactor } from '../redact/create-secret-redactor';
 import type { Leases } from './lease';
 import type { RetryPolicy } from './retry-policy';
-import { runDelivery, type RouteResult } from './run-delivery';
-import { FINAL_STATES, type DeliveryRecord, type DeliveryStore } from './types';
+import { runDelivery, traceContextOf, type RouteResult, type RunOutcome } from './run-delivery';
+import { FINAL_STATES, type ClaimedDelivery, type DeliveryStore } from './types';
 
 export interface WorkerOptions {
   readonly store: DeliveryStore;
@@ -24,7 +23,7 @@ export interface WorkerOptions {
   readonly leases: Leases;
   readonly now?: () => number;
   /** A run ended the delivery (succeeded, failed, dead): its late answer, if one is pending. */
-  readonly onFinished?: (record: DeliveryRecord, results: readonly RouteResult[]) => Promise<void>;
+  readonly onFinished?: (record: ClaimedDelivery, results: readonly RouteResult[]) => Promise<void>;
   /** Attempts and outcomes counted (/metrics); none = not counted. */
   readonly metrics?: Metrics;
   /** Every configured secret, kept out of logged upstream messages. */
@@ -68,7 +67,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
   const active = new Set<Promise<void>>();
   const leaseMs = options.leases.leaseMs;
   /** Claimed ahead, oldest due first, waiting for a slot; `at`: when the claim ended. */
-  const ready: { readonly record: DeliveryRecord; readonly at: number }[] = [];
+  const ready: { readonly record: ClaimedDelivery; readonly at: number }[] = [];
   /** How many are claimed ahead at most now (see above). */
   let ahead = options.concurrency;
   /** How long one claimed ahead may wait for a slot before it is queued again. */
@@ -91,7 +90,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
    * One run, in a span of the delivery's trace (the context stored when it was received), so its
    * attempts and log lines join the sender's trace whichever process runs them and when.
    */
-  const traced = (record: DeliveryRecord) =>
+  const traced = (record: ClaimedDelivery) =>
     activeSpan(
       'flowhook.deliver',
       {
@@ -105,7 +104,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
             : { 'flowhook.provider_delivery_id': record.idempotencyKey }),
         },
       },
-      contextOf(record.traceContext ?? validTraceparent(record.request.headers.traceparent)),
+      contextOf(traceContextOf(record)),
       async (span) => {
         const outcome = await runDelivery(record, {
           store: options.store,
@@ -122,11 +121,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
       },
     );
 
-  const report = async ({
-    record: done,
-    results,
-    lost,
-  }: Awaited<ReturnType<typeof runDelivery>>) => {
+  const report = async ({ record: done, results, lost }: RunOutcome<ClaimedDelivery>) => {
     const line = {
       deliveryId: done.id,
       source: done.source,
@@ -147,7 +142,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
    * or every one at a stop. Conditional on its lease: one another holder took meanwhile is left
    * alone. Through the store the worker was given, so its limits' slots are freed too.
    */
-  const giveBack = (record: DeliveryRecord) =>
+  const giveBack = (record: ClaimedDelivery) =>
     options.store
       .update(
         record.id,
@@ -184,7 +179,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     }
   };
 
-  const run = (record: DeliveryRecord) => {
+  const run = (record: ClaimedDelivery) => {
     const running = traced(record)
       .then(() => undefined)
       .catch((error: unknown) =>

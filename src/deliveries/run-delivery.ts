@@ -17,6 +17,7 @@ import {
 import { StoreUnavailableError } from './store-unavailable-error';
 import type {
   Attempt,
+  ClaimedDelivery,
   DeliveryPatch,
   DeliveryRecord,
   DeliveryState,
@@ -49,9 +50,9 @@ export type RouteResult =
     }
   | { readonly route: string; readonly flowId: string; readonly error: FlowhookError };
 
-export interface RunOutcome {
+export interface RunOutcome<R extends ClaimedDelivery = DeliveryRecord> {
   /** The delivery after this run. */
-  readonly record: DeliveryRecord;
+  readonly record: R;
   readonly results: RouteResult[];
   /**
    * The lease was lost mid-run (it expired and another process took the delivery): this run's
@@ -60,36 +61,39 @@ export interface RunOutcome {
   readonly lost: boolean;
 }
 
+export interface RunOptions<R extends ClaimedDelivery = DeliveryRecord> {
+  /** fresh (replay): every route runs again, whatever earlier attempts did. */
+  readonly fresh?: boolean;
+  /** The routes came from a draft mapping (the console's "replay with this draft"): mark the attempts. */
+  readonly draft?: boolean;
+  /**
+   * A sync sender is still waiting until then: a retry due before it stays with this process
+   * (running, lease kept) instead of going to the worker.
+   */
+  readonly holdUntil?: number;
+  readonly owner?: string;
+  /** How long one attempt may take (the lease of a held retry reaches past holdUntil by this). */
+  readonly leaseMs?: number;
+  /**
+   * The answer to store with the outcome (sync), in the same commit; not for a held retry, nor
+   * when it returns undefined (the sender was already told something else).
+   */
+  readonly answerFor?: (record: R, results: RouteResult[]) => StoredAnswer | undefined;
+}
+
 /**
  * One attempt at a delivery: executes every chosen route that has neither succeeded nor failed
  * for good yet (a retried fan-out never runs a succeeded route twice), records each attempt, and
  * moves the delivery on: succeeded, failed (a refusal that will not change), queued again with a
  * retry time, or dead when attempts or age run out. The stored answer is left to the caller: it
- * is whatever the sender was actually told.
+ * is whatever the sender was actually told. The delivery may be a whole record (sync, replay) or
+ * the worker's claim (ClaimedDelivery); the outcome's record is of the same kind.
  */
-export async function runDelivery(
-  record: DeliveryRecord,
+export async function runDelivery<R extends ClaimedDelivery>(
+  record: R,
   deps: RunDeps,
-  /** fresh (replay): every route runs again, whatever earlier attempts did. */
-  options: {
-    fresh?: boolean;
-    /** The routes came from a draft mapping (the console's "replay with this draft"): mark the attempts. */
-    draft?: boolean;
-    /**
-     * A sync sender is still waiting until then: a retry due before it stays with this process
-     * (running, lease kept) instead of going to the worker.
-     */
-    holdUntil?: number;
-    owner?: string;
-    /** How long one attempt may take (the lease of a held retry reaches past holdUntil by this). */
-    leaseMs?: number;
-    /**
-     * The answer to store with the outcome (sync), in the same commit; not for a held retry, nor
-     * when it returns undefined (the sender was already told something else).
-     */
-    answerFor?: (record: DeliveryRecord, results: RouteResult[]) => StoredAnswer | undefined;
-  } = {},
-): Promise<RunOutcome> {
+  options: RunOptions<R> = {},
+): Promise<RunOutcome<R>> {
   // Held while the calls run: renewed, so a slow flow is not taken over by another instance.
   const stopRenewing = keepLease(record, deps);
   try {
@@ -97,6 +101,17 @@ export async function runDelivery(
   } finally {
     await stopRenewing();
   }
+}
+
+/**
+ * The trace a delivery's attempts join: the one stored when it was received, or for a delivery
+ * stored before that was kept, its traceparent header (a claim reads the header into
+ * `traceContext`). Checked for form by contextOf.
+ */
+export function traceContextOf(
+  record: ClaimedDelivery & { readonly request?: DeliveryRecord['request'] },
+): string | undefined {
+  return record.traceContext ?? validTraceparent(record.request?.headers.traceparent);
 }
 
 /** How long a run's writes are tried again while the store is unreachable. */
@@ -150,8 +165,6 @@ function landedAttempts(
   return found.every((x) => x !== undefined) ? (found as Attempt[]) : undefined;
 }
 
-type RunOptions = NonNullable<Parameters<typeof runDelivery>[2]>;
-
 /** How often a held lease is renewed: every third of its length, at most once a second. */
 const MIN_RENEW_MS = 1000;
 /** setInterval's limit; a lease longer than 3 × this (a fake clock in a test) is not renewed. */
@@ -164,7 +177,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * fails (the store unreachable) is tried again at the next tick; if the store stays away longer
  * than the lease, another instance may take the delivery over, as after a crash.
  */
-function keepLease(record: DeliveryRecord, deps: RunDeps): () => Promise<void> {
+function keepLease(record: ClaimedDelivery, deps: RunDeps): () => Promise<void> {
   const lease = record.lease;
   const span = lease ? lease.until - deps.now() : 0;
   const every = Math.max(MIN_RENEW_MS, Math.floor(span / 3));
@@ -189,12 +202,12 @@ function keepLease(record: DeliveryRecord, deps: RunDeps): () => Promise<void> {
   };
 }
 
-async function runHeld(
-  record: DeliveryRecord,
+async function runHeld<R extends ClaimedDelivery>(
+  record: R,
   deps: RunDeps,
-  options: RunOptions,
+  options: RunOptions<R>,
   stopRenewing: () => Promise<void>,
-): Promise<RunOutcome> {
+): Promise<RunOutcome<R>> {
   const earlier = options.fresh ? [] : record.attempts;
   const pending = record.routes.filter((route) => status(counted(earlier, route)) === 'pending');
   // The attempts join the delivery's trace: the span running now (a sync request's receive span,
@@ -202,7 +215,7 @@ async function runHeld(
   const parent =
     trace.getSpan(context.active()) !== undefined
       ? context.active()
-      : contextOf(record.traceContext ?? validTraceparent(record.request.headers.traceparent));
+      : contextOf(traceContextOf(record));
   // A fan-out records each route's attempt as soon as its call returns, so a crash while another
   // route is still running does not forget a success. A single route's attempt is committed
   // together with the outcome: one commit instead of two.
@@ -332,7 +345,7 @@ async function runHeld(
       : null,
     lastError: lastFailure?.error ?? (state === 'succeeded' ? null : record.lastError),
   };
-  const outcome: DeliveryRecord = {
+  const outcome: R = {
     ...record,
     ...patch,
     attempts: record.attempts,
@@ -364,7 +377,9 @@ async function runHeld(
   if (!written.applied) {
     const current = await deps.store.get(record.id);
     return {
-      record: current ?? { ...record, attempts: [...record.attempts, ...numbered] },
+      record: current
+        ? { ...record, ...current }
+        : { ...record, attempts: [...record.attempts, ...numbered] },
       results,
       lost: true,
     };
@@ -406,12 +421,15 @@ interface Settled {
 type RouteStatus = 'succeeded' | 'failed' | 'pending';
 
 /** A route's attempts that count: its own, from its replay on (see `fromAttempt`). */
-function counted(attempts: readonly Attempt[], route: DeliveryRecord['routes'][number]): Attempt[] {
+function counted(
+  attempts: readonly Attempt[],
+  route: ClaimedDelivery['routes'][number],
+): Attempt[] {
   return attempts.filter((a) => a.route === route.route && a.number >= (route.fromAttempt ?? 0));
 }
 
 /** This run's attempts of a route (all count). */
-function ofRoute(made: readonly Attempt[], route: DeliveryRecord['routes'][number]): Attempt[] {
+function ofRoute(made: readonly Attempt[], route: ClaimedDelivery['routes'][number]): Attempt[] {
   return made.filter((a) => a.route === route.route);
 }
 
@@ -437,8 +455,8 @@ function status(mine: readonly Attempt[]): RouteStatus {
  */
 function observeAttempt(
   deps: RunDeps,
-  record: DeliveryRecord,
-  route: DeliveryRecord['routes'][number],
+  record: ClaimedDelivery,
+  route: ClaimedDelivery['routes'][number],
   span: ReturnType<ReturnType<typeof tracer>['startSpan']>,
   retry: boolean,
   attempt: Omit<Attempt, 'number'>,

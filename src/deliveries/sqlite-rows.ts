@@ -1,5 +1,10 @@
 import { canonicalBody } from './canonical-body';
-import { jsonOrNull, type StoredAttempt, type StoredDelivery } from './stored-columns';
+import {
+  jsonOrNull,
+  type StoredAttempt,
+  type StoredClaimed,
+  type StoredDelivery,
+} from './stored-columns';
 import type { NewDelivery } from './types';
 
 // How a delivery and its attempts are laid out in SQLite's rows (read back by stored-columns.ts).
@@ -41,6 +46,35 @@ export const DELIVERY_COLUMN_LIST = [
 ] as const satisfies readonly (keyof DeliveryRow)[];
 
 export const DELIVERY_COLUMNS = DELIVERY_COLUMN_LIST.join(', ');
+
+/** The columns a claim reads (ClaimedDelivery), in the order of its raw rows. */
+export const CLAIMED_COLUMN_LIST = [
+  'id',
+  'source',
+  'idempotency_key',
+  'mode',
+  'state',
+  'received_at',
+  'updated_at',
+  'mapping_version',
+  'routes',
+  'next_attempt_at',
+  'lease_owner',
+  'lease_until',
+  'last_error',
+  'late_answer',
+  'trace_context',
+] as const satisfies readonly (keyof StoredClaimed)[];
+
+/**
+ * CLAIMED_COLUMN_LIST as a statement reads it: a delivery stored before trace contexts were kept
+ * joins the trace of the traceparent header it came with (the worker checks its form).
+ */
+export const CLAIMED_COLUMNS = CLAIMED_COLUMN_LIST.map((column) =>
+  column === 'trace_context'
+    ? `coalesce(trace_context, json_extract(headers, '$.traceparent'))`
+    : column,
+).join(', ');
 
 export const ATTEMPT_COLUMNS = `delivery_id, number, started_at, duration_ms, route, flow_id, outcome,
   http_status, session_id, error, draft`;

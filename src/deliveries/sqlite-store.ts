@@ -11,6 +11,8 @@ import { likeLiteral } from './like-literal';
 import { listSql, type ListParams } from './sqlite-list-query';
 import {
   ATTEMPT_COLUMNS,
+  CLAIMED_COLUMN_LIST,
+  CLAIMED_COLUMNS,
   DELIVERY_COLUMN_LIST,
   DELIVERY_COLUMNS,
   rowFrom,
@@ -19,11 +21,18 @@ import {
   type AttemptRow,
   type DeliveryRow,
 } from './sqlite-rows';
-import { attemptFromRow, columnsOf, recordFromRow } from './stored-columns';
+import {
+  attemptFromRow,
+  claimedFromRow,
+  columnsOf,
+  recordFromRow,
+  type StoredClaimed,
+} from './stored-columns';
 import {
   DELIVERY_STATES,
   FINAL_STATES,
   type Attempt,
+  type ClaimedDelivery,
   type ClaimRequest,
   type CreateResult,
   type DeliveryFilter,
@@ -138,11 +147,15 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
         `SELECT id, state FROM deliveries WHERE due_at <= ? ORDER BY due_at, received_at LIMIT ?`,
       )
       .raw(),
-    claim: db.prepare<[string, number, number, string]>(
-      `UPDATE deliveries SET state = 'running', lease_owner = ?, lease_until = ?,
-         next_attempt_at = NULL, updated_at = ?
-       WHERE id = ?`,
-    ),
+    // The claim and its read in one statement, of the columns a run needs (ClaimedDelivery).
+    claim: db
+      .prepare<[string, number, number, string], unknown[]>(
+        `UPDATE deliveries SET state = 'running', lease_owner = ?, lease_until = ?,
+           next_attempt_at = NULL, updated_at = ?
+         WHERE id = ?
+         RETURNING ${CLAIMED_COLUMNS}`,
+      )
+      .raw(),
     // A replay's claim: only if nobody moved the delivery since the caller read it.
     claimOne: db.prepare(
       `UPDATE deliveries SET state = 'running', lease_owner = @owner, lease_until = @until,
@@ -218,15 +231,21 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     moved.clear();
   }
 
+  /** The attempts of these deliveries (one statement), by delivery. */
+  function attemptsOf(ids: readonly string[]): Map<string, Attempt[]> {
+    const byDelivery = new Map<string, Attempt[]>(ids.map((id) => [id, []]));
+    const attempts =
+      ids.length === 1
+        ? sql.selectAttempts.all(ids[0])
+        : sql.selectAttemptsOf.all(JSON.stringify(ids));
+    for (const a of attempts) byDelivery.get(a.delivery_id)?.push(attemptFromRow(a));
+    return byDelivery;
+  }
+
   function withAttempts(rows: readonly DeliveryRow[]): DeliveryRecord[] {
     if (rows.length === 0) return [];
-    const byDelivery = new Map<string, Attempt[]>(rows.map((r) => [r.id, []]));
-    const attempts =
-      rows.length === 1
-        ? sql.selectAttempts.all(rows[0].id)
-        : sql.selectAttemptsOf.all(JSON.stringify(rows.map((r) => r.id)));
-    for (const a of attempts) byDelivery.get(a.delivery_id)?.push(attemptFromRow(a));
-    return rows.map((r) => recordFromRow(r, byDelivery.get(r.id) ?? []));
+    const byDelivery = attemptsOf(rows.map((r) => r.id));
+    return rows.map((r) => recordFromRow(r, byDelivery.get(r.id)!));
   }
 
   function read(id: string): DeliveryRecord | undefined {
@@ -234,12 +253,6 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     return values
       ? withAttempts([rowFrom<DeliveryRow>(DELIVERY_COLUMN_LIST, values)])[0]
       : undefined;
-  }
-
-  function mustRead(id: string): DeliveryRecord {
-    const record = read(id);
-    if (!record) throw new Error(`delivery ${id} not found`);
-    return record;
   }
 
   function create(delivery: NewDelivery, windowMs: number): CreateResult {
@@ -316,14 +329,22 @@ export function openSqliteStore(options: SqliteStoreOptions): DeliveryStore {
     return { applied: changes === 1, attempts };
   }
 
-  function claimDue(at: number, limit: number, owner: string, leaseMs: number): DeliveryRecord[] {
+  function claimDue(at: number, limit: number, owner: string, leaseMs: number): ClaimedDelivery[] {
     const due = sql.selectDue.all(at, limit);
+    if (due.length === 0) return [];
     const updatedAt = now();
+    const rows: StoredClaimed[] = [];
     for (const [id, state] of due) {
-      sql.claim.run(owner, at + leaseMs, updatedAt, id);
+      rows.push(
+        rowFrom<StoredClaimed>(
+          CLAIMED_COLUMN_LIST,
+          sql.claim.get(owner, at + leaseMs, updatedAt, id)!,
+        ),
+      );
       tally(state, 'running');
     }
-    return due.map(([id]) => mustRead(id));
+    const byDelivery = attemptsOf(rows.map((r) => r.id));
+    return rows.map((r) => claimedFromRow(r, byDelivery.get(r.id)!));
   }
 
   function claim(id: string, request: ClaimRequest): 'claimed' | 'changed' | 'missing' {

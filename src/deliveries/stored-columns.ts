@@ -1,4 +1,10 @@
-import type { Attempt, DeliveryPatch, DeliveryRecord, DeliveryState } from './types';
+import type {
+  Attempt,
+  ClaimedDelivery,
+  DeliveryPatch,
+  DeliveryRecord,
+  DeliveryState,
+} from './types';
 
 // How a delivery and its attempts are laid out in the columns both stores share, and back. The
 // stores differ only in how a boolean comes back (SQLite: 0 or 1; PostgreSQL: a boolean) and in
@@ -60,7 +66,27 @@ export function columnsOf(patch: DeliveryPatch): Record<string, unknown> {
   return values;
 }
 
-export function recordFromRow(row: StoredDelivery, attempts: Attempt[]): DeliveryRecord {
+/** The columns a claim reads (ClaimedDelivery): all but the request's, the answer, the explanation. */
+export type StoredClaimed = Pick<
+  StoredDelivery,
+  | 'id'
+  | 'source'
+  | 'idempotency_key'
+  | 'mode'
+  | 'state'
+  | 'received_at'
+  | 'updated_at'
+  | 'mapping_version'
+  | 'routes'
+  | 'next_attempt_at'
+  | 'lease_owner'
+  | 'lease_until'
+  | 'last_error'
+  | 'late_answer'
+  | 'trace_context'
+>;
+
+export function claimedFromRow(row: StoredClaimed, attempts: Attempt[]): ClaimedDelivery {
   return {
     id: row.id,
     source: row.source,
@@ -70,16 +96,7 @@ export function recordFromRow(row: StoredDelivery, attempts: Attempt[]): Deliver
     receivedAt: row.received_at,
     updatedAt: row.updated_at,
     mappingVersion: row.mapping_version,
-    request: {
-      method: row.method,
-      url: row.url,
-      headers: JSON.parse(row.headers) as Record<string, string>,
-      bodyBase64: row.body.toString('base64'),
-      bodyBytes: row.body_bytes,
-      bodyTruncated: Boolean(row.body_truncated),
-    },
     routes: JSON.parse(row.routes) as DeliveryRecord['routes'],
-    answer: row.answer === null ? null : (JSON.parse(row.answer) as DeliveryRecord['answer']),
     attempts,
     nextAttemptAt: row.next_attempt_at,
     lease:
@@ -93,10 +110,25 @@ export function recordFromRow(row: StoredDelivery, attempts: Attempt[]): Deliver
         ? null
         : (JSON.parse(row.late_answer) as DeliveryRecord['lateAnswer']),
     // Absent (not null) when none was stored, so records from before it read as they did.
+    ...(row.trace_context === null ? {} : { traceContext: row.trace_context }),
+  };
+}
+
+export function recordFromRow(row: StoredDelivery, attempts: Attempt[]): DeliveryRecord {
+  return {
+    ...claimedFromRow(row, attempts),
+    request: {
+      method: row.method,
+      url: row.url,
+      headers: JSON.parse(row.headers) as Record<string, string>,
+      bodyBase64: row.body.toString('base64'),
+      bodyBytes: row.body_bytes,
+      bodyTruncated: Boolean(row.body_truncated),
+    },
+    answer: row.answer === null ? null : (JSON.parse(row.answer) as DeliveryRecord['answer']),
     ...(row.explanation === null
       ? {}
       : { explanation: JSON.parse(row.explanation) as DeliveryRecord['explanation'] }),
-    ...(row.trace_context === null ? {} : { traceContext: row.trace_context }),
   };
 }
 

@@ -35,7 +35,11 @@ export interface FlowLimiter {
    * Room for every flow of the delivery now (taken when granted), or when to ask again. Fails
    * open: when the limits cannot be read, the delivery runs (and the failure is logged).
    */
-  acquire(record: DeliveryRecord, owner: string, until: number): Promise<BudgetDecision>;
+  acquire(
+    record: Pick<DeliveryRecord, 'id' | 'source' | 'routes'>,
+    owner: string,
+    until: number,
+  ): Promise<BudgetDecision>;
   /** The delivery's run ended (whatever its outcome): its slots are free. Never rejects. */
   release(deliveryId: string, owner: string): Promise<void>;
   /** The delivery's lease was renewed: its slots last as long. Never rejects. */

@@ -1,4 +1,4 @@
-import type { DeliveryRecord, DeliveryStore } from '../deliveries/types';
+import type { ClaimedDelivery, DeliveryStore } from '../deliveries/types';
 import type { FlowLimiter } from './create-flow-limiter';
 
 export interface LimitClaimsOptions {
@@ -44,7 +44,7 @@ export function limitClaims(
   return {
     ...bind(store),
     async claimDue(at, limit, owner, leaseMs) {
-      const granted: DeliveryRecord[] = [];
+      const granted: ClaimedDelivery[] = [];
       for (let round = 0; round < MAX_ROUNDS && granted.length < limit; round++) {
         // First what the free workers can run: most of the time every flow has room, and a
         // wider look would read a batch and write most of it back for each delivery run (issue

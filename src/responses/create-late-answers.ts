@@ -1,6 +1,12 @@
 import { parseBody } from '../body/parse-body';
 import type { RouteResult } from '../deliveries/run-delivery';
-import type { DeliveryRecord, DeliveryStore, LateAnswer } from '../deliveries/types';
+import type {
+  ClaimedDelivery,
+  DeliveryRecord,
+  DeliveryStore,
+  LateAnswer,
+  StoredRequest,
+} from '../deliveries/types';
 import type { Logger } from '../logger';
 import type { CompiledSource, MappingSet } from '../mappings/types';
 import { answerContext } from './answer-context';
@@ -24,9 +30,15 @@ export interface LateAnswers {
    * record's late answer.
    */
   promise(deliveryId: string, source: CompiledSource, body: unknown): Promise<LateAnswer | null>;
-  /** The delivery reached a final state: POSTs its outcome when one is pending, and records it. */
-  deliver(record: DeliveryRecord, results: readonly RouteResult[]): Promise<void>;
+  /**
+   * The delivery reached a final state: POSTs its outcome when one is pending, and records it.
+   * A worker's claim has no request: its body is read from the store.
+   */
+  deliver(record: FinishedDelivery, results: readonly RouteResult[]): Promise<void>;
 }
+
+/** A delivery that ended: a whole record (sync), or the worker's claim, without its request. */
+export type FinishedDelivery = ClaimedDelivery & { readonly request?: StoredRequest };
 
 /** Slack: a slash command's response_url (a form field), or an interaction's (in `payload`). */
 function responseUrlOf(body: unknown): unknown {
@@ -56,12 +68,15 @@ export function createLateAnswers(deps: LateAnswerDeps): LateAnswers {
     async deliver(finished, results) {
       const source = deps.mappings().sources.get(finished.source);
       if (!source?.respond?.lateAnswers && finished.lateAnswer?.state !== 'pending') return;
-      // The worker's copy was read when it claimed the delivery: the promise may be newer.
-      let delivery = finished;
-      if (delivery.lateAnswer?.state !== 'pending') {
+      // The worker's copy was read when it claimed the delivery, without its request: the
+      // promise may be newer, and the body is in the store.
+      let delivery: FinishedDelivery & { readonly request: StoredRequest };
+      if (finished.lateAnswer?.state === 'pending' && finished.request !== undefined) {
+        delivery = { ...finished, request: finished.request };
+      } else {
         const stored = await deps.store.get(finished.id);
         if (stored?.lateAnswer?.state !== 'pending') return;
-        delivery = { ...finished, lateAnswer: stored.lateAnswer };
+        delivery = { ...finished, request: stored.request, lateAnswer: stored.lateAnswer };
       }
       const give = (reason: string, extra: Partial<LateAnswer> = {}) =>
         record(delivery.id, {

@@ -724,7 +724,23 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
       const late = await created(store.create(newDelivery({ receivedAt: T - 50 }), DAY));
       const retry = await created(store.create(newDelivery({ receivedAt: T - 500 }), DAY));
       await store.update(retry.id, { nextAttemptAt: T - 10 });
-      const early = await created(store.create(newDelivery({ receivedAt: T - 100 }), DAY));
+      const early = await created(
+        store.create(
+          newDelivery({
+            receivedAt: T - 100,
+            answer: { status: 202, body: { state: 'queued' } },
+            explanation: {
+              mappingVersion: 'sha256:abc',
+              file: 'github.yaml',
+              dispatch: 'first',
+              verification: { provider: 'github', secretIndex: 0 },
+              routes: [{ name: 'push', held: true, conditions: [] }],
+              matched: ['push'],
+            },
+          }),
+          DAY,
+        ),
+      );
       const notYet = await created(store.create(newDelivery({ receivedAt: T - 900 }), DAY));
       await store.update(notYet.id, { nextAttemptAt: T + 1 });
       await store.create(newDelivery({ receivedAt: T - 1000, state: 'succeeded' }), DAY);
@@ -741,7 +757,15 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
           updatedAt: T + 7,
         });
       }
-      expect(await store.get(early.id)).toEqual(first[0]);
+      // What a run needs, as get() reads it, without the request, answer and explanation.
+      const { request, answer, explanation, ...claimedPart } = await mustGet(store, early.id);
+      expect(request.bodyBase64).not.toBe('');
+      expect(answer).toEqual({ status: 202, body: { state: 'queued' } });
+      expect(explanation?.matched).toEqual(['push']);
+      expect(first[0]).toEqual(claimedPart);
+      expect(first[0]).not.toHaveProperty('request');
+      expect(first[0]).not.toHaveProperty('answer');
+      expect(first[0]).not.toHaveProperty('explanation');
 
       const second = await store.claimDue(T, 10, 'w2', 30_000);
       expect(second.map((d) => d.id)).toEqual([retry.id]);
@@ -1132,6 +1156,27 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
       expect(items.find((d) => d.id === traced.id)?.traceContext).toBe(TRACEPARENT);
       const claimed = await store.claimDue(10_000, 10, 'w', 30_000);
       expect(claimed.find((d) => d.id === traced.id)?.traceContext).toBe(TRACEPARENT);
+    });
+
+    it("a claim of a delivery stored without one joins its traceparent header's trace", async () => {
+      const OTHER = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      const withHeader = (traceContext: string | null) =>
+        newDelivery({
+          receivedAt: 1000,
+          traceContext,
+          request: { ...newDelivery().request, headers: { traceparent: OTHER } },
+        });
+      // Stored before trace contexts were kept (null), and since (both: the stored one wins).
+      const old = await created(store.create(withHeader(null), DAY));
+      const both = await created(store.create(withHeader(TRACEPARENT), DAY));
+      const plain = await created(store.create(newDelivery({ receivedAt: 1000 }), DAY));
+      const claimed = await store.claimDue(10_000, 10, 'w', 30_000);
+      const traceOf = (id: string) => claimed.find((d) => d.id === id)?.traceContext;
+      expect(traceOf(old.id)).toBe(OTHER);
+      expect(traceOf(both.id)).toBe(TRACEPARENT);
+      expect(traceOf(plain.id)).toBeUndefined();
+      // Only the claim reads it so: the stored record is as it was.
+      expect((await mustGet(store, old.id)).traceContext).toBeUndefined();
     });
 
     it('goes in with the creates of one batch too', async () => {

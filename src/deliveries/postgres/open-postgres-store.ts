@@ -5,6 +5,7 @@ import {
   DELIVERY_STATES,
   FINAL_STATES,
   type Attempt,
+  type ClaimedDelivery,
   type ClaimRequest,
   type CreateResult,
   type DeliveryPatch,
@@ -18,9 +19,11 @@ import {
 import { recordFromNew } from '../record-from-new';
 import {
   attemptFromRow,
+  claimedFromRow,
   columnsOf as storedColumnsOf,
   recordFromRow as storedRecordFromRow,
   type StoredAttempt,
+  type StoredClaimed,
   type StoredDelivery,
 } from '../stored-columns';
 import { StoreUnavailableError } from '../store-unavailable-error';
@@ -72,6 +75,20 @@ const RECORD = `d.id, d.source, d.idempotency_key, d.mode, d.state, d.received_a
   d.mapping_version, d.method, d.url, d.headers, d.body, d.body_bytes, d.body_truncated, d.routes,
   d.answer, d.next_attempt_at, d.lease_owner, d.lease_until, d.last_error,
   d.late_answer, d.explanation, d.trace_context,
+  (SELECT coalesce(json_agg(a ORDER BY a.number), '[]'::json) FROM (
+     SELECT number, started_at, duration_ms, route, flow_id, outcome, http_status, session_id,
+       error, draft
+     FROM attempts WHERE delivery_id = d.id) a) AS attempts`;
+
+/**
+ * What a claim reads (ClaimedDelivery): not the request, answer or explanation. A delivery stored
+ * before trace contexts were kept joins the trace of its traceparent header (the worker checks
+ * its form).
+ */
+const CLAIMED = `d.id, d.source, d.idempotency_key, d.mode, d.state, d.received_at, d.updated_at,
+  d.mapping_version, d.routes, d.next_attempt_at, d.lease_owner, d.lease_until, d.last_error,
+  d.late_answer,
+  coalesce(d.trace_context, d.headers::json ->> 'traceparent') AS trace_context,
   (SELECT coalesce(json_agg(a ORDER BY a.number), '[]'::json) FROM (
      SELECT number, started_at, duration_ms, route, flow_id, outcome, http_status, session_id,
        error, draft
@@ -423,10 +440,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     limit: number,
     owner: string,
     leaseMs: number,
-  ): Promise<DeliveryRecord[]> {
+  ): Promise<ClaimedDelivery[]> {
     // SKIP LOCKED: instances claiming at once each take other rows instead of queueing behind one
     // another's locks; a row another holds is left to it.
-    const rows = await query<DeliveryRow & { due_at: number }>(
+    const rows = await query<StoredClaimed & Pick<DeliveryRow, 'attempts'> & { due_at: number }>(
       `WITH due AS (
          SELECT id, due_at, received_at FROM deliveries
          WHERE due_at <= $1 ORDER BY due_at, received_at LIMIT $2
@@ -435,11 +452,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
        UPDATE deliveries d SET state = 'running', lease_owner = $3, lease_until = $4,
          next_attempt_at = NULL, updated_at = $5
        FROM due WHERE d.id = due.id
-       RETURNING ${RECORD}, due.due_at`,
+       RETURNING ${CLAIMED}, due.due_at`,
       [at, limit, owner, at + leaseMs, now()],
     );
     rows.sort((x, y) => x.due_at - y.due_at || x.received_at - y.received_at);
-    return rows.map(recordFromRow);
+    return rows.map((row) => claimedFromRow(row, row.attempts.map(attemptFromRow)));
   }
 
   async function claim(id: string, request: ClaimRequest) {
