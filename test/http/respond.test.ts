@@ -3,8 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import request from 'supertest';
+import { createDeliveryWorker, type DeliveryWorker } from '../../src/deliveries/delivery-worker';
+import { createLeases } from '../../src/deliveries/lease';
+import { createFlowClient } from '../../src/flows/create-flow-client';
+import { createLateAnswers } from '../../src/responses/create-late-answers';
 import { FakeFlowApi } from '../support/fake-flow-api';
-import { buildApp, fixture, githubSignature } from '../support/harness';
+import { buildApp, fixture, githubSignature, memoryLogger } from '../support/harness';
 import { until } from '../support/until';
 
 // Issue 16: answer the sender in its own language (respond: templates, slack and twiml presets,
@@ -178,6 +182,69 @@ describe('late answers through response_url (respond: slack, replyWithin)', () =
     expect(
       t.logs.lines().some((l) => l.msg === 'no late answer: the response_url is not allowed'),
     ).toBe(true);
+  });
+});
+
+describe('late answers sent by the worker (respond: slack, mode: async)', () => {
+  let api: FakeFlowApi;
+  let slack: FakeFlowApi;
+  let worker: DeliveryWorker | undefined;
+  beforeEach(async () => {
+    api = await new FakeFlowApi().start();
+    slack = await new FakeFlowApi().start();
+  });
+  afterEach(async () => {
+    await worker?.stop(2000);
+    await api.stop();
+    await slack.stop();
+  });
+
+  // The worker's claim holds no request (issue 15): the response_url comes from the stored body.
+  it('the queued command runs in the worker, whose outcome reaches the response_url', async () => {
+    const files = {
+      'slack.yaml': SHIPPED_SLACK.replace('source: slack', 'source: slack\nmode: async'),
+    };
+    const t = buildApp({
+      files,
+      env: SLACK_ENV,
+      flowBaseUrl: api.url,
+      config: { responseUrlAllow: [slack.url] },
+    });
+    const res = await slackPost(t.app, slash({ response_url: `${slack.url}/commands/T1/9/xyz` }));
+    expect(res.status).toBe(200);
+    const [stored] = (await t.store.list({ limit: 1 })).items;
+    expect(stored?.state).toBe('queued');
+    expect(stored?.lateAnswer?.state).toBe('pending');
+    expect(api.requests).toHaveLength(0);
+    const logs = memoryLogger();
+    worker = createDeliveryWorker({
+      store: t.store,
+      client: createFlowClient({ baseUrl: api.url, token: 't', timeoutMs: 2000 }),
+      policy: { maxAttempts: 3, maxAgeMs: 60_000, baseDelayMs: 20, maxDelayMs: 200 },
+      logger: logs.logger,
+      concurrency: 2,
+      pollMs: 20,
+      leases: createLeases({ flowTimeoutMs: 2000, leaseMs: 60_000, processName: 'test-worker' }),
+      onFinished: createLateAnswers({
+        store: t.store,
+        mappings: () => t.mappings,
+        allow: [slack.url],
+        logger: logs.logger,
+        now: Date.now,
+      }).deliver,
+    });
+    worker.start();
+    await until(() => slack.requests.length === 1, 10_000, 'the late answer');
+    expect(slack.requests[0]).toMatchObject({
+      method: 'POST',
+      path: '/commands/T1/9/xyz',
+      body: {
+        response_type: 'ephemeral',
+        text: 'deploy-command: Execution completed (session session-1)',
+      },
+    });
+    await until(async () => (await t.store.get(stored!.id))?.lateAnswer?.state === 'sent');
+    expect((await t.store.get(stored!.id))?.state).toBe('succeeded');
   });
 });
 
