@@ -104,9 +104,10 @@ export async function runDelivery<R extends ClaimedDelivery>(
 }
 
 /**
- * The trace a delivery's attempts join: the one stored when it was received, or for a delivery
- * stored before that was kept, its traceparent header (a claim reads the header into
- * `traceContext`). Checked for form by contextOf.
+ * The trace a delivery's attempts join: the one stored when it was received, or for a whole
+ * record stored before that was kept, its traceparent header. A worker's claim has no headers:
+ * such a delivery's retries, claimed by a worker, start traces of their own. Checked for form by
+ * contextOf.
  */
 export function traceContextOf(
   record: ClaimedDelivery & { readonly request?: DeliveryRecord['request'] },

@@ -66,15 +66,7 @@ export const CLAIMED_COLUMN_LIST = [
   'trace_context',
 ] as const satisfies readonly (keyof StoredClaimed)[];
 
-/**
- * CLAIMED_COLUMN_LIST as a statement reads it: a delivery stored before trace contexts were kept
- * joins the trace of the traceparent header it came with (the worker checks its form).
- */
-export const CLAIMED_COLUMNS = CLAIMED_COLUMN_LIST.map((column) =>
-  column === 'trace_context'
-    ? `coalesce(trace_context, json_extract(headers, '$.traceparent'))`
-    : column,
-).join(', ');
+export const CLAIMED_COLUMNS = CLAIMED_COLUMN_LIST.join(', ');
 
 export const ATTEMPT_COLUMNS = `delivery_id, number, started_at, duration_ms, route, flow_id, outcome,
   http_status, session_id, error, draft`;

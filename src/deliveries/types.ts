@@ -162,9 +162,8 @@ export interface DeliveryRecord {
 /**
  * A delivery as the worker claims it: what a run needs, without the request (its headers and
  * body), the answer or the explanation, which a run never reads (issue 15: reading and parsing
- * them was ~3% of an async delivery's instructions). `traceContext` is the stored one or, for a
- * delivery stored before it was kept, its `traceparent` header. What needs the rest (a late
- * answer needs the body) reads the delivery with `get`.
+ * them was ~3% of an async delivery's instructions). What needs the rest (a late answer needs
+ * the body) reads the delivery with `get`.
  */
 export type ClaimedDelivery = Omit<DeliveryRecord, 'request' | 'answer' | 'explanation'>;
 

@@ -1158,27 +1158,6 @@ describe.each([sqlite(), postgres()])('$name store', (kind) => {
       expect(claimed.find((d) => d.id === traced.id)?.traceContext).toBe(TRACEPARENT);
     });
 
-    it("a claim of a delivery stored without one joins its traceparent header's trace", async () => {
-      const OTHER = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-      const withHeader = (traceContext: string | null) =>
-        newDelivery({
-          receivedAt: 1000,
-          traceContext,
-          request: { ...newDelivery().request, headers: { traceparent: OTHER } },
-        });
-      // Stored before trace contexts were kept (null), and since (both: the stored one wins).
-      const old = await created(store.create(withHeader(null), DAY));
-      const both = await created(store.create(withHeader(TRACEPARENT), DAY));
-      const plain = await created(store.create(newDelivery({ receivedAt: 1000 }), DAY));
-      const claimed = await store.claimDue(10_000, 10, 'w', 30_000);
-      const traceOf = (id: string) => claimed.find((d) => d.id === id)?.traceContext;
-      expect(traceOf(old.id)).toBe(OTHER);
-      expect(traceOf(both.id)).toBe(TRACEPARENT);
-      expect(traceOf(plain.id)).toBeUndefined();
-      // Only the claim reads it so: the stored record is as it was.
-      expect((await mustGet(store, old.id)).traceContext).toBeUndefined();
-    });
-
     it('goes in with the creates of one batch too', async () => {
       const results = await Promise.all(
         [0, 1, 2].map((i) =>

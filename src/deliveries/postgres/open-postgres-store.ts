@@ -80,15 +80,11 @@ const RECORD = `d.id, d.source, d.idempotency_key, d.mode, d.state, d.received_a
        error, draft
      FROM attempts WHERE delivery_id = d.id) a) AS attempts`;
 
-/**
- * What a claim reads (ClaimedDelivery): not the request, answer or explanation. A delivery stored
- * before trace contexts were kept joins the trace of its traceparent header (the worker checks
- * its form).
- */
+/** What a claim reads (ClaimedDelivery): not the request, answer or explanation. */
 const CLAIMED = `d.id, d.source, d.idempotency_key, d.mode, d.state, d.received_at, d.updated_at,
   d.mapping_version, d.routes, d.next_attempt_at, d.lease_owner, d.lease_until, d.last_error,
   d.late_answer,
-  coalesce(d.trace_context, d.headers::json ->> 'traceparent') AS trace_context,
+  d.trace_context,
   (SELECT coalesce(json_agg(a ORDER BY a.number), '[]'::json) FROM (
      SELECT number, started_at, duration_ms, route, flow_id, outcome, http_status, session_id,
        error, draft
