@@ -223,6 +223,19 @@ export const MIGRATIONS: readonly Migration[] = [
         SET n = (SELECT count(*) FROM deliveries WHERE deliveries.state = delivery_counts.state);
     `,
   },
+  {
+    version: 9,
+    name: "the sender's traceparent kept as the trace context of deliveries still to run (issue 15)",
+    // With tracing off, a delivery used to be stored without a trace context, and the worker
+    // passed on the sender's traceparent from the stored headers. The worker's claim no longer
+    // reads the headers: the sender's traceparent is stored as the trace context on receipt, and
+    // here for the deliveries a worker may still run. Its form is checked where it is used.
+    sql: `
+      UPDATE deliveries SET trace_context = json_extract(headers, '$.traceparent')
+      WHERE trace_context IS NULL AND state IN ('queued', 'running')
+        AND json_extract(headers, '$.traceparent') IS NOT NULL;
+    `,
+  },
 ];
 
 /**

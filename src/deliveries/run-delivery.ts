@@ -104,10 +104,10 @@ export async function runDelivery<R extends ClaimedDelivery>(
 }
 
 /**
- * The trace a delivery's attempts join: the one stored when it was received, or for a whole
- * record stored before that was kept, its traceparent header. A worker's claim has no headers:
- * such a delivery's retries, claimed by a worker, start traces of their own. Checked for form by
- * contextOf.
+ * The trace a delivery's attempts join: the one stored when it was received (the receive span's,
+ * or with tracing off the sender's traceparent), or for a whole record stored before schema 6 its
+ * traceparent header. A worker's claim has no headers: migration 9 (PostgreSQL: 4) stored the
+ * header as the trace context of the deliveries still to run. Checked for form by contextOf.
  */
 export function traceContextOf(
   record: ClaimedDelivery & { readonly request?: DeliveryRecord['request'] },

@@ -68,6 +68,15 @@ export const CLAIMED_COLUMN_LIST = [
 
 export const CLAIMED_COLUMNS = CLAIMED_COLUMN_LIST.join(', ');
 
+/** Compiles only when `Missing` is never: a column list that leaves a column out does not. */
+export type Complete<Missing extends never> = Missing;
+export type DeliveryColumnsComplete = Complete<
+  Exclude<keyof DeliveryRow, (typeof DELIVERY_COLUMN_LIST)[number]>
+>;
+export type ClaimedColumnsComplete = Complete<
+  Exclude<keyof StoredClaimed, (typeof CLAIMED_COLUMN_LIST)[number]>
+>;
+
 export const ATTEMPT_COLUMNS = `delivery_id, number, started_at, duration_ms, route, flow_id, outcome,
   http_status, session_id, error, draft`;
 

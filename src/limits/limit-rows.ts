@@ -1,4 +1,5 @@
 import type { CircuitState } from './types';
+import type { Complete } from '../deliveries/sqlite-rows';
 
 /**
  * One flow's shared state as both limits stores keep it (table flow_states, the same columns in
@@ -48,6 +49,11 @@ export const STATE_COLUMN_LIST = [
 ] as const satisfies readonly (keyof StateRow)[];
 
 export const STATE_COLUMNS = STATE_COLUMN_LIST.join(', ');
+
+/** Compiles only when STATE_COLUMN_LIST names every column of StateRow. */
+export type StateColumnsComplete = Complete<
+  Exclude<keyof StateRow, (typeof STATE_COLUMN_LIST)[number]>
+>;
 
 /** A flow never limited, throttled or failed yet. */
 export function freshState(flow: string): StateRow {

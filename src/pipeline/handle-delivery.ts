@@ -235,8 +235,10 @@ export async function handleDelivery(
               : { matched: [] },
           verdict.secretIndex,
         ),
-        // Its later attempts (the worker, a replay, another instance) join this trace.
-        traceContext: currentTraceparent() ?? null,
+        // Its later attempts (the worker, a replay, another instance) join this trace: the receive
+        // span's, or with tracing off the sender's own, passed on as it came (the worker's claim
+        // does not read the stored headers, issue 15).
+        traceContext: currentTraceparent() ?? validTraceparent(request.headers.traceparent) ?? null,
       },
       deps.idempotencyWindowMs,
     )

@@ -75,7 +75,14 @@ export function createLateAnswers(deps: LateAnswerDeps): LateAnswers {
         delivery = { ...finished, request: finished.request };
       } else {
         const stored = await deps.store.get(finished.id);
-        if (stored?.lateAnswer?.state !== 'pending') return;
+        if (stored === undefined) {
+          deps.logger.warn(
+            { deliveryId: finished.id, source: finished.source },
+            'no late answer: the delivery is no longer stored (pruned)',
+          );
+          return;
+        }
+        if (stored.lateAnswer?.state !== 'pending') return;
         delivery = { ...finished, request: stored.request, lateAnswer: stored.lateAnswer };
       }
       const give = (reason: string, extra: Partial<LateAnswer> = {}) =>

@@ -67,7 +67,7 @@ describe('migrations', () => {
     const store = openSqliteStore({ dataDir: dir });
     expect(userVersion()).toBe(LATEST);
     expect((await store.get(old.id))?.state).toBe('dead');
-    // counts() (migration 2) counted the rows that were already there.
+    // The counts of the rows that were already there are kept.
     expect(await store.counts()).toMatchObject({ queued: 1, dead: 1 });
     expect((await store.create(newDelivery(), DAY)).created).toBe(true);
     expect(await store.counts()).toMatchObject({ queued: 2, dead: 1 });
@@ -142,6 +142,43 @@ describe('migrations', () => {
     check.close();
   });
 
+  it("9: the deliveries still to run get the sender's traceparent as their trace context", async () => {
+    const SENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const OWN = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const sent = (overrides: Parameters<typeof newDelivery>[0] = {}) =>
+      newDelivery({
+        ...overrides,
+        request: { ...newDelivery().request, headers: { traceparent: SENT } },
+      });
+    // Stored as version 8 stored them with tracing off: the header, no trace context.
+    let store = openSqliteStore({ dataDir: dir });
+    const queued = sent();
+    const running = sent({ state: 'running', lease: { owner: 'gone', until: 1 } });
+    const done = sent({ state: 'succeeded' });
+    const traced = sent({ traceContext: OWN });
+    const none = newDelivery();
+    for (const d of [queued, running, done, traced, none]) await store.create(d, DAY);
+    await store.close();
+    const db = new Database(file);
+    db.pragma('user_version = 8');
+    db.close();
+
+    store = openSqliteStore({ dataDir: dir });
+    expect(userVersion()).toBe(LATEST);
+    const claimed = await store.claimDue(Number.MAX_SAFE_INTEGER, 10, 'w', 1000);
+    const traceOf = (id: string) => claimed.find((d) => d.id === id)?.traceContext;
+    expect(claimed.map((d) => d.id).sort()).toEqual(
+      [queued.id, running.id, traced.id, none.id].sort(),
+    );
+    expect(traceOf(queued.id)).toBe(SENT);
+    expect(traceOf(running.id)).toBe(SENT);
+    expect(traceOf(traced.id)).toBe(OWN);
+    expect(traceOf(none.id)).toBeUndefined();
+    // A final delivery is left as it was: no worker runs it again.
+    expect((await store.get(done.id))?.traceContext).toBeUndefined();
+    await store.close();
+  });
+
   it('a database newer than the code is refused with a clear error, and left alone', async () => {
     await openSqliteStore({ dataDir: dir }).close();
     const db = new Database(file);
@@ -186,6 +223,10 @@ describe('migrations', () => {
     );
     insert.run('old-1', 'dead', Buffer.alloc(0));
     insert.run('old-2', 'queued', Buffer.alloc(0));
+    // From version 8 the store counts what it writes (before, triggers did).
+    if (version >= 8) {
+      db.exec(`UPDATE delivery_counts SET n = n + 1 WHERE state IN ('dead', 'queued')`);
+    }
     db.close();
     return { id: 'old-1' };
   }

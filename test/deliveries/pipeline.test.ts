@@ -187,6 +187,28 @@ describe('mode: async', () => {
     await api.stop();
   });
 
+  it("tracing off: the worker passes the sender's traceparent on to the flow API", async () => {
+    const SENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const api = await new FakeFlowApi().start();
+    try {
+      const t = buildApp({ files: FILES, flowBaseUrl: api.url });
+      const res = await request(t.app)
+        .post('/hooks/async')
+        .set('X-Token', 'tok')
+        .set('traceparent', SENT)
+        .type('json')
+        .send('{"n":1}');
+      expect(res.status).toBe(202);
+      // The worker's claim reads no headers: the traceparent is kept with the delivery.
+      expect((await t.store.get(res.body.deliveryId))?.traceContext).toBe(SENT);
+      startWorker(t, api.url);
+      await until(() => api.requests.length === 1, 5000);
+      expect(api.requests[0]?.headers.traceparent).toBe(SENT);
+    } finally {
+      await api.stop();
+    }
+  });
+
   it('each claim of the worker holds under a new name: a run that outlived its lease is told it lost it', async () => {
     const api = await new FakeFlowApi().start();
     api.answerAfter(500);

@@ -54,6 +54,30 @@ describe('migrations', () => {
     expect((await stores[4].get(d.id))?.id).toBe(d.id);
   });
 
+  it("4: the deliveries still to run get the sender's traceparent as their trace context", async () => {
+    const SENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const sent = (overrides: Parameters<typeof newDelivery>[0] = {}) =>
+      newDelivery({
+        ...overrides,
+        request: { ...newDelivery().request, headers: { traceparent: SENT } },
+      });
+    const first = await store();
+    const queued = sent();
+    const done = sent({ state: 'succeeded' });
+    const none = newDelivery();
+    for (const d of [queued, done, none]) await first.create(d, DAY);
+    await first.close();
+    // As version 3 left them (tracing off: the header, no trace context).
+    await database.sql('DELETE FROM flowhook_schema WHERE version = 4');
+
+    const again = await store();
+    expect((await again.status()).schemaVersion).toBe(POSTGRES_MIGRATIONS.length);
+    const claimed = await again.claimDue(Number.MAX_SAFE_INTEGER, 10, 'w', 1000);
+    expect(claimed.find((d) => d.id === queued.id)?.traceContext).toBe(SENT);
+    expect(claimed.find((d) => d.id === none.id)?.traceContext).toBeUndefined();
+    expect((await again.get(done.id))?.traceContext).toBeUndefined();
+  });
+
   it('refuses a database with a newer schema than it knows, with one clear line', async () => {
     await (await store()).close();
     await database.sql(

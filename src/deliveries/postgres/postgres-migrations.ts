@@ -180,4 +180,14 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: "the sender's traceparent kept as the trace context of deliveries still to run (issue 15)",
+    // As the SQLite store's migration 9: the worker's claim no longer reads the stored headers.
+    sql: `
+      UPDATE deliveries SET trace_context = headers::json ->> 'traceparent'
+      WHERE trace_context IS NULL AND state IN ('queued', 'running')
+        AND headers::json ->> 'traceparent' IS NOT NULL;
+    `,
+  },
 ];
