@@ -1,8 +1,9 @@
 import { canonicalBody } from './canonical-body';
 import {
+  CLAIMED_COLUMN_LIST,
+  DELIVERY_COLUMN_LIST,
   jsonOrNull,
   type StoredAttempt,
-  type StoredClaimed,
   type StoredDelivery,
 } from './stored-columns';
 import type { NewDelivery } from './types';
@@ -18,64 +19,8 @@ export interface AttemptRow extends StoredAttempt {
   draft: 0 | 1;
 }
 
-/** The columns of a delivery's row, in the order of the store's statements and raw rows. */
-export const DELIVERY_COLUMN_LIST = [
-  'id',
-  'source',
-  'idempotency_key',
-  'mode',
-  'state',
-  'received_at',
-  'updated_at',
-  'mapping_version',
-  'method',
-  'url',
-  'headers',
-  'body',
-  'body_bytes',
-  'body_truncated',
-  'routes',
-  'answer',
-  'next_attempt_at',
-  'lease_owner',
-  'lease_until',
-  'last_error',
-  'late_answer',
-  'explanation',
-  'trace_context',
-] as const satisfies readonly (keyof DeliveryRow)[];
-
 export const DELIVERY_COLUMNS = DELIVERY_COLUMN_LIST.join(', ');
-
-/** The columns a claim reads (ClaimedDelivery), in the order of its raw rows. */
-export const CLAIMED_COLUMN_LIST = [
-  'id',
-  'source',
-  'idempotency_key',
-  'mode',
-  'state',
-  'received_at',
-  'updated_at',
-  'mapping_version',
-  'routes',
-  'next_attempt_at',
-  'lease_owner',
-  'lease_until',
-  'last_error',
-  'late_answer',
-  'trace_context',
-] as const satisfies readonly (keyof StoredClaimed)[];
-
 export const CLAIMED_COLUMNS = CLAIMED_COLUMN_LIST.join(', ');
-
-/** Compiles only when `Missing` is never: a column list that leaves a column out does not. */
-export type Complete<Missing extends never> = Missing;
-export type DeliveryColumnsComplete = Complete<
-  Exclude<keyof DeliveryRow, (typeof DELIVERY_COLUMN_LIST)[number]>
->;
-export type ClaimedColumnsComplete = Complete<
-  Exclude<keyof StoredClaimed, (typeof CLAIMED_COLUMN_LIST)[number]>
->;
 
 export const ATTEMPT_COLUMNS = `delivery_id, number, started_at, duration_ms, route, flow_id, outcome,
   http_status, session_id, error, draft`;

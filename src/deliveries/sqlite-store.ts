@@ -11,9 +11,7 @@ import { likeLiteral } from './like-literal';
 import { listSql, type ListParams } from './sqlite-list-query';
 import {
   ATTEMPT_COLUMNS,
-  CLAIMED_COLUMN_LIST,
   CLAIMED_COLUMNS,
-  DELIVERY_COLUMN_LIST,
   DELIVERY_COLUMNS,
   rowFrom,
   rowFromNew,
@@ -23,8 +21,10 @@ import {
 } from './sqlite-rows';
 import {
   attemptFromRow,
+  CLAIMED_COLUMN_LIST,
   claimedFromRow,
   columnsOf,
+  DELIVERY_COLUMN_LIST,
   recordFromRow,
   type StoredClaimed,
 } from './stored-columns';

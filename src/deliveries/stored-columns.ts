@@ -66,25 +66,48 @@ export function columnsOf(patch: DeliveryPatch): Record<string, unknown> {
   return values;
 }
 
-/** The columns a claim reads (ClaimedDelivery): all but the request's, the answer, the explanation. */
-export type StoredClaimed = Pick<
-  StoredDelivery,
-  | 'id'
-  | 'source'
-  | 'idempotency_key'
-  | 'mode'
-  | 'state'
-  | 'received_at'
-  | 'updated_at'
-  | 'mapping_version'
-  | 'routes'
-  | 'next_attempt_at'
-  | 'lease_owner'
-  | 'lease_until'
-  | 'last_error'
-  | 'late_answer'
-  | 'trace_context'
+/**
+ * The columns a claim reads (ClaimedDelivery): all but the request's, the answer and the
+ * explanation. In this order in SQLite's raw rows.
+ */
+export const CLAIMED_COLUMN_LIST = [
+  'id',
+  'source',
+  'idempotency_key',
+  'mode',
+  'state',
+  'received_at',
+  'updated_at',
+  'mapping_version',
+  'routes',
+  'next_attempt_at',
+  'lease_owner',
+  'lease_until',
+  'last_error',
+  'late_answer',
+  'trace_context',
+] as const satisfies readonly (keyof StoredDelivery)[];
+
+/** Every column of a delivery: the claimed ones, then the request's, the answer, the explanation. */
+export const DELIVERY_COLUMN_LIST = [
+  ...CLAIMED_COLUMN_LIST,
+  'method',
+  'url',
+  'headers',
+  'body',
+  'body_bytes',
+  'body_truncated',
+  'answer',
+  'explanation',
+] as const satisfies readonly (keyof StoredDelivery)[];
+
+/** Compiles only when `Missing` is never: a column list that leaves a column out does not. */
+export type Complete<Missing extends never> = Missing;
+export type DeliveryColumnsComplete = Complete<
+  Exclude<keyof StoredDelivery, (typeof DELIVERY_COLUMN_LIST)[number]>
 >;
+
+export type StoredClaimed = Pick<StoredDelivery, (typeof CLAIMED_COLUMN_LIST)[number]>;
 
 export function claimedFromRow(row: StoredClaimed, attempts: Attempt[]): ClaimedDelivery {
   return {

@@ -1,5 +1,5 @@
 import type { CircuitState } from './types';
-import type { Complete } from '../deliveries/sqlite-rows';
+import type { Complete } from '../deliveries/stored-columns';
 
 /**
  * One flow's shared state as both limits stores keep it (table flow_states, the same columns in

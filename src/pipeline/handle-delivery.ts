@@ -158,6 +158,8 @@ export async function handleDelivery(
   trace.deliveryId = deliveryId;
   trace.secretIndex = verdict.secretIndex;
 
+  // The sender's traceparent, when valid: passed on to the flow API, and kept with the delivery.
+  const senderTraceparent = validTraceparent(request.headers.traceparent);
   let view: RequestView | undefined;
   let decision: Decision;
   try {
@@ -176,7 +178,7 @@ export async function handleDelivery(
         source,
         view as RequestView,
         deps.defaultOrgId,
-        validTraceparent(request.headers.traceparent),
+        senderTraceparent,
         deps.executeBodyLimit,
       );
       span.setAttribute('flowhook.route', planned.map((step) => step.route.name).join(','));
@@ -238,7 +240,7 @@ export async function handleDelivery(
         // Its later attempts (the worker, a replay, another instance) join this trace: the receive
         // span's, or with tracing off the sender's own, passed on as it came (the worker's claim
         // does not read the stored headers, issue 15).
-        traceContext: currentTraceparent() ?? validTraceparent(request.headers.traceparent) ?? null,
+        traceContext: currentTraceparent() ?? senderTraceparent ?? null,
       },
       deps.idempotencyWindowMs,
     )

@@ -19,7 +19,9 @@ import {
 import { recordFromNew } from '../record-from-new';
 import {
   attemptFromRow,
+  CLAIMED_COLUMN_LIST,
   claimedFromRow,
+  DELIVERY_COLUMN_LIST,
   columnsOf as storedColumnsOf,
   recordFromRow as storedRecordFromRow,
   type StoredAttempt,
@@ -70,25 +72,17 @@ interface DeliveryRow extends StoredDelivery {
   attempts: StoredAttempt[];
 }
 
-/** A delivery with its attempts, read in one statement (one snapshot). */
-const RECORD = `d.id, d.source, d.idempotency_key, d.mode, d.state, d.received_at, d.updated_at,
-  d.mapping_version, d.method, d.url, d.headers, d.body, d.body_bytes, d.body_truncated, d.routes,
-  d.answer, d.next_attempt_at, d.lease_owner, d.lease_until, d.last_error,
-  d.late_answer, d.explanation, d.trace_context,
-  (SELECT coalesce(json_agg(a ORDER BY a.number), '[]'::json) FROM (
+/** A delivery's attempts, as one JSON array of attempt rows in order (`d`: the delivery). */
+const ATTEMPTS = `(SELECT coalesce(json_agg(a ORDER BY a.number), '[]'::json) FROM (
      SELECT number, started_at, duration_ms, route, flow_id, outcome, http_status, session_id,
        error, draft
      FROM attempts WHERE delivery_id = d.id) a) AS attempts`;
 
+/** A delivery with its attempts, read in one statement (one snapshot). */
+const RECORD = [...DELIVERY_COLUMN_LIST.map((column) => `d.${column}`), ATTEMPTS].join(', ');
+
 /** What a claim reads (ClaimedDelivery): not the request, answer or explanation. */
-const CLAIMED = `d.id, d.source, d.idempotency_key, d.mode, d.state, d.received_at, d.updated_at,
-  d.mapping_version, d.routes, d.next_attempt_at, d.lease_owner, d.lease_until, d.last_error,
-  d.late_answer,
-  d.trace_context,
-  (SELECT coalesce(json_agg(a ORDER BY a.number), '[]'::json) FROM (
-     SELECT number, started_at, duration_ms, route, flow_id, outcome, http_status, session_id,
-       error, draft
-     FROM attempts WHERE delivery_id = d.id) a) AS attempts`;
+const CLAIMED = [...CLAIMED_COLUMN_LIST.map((column) => `d.${column}`), ATTEMPTS].join(', ');
 
 /** Creates gathered in one statement at most (a turn's worth under load is far fewer). */
 const CREATE_BATCH_MAX = 64;
