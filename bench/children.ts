@@ -1,6 +1,8 @@
-// What bench/run.ts and bench/instructions.ts share: the child processes they start (the fake
-// flow API, the servers) and stop, the HTTP requests they make, and the servers' environment.
-import { spawn, type ChildProcess } from 'node:child_process';
+// What bench/run.ts, bench/instructions.ts and bench/allocations.ts share: the child processes
+// they start (the fake flow API, the servers) and stop, the HTTP requests they make, and the
+// servers' environment.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -212,3 +214,141 @@ export const COMPARE_ENV: Record<string, string> = Object.fromEntries(
     .filter((pair) => pair.includes('='))
     .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
 );
+
+/** The bench's flowhook mapping directory (`mode: sync`). */
+export const MAPPINGS_DIR = path.join(__dirname, '..', '..', 'bench', 'mappings');
+
+/**
+ * flowhook-async's mappings: the bench's github.yaml with `mode: async` (as `npm run bench`
+ * writes it), in `dir`.
+ */
+export function writeAsyncMappings(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const github = fs.readFileSync(path.join(MAPPINGS_DIR, 'github.yaml'), 'utf8');
+  fs.writeFileSync(path.join(dir, 'github.yaml'), `mode: async\n${github}`);
+}
+
+/** What a server of instructions.ts and allocations.ts is given: what `npm run bench` gives it. */
+export function countedServerEnv(options: {
+  port: number;
+  apiPort: number;
+  mappingsDir: string;
+  dataDir: string;
+  secret: string;
+  /** flowhook-b, flowhook-async-b: BENCH_COMPARE_ENV on top. */
+  compare: boolean;
+}): NodeJS.ProcessEnv {
+  return {
+    ...callerEnv(),
+    NODE_ENV: process.env.NODE_ENV ?? 'production',
+    PORT: String(options.port),
+    HOST,
+    FLOW_BASE_URL: `http://${HOST}:${options.apiPort}`,
+    FLOW_ORG_ID: 'bench-org',
+    FLOW_API_TOKEN: API_TOKEN,
+    MAPPINGS_DIR: options.mappingsDir,
+    DATA_DIR: options.dataDir,
+    GITHUB_WEBHOOK_SECRET: options.secret,
+    DEPLOY_FLOW_ID: 'deploy-flow',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
+    ...(options.compare ? COMPARE_ENV : {}),
+  };
+}
+
+/**
+ * Sends `total` signed pushes to a server over `connections` keep-alive lanes, as `npm run bench`
+ * sends them (its headers, a new delivery id each), and checks every answer: 202 "queued" from an
+ * async server, 200 with a sessionId from a sync one. `onSent` sees the count after each send.
+ */
+export async function sendPushes(options: {
+  name: string;
+  port: number;
+  payload: Buffer;
+  secret: string;
+  async: boolean;
+  total: number;
+  connections: number;
+  agent: http.Agent;
+  timeoutMs: number;
+  onSent?: (sent: number) => void;
+}): Promise<void> {
+  const signature = `sha256=${createHmac('sha256', options.secret).update(options.payload).digest('hex')}`;
+  const expected = options.async
+    ? { status: 202, text: '"queued"' }
+    : { status: 200, text: '"sessionId"' };
+  let sent = 0;
+  const lane = async (): Promise<void> => {
+    while (sent < options.total) {
+      sent += 1;
+      options.onSent?.(sent);
+      const answer = await request(
+        'POST',
+        options.port,
+        '/hooks/github',
+        options.payload,
+        {
+          'content-type': 'application/json',
+          'user-agent': 'GitHub-Hookshot/bench',
+          'x-github-event': 'push',
+          'x-github-hook-id': '401234567',
+          'x-hub-signature-256': signature,
+          'x-github-delivery': randomUUID(),
+        },
+        options.timeoutMs,
+        options.agent,
+      );
+      if (answer.status !== expected.status || !answer.text.includes(expected.text)) {
+        throw new Error(`${options.name} answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.connections }, lane));
+}
+
+/** How many executes the fake flow API has answered. */
+export async function executesAt(apiPort: number, agent: http.Agent): Promise<number> {
+  const answer = await request('GET', apiPort, '/count', undefined, {}, 10_000, agent);
+  return (JSON.parse(answer.text) as { executes: number }).executes;
+}
+
+/** Waits until the fake flow API has answered `expected` executes (an async server's backlog). */
+export async function drainedTo(
+  apiPort: number,
+  expected: number,
+  agent: http.Agent,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await executesAt(apiPort, agent)) < expected) {
+    if (Date.now() > deadline) throw new Error(`the worker did not run ${expected} deliveries`);
+    await sleep(200);
+  }
+}
+
+// CPU time from /proc (Linux); null elsewhere.
+let clockTicks = 0;
+export function ticksPerSecond(): number {
+  if (clockTicks === 0) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** CPU seconds used so far by one process. */
+export function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) {
+    return null;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state); utime and stime are fields 14 and 15
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+  } catch {
+    return null;
+  }
+}

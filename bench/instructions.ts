@@ -17,24 +17,24 @@
 // delivery. Needs `valgrind` (Debian's package, 3.19 here); a server runs ~30-60x slower under it,
 // so a run of two servers takes ~8 minutes.
 import { execFileSync, spawn } from 'node:child_process';
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  API_TOKEN,
-  COMPARE_ENV,
   HOST,
-  callerEnv,
+  MAPPINGS_DIR,
+  countedServerEnv,
+  drainedTo,
   freePort,
   live,
-  request,
-  sleep,
+  sendPushes,
   startFakeApi,
   stopChild,
   track,
   waitHealthy,
+  writeAsyncMappings,
 } from './children';
 
 const SERVERS = [
@@ -125,20 +125,6 @@ const isAsync = (name: ServerName): boolean => name.includes('-async');
 
 let agent = new http.Agent({ keepAlive: true });
 
-async function executes(apiPort: number): Promise<number> {
-  const answer = await request('GET', apiPort, '/count', undefined, {}, 10_000, agent);
-  return (JSON.parse(answer.text) as { executes: number }).executes;
-}
-
-/** Waits until the fake flow API has answered `expected` executes (an async server's backlog). */
-async function drained(apiPort: number, expected: number): Promise<void> {
-  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-  while ((await executes(apiPort)) < expected) {
-    if (Date.now() > deadline) throw new Error(`the worker did not run ${expected} deliveries`);
-    await sleep(200);
-  }
-}
-
 /** `callgrind_control` finds a run by its prefix, user and host; these must match the server's. */
 function control(vgdbPrefix: string, pid: number, args: string[]): void {
   // It exits 0 even when it found no run, so its answer is read: `OK.` once the run took it.
@@ -221,13 +207,7 @@ async function countOne(
   const vgdbPrefix = path.join(os.tmpdir(), `flowhook-vgdb-${process.pid}`);
   // flowhook-async: the same mapping with `mode: async`, as `npm run bench` writes it
   const asyncMappings = path.join(RESULTS_DIR, `${STAMP}-mappings-async-${port}`);
-  let mappings = path.join(ROOT, 'bench', 'mappings');
-  if (isAsync(name)) {
-    mappings = asyncMappings;
-    fs.mkdirSync(mappings, { recursive: true });
-    const github = fs.readFileSync(path.join(ROOT, 'bench', 'mappings', 'github.yaml'), 'utf8');
-    fs.writeFileSync(path.join(mappings, 'github.yaml'), `mode: async\n${github}`);
-  }
+  if (isAsync(name)) writeAsyncMappings(asyncMappings);
   const log = fs.openSync(logFile, 'a');
   const server = track(
     spawn(
@@ -243,21 +223,14 @@ async function countOne(
       {
         cwd: ROOT,
         stdio: ['ignore', log, log],
-        env: {
-          ...callerEnv(),
-          NODE_ENV: process.env.NODE_ENV ?? 'production',
-          PORT: String(port),
-          HOST,
-          FLOW_BASE_URL: `http://${HOST}:${api.port}`,
-          FLOW_ORG_ID: 'bench-org',
-          FLOW_API_TOKEN: API_TOKEN,
-          MAPPINGS_DIR: mappings,
-          DATA_DIR: dataDir,
-          GITHUB_WEBHOOK_SECRET: secret,
-          DEPLOY_FLOW_ID: 'deploy-flow',
-          LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
-          ...(name.endsWith('-b') ? COMPARE_ENV : {}),
-        },
+        env: countedServerEnv({
+          port,
+          apiPort: api.port,
+          mappingsDir: isAsync(name) ? asyncMappings : MAPPINGS_DIR,
+          dataDir,
+          secret,
+          compare: name.endsWith('-b'),
+        }),
       },
     ),
   );
@@ -266,46 +239,25 @@ async function countOne(
   server.once('error', (err) => console.error(`${name}: ${err.message}`));
   try {
     await waitHealthy(port, server, logFile, START_TIMEOUT_MS);
-    const signature = `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}`;
-    // the headers and the check of `npm run bench` (the store keeps the headers: same bytes)
-    const expected = isAsync(name)
-      ? { status: 202, text: '"queued"' }
-      : { status: 200, text: '"sessionId"' };
-    const load = async (total: number): Promise<void> => {
-      let sent = 0;
-      const lane = async (): Promise<void> => {
-        while (sent < total) {
-          sent += 1;
-          const answer = await request(
-            'POST',
-            port,
-            '/hooks/github',
-            payload,
-            {
-              'content-type': 'application/json',
-              'user-agent': 'GitHub-Hookshot/bench',
-              'x-github-event': 'push',
-              'x-github-hook-id': '401234567',
-              'x-hub-signature-256': signature,
-              'x-github-delivery': randomUUID(),
-            },
-            REQUEST_TIMEOUT_MS,
-            agent,
-          );
-          if (answer.status !== expected.status || !answer.text.includes(expected.text)) {
-            throw new Error(`${name} answered ${answer.status}: ${answer.text.slice(0, 200)}`);
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: opts.connections }, lane));
-    };
+    const load = (total: number): Promise<void> =>
+      sendPushes({
+        name,
+        port,
+        payload,
+        secret,
+        async: isAsync(name),
+        total,
+        connections: opts.connections,
+        agent,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+      });
     process.stdout.write(`${name}: warm-up ${opts.warmup} requests… `);
     await load(opts.warmup);
-    if (isAsync(name)) await drained(api.port, opts.warmup);
+    if (isAsync(name)) await drainedTo(api.port, opts.warmup, agent, DRAIN_TIMEOUT_MS);
     control(vgdbPrefix, server.pid as number, ['--instr=on']);
     process.stdout.write(`counting ${opts.count}… `);
     await load(opts.count);
-    if (isAsync(name)) await drained(api.port, opts.warmup + opts.count);
+    if (isAsync(name)) await drainedTo(api.port, opts.warmup + opts.count, agent, DRAIN_TIMEOUT_MS);
     control(vgdbPrefix, server.pid as number, ['--dump']);
     control(vgdbPrefix, server.pid as number, ['--instr=off']);
     const dumps = fs

@@ -5,7 +5,7 @@
 //        BENCH_LOG_LEVEL (LOG_LEVEL of the servers, default info),
 //        BENCH_POSTGRES_URL (where the flowhook-pg* servers get a database of their own),
 //        BENCH_KEEP_DATA=1 (keep each server's DATA_DIR under bench/results/ after its run)
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,10 +17,12 @@ import {
   COMPARE_ENV,
   HOST,
   callerEnv,
+  cpuSeconds,
   freePort,
   live,
   request,
   sleep,
+  ticksPerSecond,
   startFakeApi,
   stopChild,
   track,
@@ -222,17 +224,6 @@ async function settledCount(apiPort: number): Promise<number> {
 }
 
 // CPU time from /proc (Linux); null elsewhere.
-let clockTicks = 0;
-function ticksPerSecond(): number {
-  if (clockTicks === 0) {
-    try {
-      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
-    } catch {
-      clockTicks = 100;
-    }
-  }
-  return clockTicks;
-}
 
 /** CPU seconds used so far by every process on the machine (busy time of all cores). */
 function machineCpuSeconds(): number | null {
@@ -259,21 +250,6 @@ function cpuOf(children: readonly ChildProcess[]): number | null {
     total += used;
   }
   return total;
-}
-
-/** CPU seconds used so far by one process. */
-function cpuSeconds(pid: number | undefined): number | null {
-  if (pid === undefined) {
-    return null;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state); utime and stime are fields 14 and 15
-    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
-  } catch {
-    return null;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

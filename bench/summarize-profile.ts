@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { SourceMap, type SourceMapPayload } from 'node:module';
 import path from 'node:path';
 
-interface CallFrame {
+export interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
@@ -55,12 +55,13 @@ export interface Summary {
   groups: { group: string; samples: number }[];
 }
 
-const SPECIAL: Record<string, string> = {
-  '(idle)': '(idle: waiting for I/O)',
-  '(program)': '(program: V8/native, not JS)',
-  '(garbage collector)': '(garbage collector)',
-  '(root)': '(root)',
-};
+/** Pseudo-frames V8 names in parentheses (a Map: a frame named `toString` is not one of them). */
+const SPECIAL = new Map<string, string>([
+  ['(idle)', '(idle: waiting for I/O)'],
+  ['(program)', '(program: V8/native, not JS)'],
+  ['(garbage collector)', '(garbage collector)'],
+  ['(root)', '(root)'],
+]);
 
 function toPath(url: string): string {
   return url.startsWith('file://') ? decodeURIComponent(new URL(url).pathname) : url;
@@ -70,7 +71,7 @@ function toPath(url: string): string {
 export function groupOf(frame: CallFrame, root: string): string {
   const { functionName, url } = frame;
   if (url === '') {
-    return SPECIAL[functionName] ?? 'native (V8 builtins, C++ bindings: JSON, writev, crypto…)';
+    return SPECIAL.get(functionName) ?? 'native (V8 builtins, C++ bindings: JSON, writev, crypto…)';
   }
   if (url.startsWith('node:')) {
     return 'node internals';
@@ -120,7 +121,7 @@ function original(file: string, line: number, column: number): { file: string; l
   return { file, line };
 }
 
-function labelOf(frame: CallFrame, group: string, root: string): string {
+export function labelOf(frame: CallFrame, group: string, root: string): string {
   const name = frame.functionName || '(anonymous)';
   if (frame.url === '') {
     return name;
