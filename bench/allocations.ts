@@ -20,12 +20,19 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import {
+  COUNTED_SERVERS,
+  ROOT,
+  RESULTS_DIR,
+  STAMP,
+  type CountedServer,
   MAPPINGS_DIR,
+  benchServerArgs,
   countedServerEnv,
   drainedTo,
   executesAt,
   freePort,
-  live,
+  parseRunnerArgs,
+  runMain,
   sendPushes,
   sleep,
   startFakeApi,
@@ -36,15 +43,8 @@ import {
 } from './children';
 import { groupOf, labelOf, type CallFrame } from './summarize-profile';
 
-const SERVERS = [
-  'raw',
-  'express',
-  'flowhook',
-  'flowhook-async',
-  'flowhook-b',
-  'flowhook-async-b',
-] as const;
-type ServerName = (typeof SERVERS)[number];
+const SERVERS = COUNTED_SERVERS;
+type ServerName = CountedServer;
 
 interface Options {
   only: ServerName[];
@@ -55,9 +55,6 @@ interface Options {
   live: boolean;
 }
 
-const ROOT = path.join(__dirname, '..', '..');
-const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
-const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
 const REQUEST_TIMEOUT_MS = 30_000;
 const DRAIN_TIMEOUT_MS = 300_000;
 const STOP_GRACE_MS = 10_000;
@@ -65,63 +62,27 @@ const STOP_GRACE_MS = 10_000;
 const WRITE_TIMEOUT_MS = 60_000;
 
 function parseArgs(argv: readonly string[]): Options {
-  const options: Options = {
-    only: ['express', 'flowhook', 'flowhook-async'],
-    warmup: 5_000,
-    count: 10_000,
-    connections: 32,
-    top: 20,
-    live: false,
-  };
-  for (let i = 0; i < argv.length; i += 1) {
-    const value = argv[i + 1] ?? '';
-    switch (argv[i]) {
-      case '--only': {
-        const names = value.split(',').filter(Boolean);
-        const unknown = names.filter((n) => !(SERVERS as readonly string[]).includes(n));
-        if (unknown.length > 0 || names.length === 0) {
-          throw new Error(`--only takes some of ${SERVERS.join(', ')}; got ${value}`);
-        }
-        options.only = names as ServerName[];
-        i += 1;
-        break;
-      }
-      case '--warmup':
-      case '--count':
-      case '--connections':
-      case '--top': {
-        const n = Number(value);
-        if (!Number.isInteger(n) || n < 1) throw new Error(`${argv[i]} takes a positive integer`);
-        options[argv[i].slice(2) as 'warmup' | 'count' | 'connections' | 'top'] = n;
-        i += 1;
-        break;
-      }
-      case '--live':
-        options.live = true;
-        break;
-      default:
-        throw new Error(`unknown argument ${argv[i]}`);
-    }
-  }
-  return options;
+  return parseRunnerArgs(
+    argv,
+    SERVERS,
+    {
+      only: ['express', 'flowhook', 'flowhook-async'],
+      warmup: 5_000,
+      count: 10_000,
+      connections: 32,
+      top: 20,
+      live: false,
+    },
+    ['warmup', 'count', 'connections', 'top'],
+    { '--live': (options) => (options.live = true) },
+  );
 }
 
 const COMPARE = process.env.BENCH_COMPARE ? path.resolve(process.env.BENCH_COMPARE) : undefined;
 
 /** The command line of a server, after `node` and its flags. */
 function serverArgs(name: ServerName): string[] {
-  switch (name) {
-    case 'raw':
-      return [path.join(__dirname, 'baseline-raw.js')];
-    case 'express':
-      return [path.join(__dirname, 'baseline-express.js')];
-    case 'flowhook':
-    case 'flowhook-async':
-      return [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'serve'];
-    case 'flowhook-b':
-    case 'flowhook-async-b':
-      return [path.join(COMPARE ?? ROOT, 'dist', 'src', 'cli', 'main.js'), 'serve'];
-  }
+  return benchServerArgs(name, name.endsWith('-b') ? (COMPARE ?? ROOT) : ROOT);
 }
 
 const isAsync = (name: ServerName): boolean => name.includes('-async');
@@ -292,14 +253,4 @@ async function main(): Promise<void> {
   );
 }
 
-function stopAll(): void {
-  for (const child of live) child.kill('SIGKILL');
-}
-process.on('exit', stopAll);
-process.once('SIGINT', () => process.exit(130));
-process.once('SIGTERM', () => process.exit(143));
-
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exitCode = 1;
-});
+runMain(main);

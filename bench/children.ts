@@ -215,6 +215,23 @@ export const COMPARE_ENV: Record<string, string> = Object.fromEntries(
     .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
 );
 
+/** The checkout's root (this file is dist/bench/children.js), and where the runners write. */
+export const ROOT = path.join(__dirname, '..', '..');
+export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+/** This run's time, in the names of the files it writes. */
+export const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
+
+/** The servers instructions.ts and allocations.ts count: flowhook-b runs BENCH_COMPARE's build. */
+export const COUNTED_SERVERS = [
+  'raw',
+  'express',
+  'flowhook',
+  'flowhook-async',
+  'flowhook-b',
+  'flowhook-async-b',
+] as const;
+export type CountedServer = (typeof COUNTED_SERVERS)[number];
+
 /** The bench's flowhook mapping directory (`mode: sync`). */
 export const MAPPINGS_DIR = path.join(__dirname, '..', '..', 'bench', 'mappings');
 
@@ -351,4 +368,78 @@ export function cpuSeconds(pid: number | undefined): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The command line options of the counting runners (instructions.ts, allocations.ts,
+ * warm-up.ts): `--only a,b` (names among `servers`), the integer options named in `integers`
+ * (`--count 1000` sets `count`), and the switches in `switches` (a flag without a value).
+ */
+export function parseRunnerArgs<N extends string, O extends { only: N[] }>(
+  argv: readonly string[],
+  servers: readonly N[],
+  defaults: O,
+  integers: readonly (keyof O & string)[],
+  switches: Readonly<Record<string, (options: O) => void>> = {},
+): O {
+  const options = { ...defaults };
+  for (let i = 0; i < argv.length; i += 1) {
+    const flag = argv[i];
+    const value = argv[i + 1] ?? '';
+    const name = flag.slice(2);
+    if (flag === '--only') {
+      const names = value.split(',').filter(Boolean);
+      const unknown = names.filter((n) => !(servers as readonly string[]).includes(n));
+      if (unknown.length > 0 || names.length === 0) {
+        throw new Error(`--only takes some of ${servers.join(', ')}; got ${value}`);
+      }
+      options.only = names as N[];
+      i += 1;
+    } else if (flag.startsWith('--') && (integers as readonly string[]).includes(name)) {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} takes a positive integer`);
+      (options as Record<string, unknown>)[name] = n;
+      i += 1;
+    } else if (Object.hasOwn(switches, flag)) {
+      switches[flag](options);
+    } else {
+      throw new Error(`unknown argument ${flag}`);
+    }
+  }
+  return options;
+}
+
+/**
+ * A bench server's command line after `node`: a baseline's script, or `serve` of the flowhook
+ * build in `build` (a checkout's root; its `dist/` built) for the flowhook servers.
+ */
+export function benchServerArgs(name: string, build: string): string[] {
+  switch (name) {
+    case 'raw':
+      return [path.join(__dirname, 'baseline-raw.js')];
+    case 'express':
+      return [path.join(__dirname, 'baseline-express.js')];
+    default:
+      return [path.join(build, 'dist', 'src', 'cli', 'main.js'), 'serve'];
+  }
+}
+
+/**
+ * Runs a runner's main: every child is killed when this process exits (SIGINT and SIGTERM
+ * included), and the exit status is 1 when main fails, with its message.
+ */
+export function runMain(main: () => Promise<void>): void {
+  const stopAll = () => {
+    for (const child of live) child.kill('SIGKILL');
+  };
+  process.on('exit', stopAll);
+  process.once('SIGINT', () => process.exit(130));
+  process.once('SIGTERM', () => process.exit(143));
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
 }

@@ -23,12 +23,19 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  COUNTED_SERVERS,
+  ROOT,
+  RESULTS_DIR,
+  STAMP,
+  type CountedServer,
   HOST,
+  benchServerArgs,
   MAPPINGS_DIR,
   countedServerEnv,
   drainedTo,
   freePort,
-  live,
+  parseRunnerArgs,
+  runMain,
   sendPushes,
   startFakeApi,
   stopChild,
@@ -37,15 +44,8 @@ import {
   writeAsyncMappings,
 } from './children';
 
-const SERVERS = [
-  'raw',
-  'express',
-  'flowhook',
-  'flowhook-async',
-  'flowhook-b',
-  'flowhook-async-b',
-] as const;
-type ServerName = (typeof SERVERS)[number];
+const SERVERS = COUNTED_SERVERS;
+type ServerName = CountedServer;
 
 interface Options {
   only: ServerName[];
@@ -54,9 +54,6 @@ interface Options {
   connections: number;
 }
 
-const ROOT = path.join(__dirname, '..', '..');
-const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
-const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
 /** Valgrind starts Node in ~10 s here; a server that is not up in this long has failed. */
 const START_TIMEOUT_MS = 180_000;
 /** SIGTERM, then SIGKILL: callgrind writes its exit dump first (a few seconds). */
@@ -67,58 +64,20 @@ const REQUEST_TIMEOUT_MS = 120_000;
 const DRAIN_TIMEOUT_MS = 600_000;
 
 function parseArgs(argv: readonly string[]): Options {
-  const options: Options = {
-    only: ['express', 'flowhook'],
-    warmup: 15_000,
-    count: 1_000,
-    connections: 32,
-  };
-  for (let i = 0; i < argv.length; i += 1) {
-    const value = argv[i + 1] ?? '';
-    switch (argv[i]) {
-      case '--only': {
-        const names = value.split(',').filter(Boolean);
-        const unknown = names.filter((n) => !(SERVERS as readonly string[]).includes(n));
-        if (unknown.length > 0 || names.length === 0) {
-          throw new Error(`--only takes some of ${SERVERS.join(', ')}; got ${value}`);
-        }
-        options.only = names as ServerName[];
-        i += 1;
-        break;
-      }
-      case '--warmup':
-      case '--count':
-      case '--connections': {
-        const n = Number(value);
-        if (!Number.isInteger(n) || n < 1) throw new Error(`${argv[i]} takes a positive integer`);
-        options[argv[i].slice(2) as 'warmup' | 'count' | 'connections'] = n;
-        i += 1;
-        break;
-      }
-      default:
-        throw new Error(`unknown argument ${argv[i]}`);
-    }
-  }
-  return options;
+  return parseRunnerArgs(
+    argv,
+    SERVERS,
+    { only: ['express', 'flowhook'], warmup: 15_000, count: 1_000, connections: 32 },
+    ['warmup', 'count', 'connections'],
+  );
 }
 
 const COMPARE = process.env.BENCH_COMPARE ? path.resolve(process.env.BENCH_COMPARE) : undefined;
 
-/** The command line of a server, after `node`. */
+/** The command line of a server, after `node`: flowhook-b's is BENCH_COMPARE's build (or this
+ * one again, with BENCH_COMPARE_ENV: a setting's A/B). */
 function serverArgs(name: ServerName): string[] {
-  switch (name) {
-    case 'raw':
-      return [path.join(__dirname, 'baseline-raw.js')];
-    case 'express':
-      return [path.join(__dirname, 'baseline-express.js')];
-    case 'flowhook':
-    case 'flowhook-async':
-      return [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'serve'];
-    case 'flowhook-b':
-    case 'flowhook-async-b':
-      // BENCH_COMPARE unset: this build again, with BENCH_COMPARE_ENV (a setting's A/B)
-      return [path.join(COMPARE ?? ROOT, 'dist', 'src', 'cli', 'main.js'), 'serve'];
-  }
+  return benchServerArgs(name, name.endsWith('-b') ? (COMPARE ?? ROOT) : ROOT);
 }
 
 const isAsync = (name: ServerName): boolean => name.includes('-async');
@@ -365,21 +324,4 @@ async function main(): Promise<void> {
   );
 }
 
-function stopAll(): void {
-  for (const child of live) child.kill('SIGKILL');
-}
-process.on('exit', stopAll);
-process.once('SIGINT', () => process.exit(130));
-process.once('SIGTERM', () => process.exit(143));
-
-main().then(
-  () => {
-    stopAll();
-    process.exit(0);
-  },
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    stopAll();
-    process.exit(1);
-  },
-);
+runMain(main);

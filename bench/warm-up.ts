@@ -17,12 +17,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import {
+  ROOT,
+  RESULTS_DIR,
+  STAMP,
   HOST,
+  benchServerArgs,
   MAPPINGS_DIR,
   countedServerEnv,
   cpuSeconds,
   freePort,
-  live,
+  parseRunnerArgs,
+  runMain,
   startFakeApi,
   stopChild,
   track,
@@ -42,64 +47,26 @@ interface Options {
   placement: Placement;
 }
 
-const ROOT = path.join(__dirname, '..', '..');
-const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
-const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
 const STOP_GRACE_MS = 10_000;
 /** The plateau: the median of this many last seconds. */
 const PLATEAU_SECONDS = 5;
 
 function parseArgs(argv: readonly string[]): Options {
-  const options: Options = {
-    only: ['express', 'flowhook'],
-    seconds: 20,
-    rounds: 3,
-    connections: 32,
-    placement: canPin() ? 'pinned' : 'shared',
-  };
-  for (let i = 0; i < argv.length; i += 1) {
-    const value = argv[i + 1] ?? '';
-    switch (argv[i]) {
-      case '--only': {
-        const names = value.split(',').filter(Boolean);
-        const unknown = names.filter((n) => !(SERVERS as readonly string[]).includes(n));
-        if (unknown.length > 0 || names.length === 0) {
-          throw new Error(`--only takes some of ${SERVERS.join(', ')}; got ${value}`);
-        }
-        options.only = names as ServerName[];
-        i += 1;
-        break;
-      }
-      case '--seconds':
-      case '--rounds':
-      case '--connections': {
-        const n = Number(value);
-        if (!Number.isInteger(n) || n < 1) throw new Error(`${argv[i]} takes a positive integer`);
-        options[argv[i].slice(2) as 'seconds' | 'rounds' | 'connections'] = n;
-        i += 1;
-        break;
-      }
-      case '--shared':
-        options.placement = 'shared';
-        break;
-      default:
-        throw new Error(`unknown argument ${argv[i]}`);
-    }
-  }
+  const options = parseRunnerArgs(
+    argv,
+    SERVERS,
+    {
+      only: ['express', 'flowhook'] as ServerName[],
+      seconds: 20,
+      rounds: 3,
+      connections: 32,
+      placement: (canPin() ? 'pinned' : 'shared') as Placement,
+    },
+    ['seconds', 'rounds', 'connections'],
+    { '--shared': (o) => (o.placement = 'shared') },
+  );
   if (options.seconds < 16) throw new Error('--seconds must be at least 16 (W=10 and D=6)');
   return options;
-}
-
-function serverArgs(name: ServerName): string[] {
-  switch (name) {
-    case 'raw':
-      return [path.join(__dirname, 'baseline-raw.js')];
-    case 'express':
-      return [path.join(__dirname, 'baseline-express.js')];
-    case 'flowhook':
-    case 'flowhook-async':
-      return [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'serve'];
-  }
 }
 
 const isAsync = (name: ServerName): boolean => name.includes('-async');
@@ -123,7 +90,7 @@ async function curveOf(
   const logFile = path.join(RESULTS_DIR, `${STAMP}-${name}-warm-up.log`);
   if (isAsync(name)) writeAsyncMappings(asyncMappings);
   const log = fs.openSync(logFile, 'a');
-  const { command, args } = serverCommand(opts.placement, serverArgs(name));
+  const { command, args } = serverCommand(opts.placement, benchServerArgs(name, ROOT));
   const server = track(
     spawn(command, args, {
       cwd: ROOT,
@@ -269,14 +236,4 @@ async function main(): Promise<void> {
   }
 }
 
-function stopAll(): void {
-  for (const child of live) child.kill('SIGKILL');
-}
-process.on('exit', stopAll);
-process.once('SIGINT', () => process.exit(130));
-process.once('SIGTERM', () => process.exit(143));
-
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exitCode = 1;
-});
+runMain(main);
