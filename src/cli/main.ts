@@ -3,6 +3,7 @@ import { ConfigError } from '../config';
 import { MappingsDirError } from '../mappings/load-mappings';
 import { processIo, type CliIo } from './cli-io';
 import type { DeliveriesOptions } from './deliveries-command';
+import { keepArrayBuiltinsOutOfLine } from './array-builtins';
 import { limitHeapGrowth } from './heap-growth';
 import { loadDotEnv, type DotEnv } from './load-dot-env';
 import type { LimitsOptions } from './limits-command';
@@ -359,8 +360,10 @@ Example:
       'Run the HTTP service: POST /hooks/:source, GET /healthz, GET /readyz. Configured by environment variables (see README).',
     )
     .action(async () => {
-      // Before the server loads: the old generation's growth is capped from the first collection.
+      // Before the server loads: the old generation's growth is capped from the first collection,
+      // and no hot function is compiled with the array builtins inlined.
       limitHeapGrowth();
+      keepArrayBuiltinsOutOfLine();
       const running = await command<typeof import('../server')>('../server').startServer();
       if (dotEnv) {
         // Names only: the values are secrets.
