@@ -25,12 +25,12 @@ import {
   RESULTS_DIR,
   STAMP,
   type CountedServer,
-  MAPPINGS_DIR,
   benchServerArgs,
-  countedServerEnv,
+  countedServerFiles,
   drainedTo,
   executesAt,
   freePort,
+  isAsyncServer,
   parseRunnerArgs,
   runMain,
   sendPushes,
@@ -39,7 +39,6 @@ import {
   stopChild,
   track,
   waitHealthy,
-  writeAsyncMappings,
 } from './children';
 import { groupOf, labelOf, type CallFrame } from './summarize-profile';
 
@@ -85,8 +84,6 @@ function serverArgs(name: ServerName): string[] {
   return benchServerArgs(name, name.endsWith('-b') ? (COMPARE ?? ROOT) : ROOT);
 }
 
-const isAsync = (name: ServerName): boolean => name.includes('-async');
-
 interface HeapNode {
   callFrame: CallFrame;
   selfSize: number;
@@ -131,11 +128,15 @@ async function sampleOne(
 ): Promise<Sampled> {
   const api = await startFakeApi();
   const port = await freePort();
-  const dataDir = path.join(RESULTS_DIR, `${STAMP}-allocations-data-${port}`);
-  const asyncMappings = path.join(RESULTS_DIR, `${STAMP}-allocations-mappings-${port}`);
   const logFile = path.join(RESULTS_DIR, `${STAMP}-${name}-allocations.log`);
   const profileFile = path.join(RESULTS_DIR, `${STAMP}-${name}.heapprofile`);
-  if (isAsync(name)) writeAsyncMappings(asyncMappings);
+  const files = countedServerFiles({
+    runner: 'allocations',
+    name,
+    port,
+    apiPort: api.port,
+    secret,
+  });
   const log = fs.openSync(logFile, 'a');
   const server = track(
     spawn(
@@ -145,14 +146,7 @@ async function sampleOne(
         cwd: ROOT,
         stdio: ['ignore', log, log],
         env: {
-          ...countedServerEnv({
-            port,
-            apiPort: api.port,
-            mappingsDir: isAsync(name) ? asyncMappings : MAPPINGS_DIR,
-            dataDir,
-            secret,
-            compare: name.endsWith('-b'),
-          }),
+          ...files.env,
           HEAP_SAMPLE_FILE: profileFile,
           ...(opts.live ? { HEAP_SAMPLE_LIVE: '1' } : {}),
         },
@@ -172,7 +166,7 @@ async function sampleOne(
         port,
         payload,
         secret,
-        async: isAsync(name),
+        async: isAsyncServer(name),
         total,
         connections: opts.connections,
         agent,
@@ -181,7 +175,7 @@ async function sampleOne(
       });
     process.stdout.write(`${name}: warm-up ${opts.warmup} requests… `);
     await load(opts.warmup);
-    if (isAsync(name)) await drainedTo(api.port, opts.warmup, agent, DRAIN_TIMEOUT_MS);
+    if (isAsyncServer(name)) await drainedTo(api.port, opts.warmup, agent, DRAIN_TIMEOUT_MS);
     const before = await executesAt(api.port, agent);
     signal('SIGUSR2');
     // the server starts the sampler when it handles the signal, on its next turn
@@ -191,7 +185,8 @@ async function sampleOne(
     await load(opts.count, (sent) => {
       if (opts.live && sent === Math.floor(opts.count / 2)) signal('SIGWINCH');
     });
-    if (isAsync(name)) await drainedTo(api.port, before + opts.count, agent, DRAIN_TIMEOUT_MS);
+    if (isAsyncServer(name))
+      await drainedTo(api.port, before + opts.count, agent, DRAIN_TIMEOUT_MS);
     const executed = (await executesAt(api.port, agent)) - before;
     if (!opts.live) signal('SIGWINCH');
     const deadline = Date.now() + WRITE_TIMEOUT_MS;
@@ -205,8 +200,7 @@ async function sampleOne(
     return { name, per: opts.live ? opts.connections : opts.count, ...tally(profile.head) };
   } finally {
     await Promise.all([stopChild(server, STOP_GRACE_MS), stopChild(api.child, STOP_GRACE_MS)]);
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    fs.rmSync(asyncMappings, { recursive: true, force: true });
+    files.remove();
     fs.rmSync(`${profileFile}.done`, { force: true });
   }
 }

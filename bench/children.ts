@@ -239,14 +239,14 @@ export const MAPPINGS_DIR = path.join(__dirname, '..', '..', 'bench', 'mappings'
  * flowhook-async's mappings: the bench's github.yaml with `mode: async` (as `npm run bench`
  * writes it), in `dir`.
  */
-export function writeAsyncMappings(dir: string): void {
+function writeAsyncMappings(dir: string): void {
   fs.mkdirSync(dir, { recursive: true });
   const github = fs.readFileSync(path.join(MAPPINGS_DIR, 'github.yaml'), 'utf8');
   fs.writeFileSync(path.join(dir, 'github.yaml'), `mode: async\n${github}`);
 }
 
-/** What a server of instructions.ts and allocations.ts is given: what `npm run bench` gives it. */
-export function countedServerEnv(options: {
+/** What a server of the counting runners is given: what `npm run bench` gives it. */
+function countedServerEnv(options: {
   port: number;
   apiPort: number;
   mappingsDir: string;
@@ -269,6 +269,45 @@ export function countedServerEnv(options: {
     DEPLOY_FLOW_ID: 'deploy-flow',
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'info',
     ...(options.compare ? COMPARE_ENV : {}),
+  };
+}
+
+/** flowhook-async and flowhook-async-b: the bench's mapping with `mode: async`. */
+export function isAsyncServer(name: string): boolean {
+  return name.includes('-async');
+}
+
+/**
+ * What a counting runner's server needs on disk and in its environment: a fresh DATA_DIR under
+ * bench/results/ and, for an async server, the mapping with `mode: async` beside it; `env` names
+ * them (BENCH_COMPARE_ENV on top for flowhook-b and flowhook-async-b). `remove` deletes both
+ * once the server has stopped.
+ */
+export function countedServerFiles(options: {
+  /** The runner's name, in the directories' names. */
+  runner: string;
+  name: string;
+  port: number;
+  apiPort: number;
+  secret: string;
+}): { env: NodeJS.ProcessEnv; remove(): void } {
+  const { runner, name, port } = options;
+  const dataDir = path.join(RESULTS_DIR, `${STAMP}-${runner}-data-${port}`);
+  const asyncMappings = path.join(RESULTS_DIR, `${STAMP}-${runner}-mappings-${port}`);
+  if (isAsyncServer(name)) writeAsyncMappings(asyncMappings);
+  return {
+    env: countedServerEnv({
+      port,
+      apiPort: options.apiPort,
+      mappingsDir: isAsyncServer(name) ? asyncMappings : MAPPINGS_DIR,
+      dataDir,
+      secret: options.secret,
+      compare: name.endsWith('-b'),
+    }),
+    remove() {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.rmSync(asyncMappings, { recursive: true, force: true });
+    },
   };
 }
 

@@ -30,10 +30,10 @@ import {
   type CountedServer,
   HOST,
   benchServerArgs,
-  MAPPINGS_DIR,
-  countedServerEnv,
+  countedServerFiles,
   drainedTo,
   freePort,
+  isAsyncServer,
   parseRunnerArgs,
   runMain,
   sendPushes,
@@ -41,7 +41,6 @@ import {
   stopChild,
   track,
   waitHealthy,
-  writeAsyncMappings,
 } from './children';
 
 const SERVERS = COUNTED_SERVERS;
@@ -79,8 +78,6 @@ const COMPARE = process.env.BENCH_COMPARE ? path.resolve(process.env.BENCH_COMPA
 function serverArgs(name: ServerName): string[] {
   return benchServerArgs(name, name.endsWith('-b') ? (COMPARE ?? ROOT) : ROOT);
 }
-
-const isAsync = (name: ServerName): boolean => name.includes('-async');
 
 let agent = new http.Agent({ keepAlive: true });
 
@@ -159,14 +156,18 @@ async function countOne(
 ): Promise<Counted> {
   const api = await startFakeApi();
   const port = await freePort();
-  const dataDir = path.join(RESULTS_DIR, `${STAMP}-instructions-data-${port}`);
   const outFile = path.join(RESULTS_DIR, `${STAMP}-${name}.callgrind-exit`);
   const keptFile = path.join(RESULTS_DIR, `${STAMP}-${name}.callgrind`);
   const logFile = path.join(RESULTS_DIR, `${STAMP}-${name}-instructions.log`);
   const vgdbPrefix = path.join(os.tmpdir(), `flowhook-vgdb-${process.pid}`);
-  // flowhook-async: the same mapping with `mode: async`, as `npm run bench` writes it
-  const asyncMappings = path.join(RESULTS_DIR, `${STAMP}-mappings-async-${port}`);
-  if (isAsync(name)) writeAsyncMappings(asyncMappings);
+  // its DATA_DIR, and flowhook-async's mapping with `mode: async` as `npm run bench` writes it
+  const files = countedServerFiles({
+    runner: 'instructions',
+    name,
+    port,
+    apiPort: api.port,
+    secret,
+  });
   const log = fs.openSync(logFile, 'a');
   const server = track(
     spawn(
@@ -182,14 +183,7 @@ async function countOne(
       {
         cwd: ROOT,
         stdio: ['ignore', log, log],
-        env: countedServerEnv({
-          port,
-          apiPort: api.port,
-          mappingsDir: isAsync(name) ? asyncMappings : MAPPINGS_DIR,
-          dataDir,
-          secret,
-          compare: name.endsWith('-b'),
-        }),
+        env: files.env,
       },
     ),
   );
@@ -204,7 +198,7 @@ async function countOne(
         port,
         payload,
         secret,
-        async: isAsync(name),
+        async: isAsyncServer(name),
         total,
         connections: opts.connections,
         agent,
@@ -212,11 +206,12 @@ async function countOne(
       });
     process.stdout.write(`${name}: warm-up ${opts.warmup} requests… `);
     await load(opts.warmup);
-    if (isAsync(name)) await drainedTo(api.port, opts.warmup, agent, DRAIN_TIMEOUT_MS);
+    if (isAsyncServer(name)) await drainedTo(api.port, opts.warmup, agent, DRAIN_TIMEOUT_MS);
     control(vgdbPrefix, server.pid as number, ['--instr=on']);
     process.stdout.write(`counting ${opts.count}… `);
     await load(opts.count);
-    if (isAsync(name)) await drainedTo(api.port, opts.warmup + opts.count, agent, DRAIN_TIMEOUT_MS);
+    if (isAsyncServer(name))
+      await drainedTo(api.port, opts.warmup + opts.count, agent, DRAIN_TIMEOUT_MS);
     control(vgdbPrefix, server.pid as number, ['--dump']);
     control(vgdbPrefix, server.pid as number, ['--instr=off']);
     const dumps = fs
@@ -232,8 +227,7 @@ async function countOne(
     return { name, perRequest: Number(total[1]) / opts.count, places };
   } finally {
     await Promise.all([stopChild(server, STOP_GRACE_MS), stopChild(api.child, STOP_GRACE_MS)]);
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    fs.rmSync(asyncMappings, { recursive: true, force: true });
+    files.remove();
     for (const f of fs.readdirSync(RESULTS_DIR)) {
       // the exit dump (start-up and warm-up, uninstrumented): not what was counted
       if (f.startsWith(path.basename(outFile))) fs.rmSync(path.join(RESULTS_DIR, f));
@@ -309,7 +303,7 @@ async function main(): Promise<void> {
     if (express && c !== express && c.name !== 'raw') {
       console.log(
         ratio(c, express) +
-          (isAsync(c.name) ? ' (one accept and one run of the worker per delivery)' : ''),
+          (isAsyncServer(c.name) ? ' (one accept and one run of the worker per delivery)' : ''),
       );
     }
     const a = counted.find((other) => `${other.name}-b` === c.name);

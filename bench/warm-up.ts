@@ -22,8 +22,7 @@ import {
   STAMP,
   HOST,
   benchServerArgs,
-  MAPPINGS_DIR,
-  countedServerEnv,
+  countedServerFiles,
   cpuSeconds,
   freePort,
   parseRunnerArgs,
@@ -32,7 +31,6 @@ import {
   stopChild,
   track,
   waitHealthy,
-  writeAsyncMappings,
 } from './children';
 import { canPin, placeLoadGenerator, serverCommand, type Placement } from './pin';
 
@@ -69,8 +67,6 @@ function parseArgs(argv: readonly string[]): Options {
   return options;
 }
 
-const isAsync = (name: ServerName): boolean => name.includes('-async');
-
 /** Each second of one server's life under load: answers, and the server's CPU seconds. */
 interface Second {
   answers: number;
@@ -85,24 +81,15 @@ async function curveOf(
 ): Promise<Second[]> {
   const api = await startFakeApi();
   const port = await freePort();
-  const dataDir = path.join(RESULTS_DIR, `${STAMP}-warm-up-data-${port}`);
-  const asyncMappings = path.join(RESULTS_DIR, `${STAMP}-warm-up-mappings-${port}`);
   const logFile = path.join(RESULTS_DIR, `${STAMP}-${name}-warm-up.log`);
-  if (isAsync(name)) writeAsyncMappings(asyncMappings);
+  const files = countedServerFiles({ runner: 'warm-up', name, port, apiPort: api.port, secret });
   const log = fs.openSync(logFile, 'a');
   const { command, args } = serverCommand(opts.placement, benchServerArgs(name, ROOT));
   const server = track(
     spawn(command, args, {
       cwd: ROOT,
       stdio: ['ignore', log, log],
-      env: countedServerEnv({
-        port,
-        apiPort: api.port,
-        mappingsDir: isAsync(name) ? asyncMappings : MAPPINGS_DIR,
-        dataDir,
-        secret,
-        compare: false,
-      }),
+      env: files.env,
     }),
   );
   fs.closeSync(log);
@@ -151,8 +138,7 @@ async function curveOf(
     return seconds.slice(0, opts.seconds);
   } finally {
     await Promise.all([stopChild(server, STOP_GRACE_MS), stopChild(api.child, STOP_GRACE_MS)]);
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    fs.rmSync(asyncMappings, { recursive: true, force: true });
+    files.remove();
   }
 }
 
