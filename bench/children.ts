@@ -311,6 +311,23 @@ export function countedServerFiles(options: {
   };
 }
 
+/** The `X-Hub-Signature-256` of the bench's push, signed with the server's secret. */
+export function pushSignature(payload: Buffer, secret: string): string {
+  return `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}`;
+}
+
+/** The headers of one push of the runners (`npm run bench`'s), with a new delivery id. */
+export function pushHeaders(signature: string): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'user-agent': 'GitHub-Hookshot/bench',
+    'x-github-event': 'push',
+    'x-github-hook-id': '401234567',
+    'x-hub-signature-256': signature,
+    'x-github-delivery': randomUUID(),
+  };
+}
+
 /**
  * Sends `total` signed pushes to a server over `connections` keep-alive lanes, as `npm run bench`
  * sends them (its headers, a new delivery id each), and checks every answer: 202 "queued" from an
@@ -328,7 +345,7 @@ export async function sendPushes(options: {
   timeoutMs: number;
   onSent?: (sent: number) => void;
 }): Promise<void> {
-  const signature = `sha256=${createHmac('sha256', options.secret).update(options.payload).digest('hex')}`;
+  const signature = pushSignature(options.payload, options.secret);
   const expected = options.async
     ? { status: 202, text: '"queued"' }
     : { status: 200, text: '"sessionId"' };
@@ -342,14 +359,7 @@ export async function sendPushes(options: {
         options.port,
         '/hooks/github',
         options.payload,
-        {
-          'content-type': 'application/json',
-          'user-agent': 'GitHub-Hookshot/bench',
-          'x-github-event': 'push',
-          'x-github-hook-id': '401234567',
-          'x-hub-signature-256': signature,
-          'x-github-delivery': randomUUID(),
-        },
+        pushHeaders(signature),
         options.timeoutMs,
         options.agent,
       );

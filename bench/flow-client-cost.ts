@@ -9,6 +9,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { FlowClient, FlowClientOptions } from '../src/flows/create-flow-client';
+import { median } from './report';
 
 const CALLS = Number(process.env.FLOW_CALLS ?? '20000');
 const CONCURRENCY = Number(process.env.FLOW_CONCURRENCY ?? '32');
@@ -99,12 +100,6 @@ async function measure(distDir: string, url: string, pin: boolean): Promise<RunR
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`the client run for ${distDir} exited with ${code}`);
   return JSON.parse(out.trim()) as RunResult;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 async function main(): Promise<void> {

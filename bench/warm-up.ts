@@ -12,7 +12,7 @@
 // bench` with a warm-up of W seconds and a measured run of D seconds would see of it (seconds
 // W+1 to W+D), for the default W=2 and D=6 and for W=10.
 import { spawn } from 'node:child_process';
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -25,6 +25,8 @@ import {
   countedServerFiles,
   cpuSeconds,
   freePort,
+  pushHeaders,
+  pushSignature,
   parseRunnerArgs,
   runMain,
   startFakeApi,
@@ -32,6 +34,7 @@ import {
   track,
   waitHealthy,
 } from './children';
+import { median } from './report';
 import { canPin, placeLoadGenerator, serverCommand, type Placement } from './pin';
 
 const SERVERS = ['raw', 'express', 'flowhook', 'flowhook-async'] as const;
@@ -96,7 +99,7 @@ async function curveOf(
   server.once('error', (err) => console.error(`${name}: ${err.message}`));
   try {
     await waitHealthy(port, server, logFile);
-    const signature = `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}`;
+    const signature = pushSignature(payload, secret);
     const seconds: Second[] = [];
     let cpuBefore = cpuSeconds(server.pid) ?? 0;
     const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -107,13 +110,7 @@ async function curveOf(
           connections: opts.connections,
           duration: opts.seconds,
           timeout: 10,
-          headers: {
-            'content-type': 'application/json',
-            'user-agent': 'GitHub-Hookshot/bench',
-            'x-github-event': 'push',
-            'x-github-hook-id': '401234567',
-            'x-hub-signature-256': signature,
-          },
+          headers: pushHeaders(signature),
           body: payload,
           requests: [
             {
@@ -140,12 +137,6 @@ async function curveOf(
     await Promise.all([stopChild(server, STOP_GRACE_MS), stopChild(api.child, STOP_GRACE_MS)]);
     files.remove();
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** The mean rate over seconds from+1 … from+length of a curve (a bench run's measured window). */
