@@ -67,4 +67,10 @@ export interface Measured {
   /** PostgreSQL: transactions committed in the bench database, and WAL fsyncs (whole server). */
   pgCommitsPerSec?: number;
   pgSyncsPerSec?: number;
+  /**
+   * The speed of the cores the server ran on (pinned: core 1; shared: every core), read with
+   * nothing of the bench on them just before the server started and just after it stopped
+   * (bench/core-speed.ts: pieces of fixed work per CPU ms). Absent when they could not be read.
+   */
+  coreSpeed?: { cores: number[]; before: number[]; after: number[] };
 }

@@ -9,6 +9,14 @@ export type Placement = 'shared' | 'pinned';
 /** The cores of this machine as a taskset list (`0-1`): what `shared` restores. */
 const ALL_CORES = `0-${os.cpus().length - 1}`;
 
+/** The core a pinned server runs on. */
+const SERVER_CORE = 1;
+
+/** The cores a server of this placement runs on. */
+export function serverCores(placement: Placement): number[] {
+  return placement === 'pinned' ? [SERVER_CORE] : os.cpus().map((_, core) => core);
+}
+
 /** Whether pinning is possible here: taskset exists and there are at least two cores. */
 export function canPin(): boolean {
   if (os.cpus().length < 2) return false;
@@ -35,6 +43,6 @@ export function serverCommand(
   args: readonly string[],
 ): { command: string; args: string[] } {
   return placement === 'pinned'
-    ? { command: 'taskset', args: ['-c', '1', process.execPath, ...args] }
+    ? { command: 'taskset', args: ['-c', String(SERVER_CORE), process.execPath, ...args] }
     : { command: process.execPath, args: [...args] };
 }

@@ -282,22 +282,92 @@ export function medianRow(runs: Measured[]): Measured {
   };
 }
 
-/** Every round of one placement: req/s, p99 (and drain/s), then flowhook/express per round. */
+/** Below this share of its best reading in the run, a core counts as slow (see core-speed.ts). */
+const SLOW_CORE = 0.9;
+
+/** Each core's best reading over every run of the bench (both placements). */
+export function bestCoreSpeeds(all: readonly Measured[]): Map<number, number> {
+  const best = new Map<number, number>();
+  for (const run of all) {
+    const speed = run.coreSpeed;
+    if (!speed) continue;
+    speed.cores.forEach((core, i) => {
+      const read = Math.max(speed.before[i], speed.after[i]);
+      best.set(core, Math.max(best.get(core) ?? 0, read));
+    });
+  }
+  return best;
+}
+
+/**
+ * How fast the slowest of a run's cores was, before or after it, as a share of that core's best
+ * reading in the bench; undefined when its cores were not read.
+ */
+export function coreShare(run: Measured, best: ReadonlyMap<number, number>): number | undefined {
+  const speed = run.coreSpeed;
+  if (!speed) return undefined;
+  let share = Infinity;
+  speed.cores.forEach((core, i) => {
+    const top = best.get(core);
+    if (top) share = Math.min(share, speed.before[i] / top, speed.after[i] / top);
+  });
+  return Number.isFinite(share) ? share : undefined;
+}
+
+/**
+ * Every round of one placement: req/s, p99 (and drain/s), the core's speed, then flowhook/express
+ * per round, and again over the rounds in which neither ran on a slow core.
+ */
 export function printRounds(all: Measured[], opts: ReportOptions, placement: Placement): void {
-  console.log(`\nEach round, ${placement} (req/s, p99 ms, srv ms/req; async: drain/s, tail ms):`);
+  const best = bestCoreSpeeds(all);
+  console.log(
+    `\nEach round, ${placement} (req/s, p99 ms, srv ms/req; async: drain/s, tail ms; core: ` +
+      `the server's slowest core before or after the run, of its best in this bench):`,
+  );
   const of = (name: ServerName) =>
     all.filter((r) => r.name === name && r.placement === placement && r.status === 'ok');
+  const core = (r: Measured) => {
+    const share = coreShare(r, best);
+    return share === undefined ? '' : `; core ${pct(share)}${share < SLOW_CORE ? ' SLOW' : ''}`;
+  };
   for (const name of opts.only) {
     const cells = of(name).map(
       (r) =>
-        `${fmt(r.rps)} (${fmt(r.p99)}, ${cpuPerRequest(r)}${r.drainRate === undefined ? '' : `; ${fmt(r.drainRate)}`}${r.tailCpuMs === undefined ? '' : `, ${r.tailCpuMs.toFixed(2)}`})`,
+        `${fmt(r.rps)} (${fmt(r.p99)}, ${cpuPerRequest(r)}${r.drainRate === undefined ? '' : `; ${fmt(r.drainRate)}`}${r.tailCpuMs === undefined ? '' : `, ${r.tailCpuMs.toFixed(2)}`}${core(r)})`,
     );
     console.log(`  ${name.padEnd(14)} ${cells.join('  ')}`);
   }
-  const fh = of('flowhook');
   const ex = of('express');
-  if (fh.length > 0 && fh.length === ex.length) {
-    const perRound = fh.map((r, i) => ((r.execRate ?? 0) / (ex[i].execRate ?? 1)).toFixed(2));
-    console.log(`  flowhook/express executions/s per round: ${perRound.join('  ')}`);
+  const full = (r: Measured) => (coreShare(r, best) ?? 1) >= SLOW_CORE;
+  let flagged = false;
+  for (const [name, label, value] of [
+    ['flowhook', 'flowhook/express executions/s', (r: Measured) => r.execRate],
+    ['flowhook-async', 'flowhook-async accepted/s / express executions/s', (r: Measured) => r.rps],
+    [
+      'flowhook-async',
+      'flowhook-async drain/s / express executions/s',
+      (r: Measured) => r.drainRate,
+    ],
+  ] as const) {
+    const runs = of(name);
+    if (runs.length === 0 || runs.length !== ex.length) continue;
+    const ratio = (i: number) => (value(runs[i]) ?? 0) / (ex[i].execRate ?? 1);
+    const fullSpeed = runs.flatMap((r, i) => (full(r) && full(ex[i]) ? [i] : []));
+    const perRound = runs.map(
+      (_, i) => `${ratio(i).toFixed(2)}${fullSpeed.includes(i) ? '' : '*'}`,
+    );
+    const others =
+      fullSpeed.length === runs.length
+        ? ''
+        : fullSpeed.length > 0
+          ? `; without the rounds marked *: ${median(fullSpeed.map(ratio)).toFixed(2)}x (median of ${fullSpeed.length})`
+          : '; no round had both at full speed';
+    flagged ||= fullSpeed.length < runs.length;
+    console.log(`  ${label} per round: ${perRound.join('  ')}${others}`);
+  }
+  if (flagged) {
+    console.log(
+      `  * one of the two runs had a slow core (below ${pct(SLOW_CORE)} of its best) before or after it`,
+    );
   }
 }

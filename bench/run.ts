@@ -31,7 +31,8 @@ import {
 } from './children';
 import { generateMappings } from './generate-mappings';
 import { measureLoadTime } from './load-time';
-import { canPin, placeLoadGenerator, serverCommand, type Placement } from './pin';
+import { coreSpeeds } from './core-speed';
+import { canPin, placeLoadGenerator, serverCommand, serverCores, type Placement } from './pin';
 import { rssOfAll, sampleRss } from './rss';
 import { SERVER_NAMES, type Measured, type ServerName } from './measured';
 import { medianRow, printLegend, printRounds, report } from './report';
@@ -472,6 +473,8 @@ async function benchOne(
   const servers: ChildProcess[] = [];
   let database: Awaited<ReturnType<typeof benchDatabase>> | undefined;
   const ports: number[] = [];
+  const cores = serverCores(placement);
+  const speedBefore = await coreSpeeds(cores);
   try {
     api = await startFakeApi();
     if (isPostgres(name)) database = await benchDatabase();
@@ -647,6 +650,9 @@ async function benchOne(
     if (api) {
       await stopChild(api.child, STOP_GRACE_MS);
     }
+    const speedAfter = await coreSpeeds(cores);
+    if (speedBefore && speedAfter)
+      out.coreSpeed = { cores, before: speedBefore, after: speedAfter };
     // Last, and never thrown: a directory that cannot be removed must not leave the fake flow
     // API running nor turn a measured run into a failed one.
     for (const port of KEEP_DATA ? [] : ports) {
@@ -739,7 +745,7 @@ async function main(): Promise<number> {
       medianRow(all.filter((r) => r.name === name && r.placement === placement)),
     );
     medians.push(...rows);
-    if (opts.rounds > 1) printRounds(all, opts, placement);
+    printRounds(all, opts, placement);
     report(rows, opts, placement);
   }
   printLegend(opts);
