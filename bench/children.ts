@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import autocannon from 'autocannon';
 
 export const HOST = '127.0.0.1';
 export const API_TOKEN = 'bench-token';
@@ -326,6 +327,46 @@ export function pushHeaders(signature: string): Record<string, string> {
     'x-hub-signature-256': signature,
     'x-github-delivery': randomUUID(),
   };
+}
+
+/**
+ * Loads a server's `/hooks/github` with the bench's signed push for `seconds` over `connections`
+ * keep-alive connections (autocannon), a new delivery id per request, as `npm run bench` does;
+ * `onTick` sees each second's answers. Resolves with autocannon's result.
+ */
+export function loadPushes(
+  options: {
+    port: number;
+    connections: number;
+    seconds: number;
+    payload: Buffer;
+    signature: string;
+  },
+  onTick?: (answers: number) => void,
+): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: `http://${HOST}:${options.port}/hooks/github`,
+        method: 'POST',
+        connections: options.connections,
+        duration: options.seconds,
+        timeout: 10,
+        headers: pushHeaders(options.signature),
+        body: options.payload,
+        requests: [
+          {
+            setupRequest: (req) => {
+              req.headers = { ...req.headers, 'x-github-delivery': randomUUID() };
+              return req;
+            },
+          },
+        ],
+      },
+      (err, done) => (err ? reject(err) : resolve(done)),
+    );
+    if (onTick) instance.on('tick', (tick: { counter: number }) => onTick(tick.counter));
+  });
 }
 
 /**

@@ -12,20 +12,18 @@
 // bench` with a warm-up of W seconds and a measured run of D seconds would see of it (seconds
 // W+1 to W+D), for the default W=2 and D=6 and for W=10.
 import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import autocannon from 'autocannon';
 import {
   ROOT,
   RESULTS_DIR,
   STAMP,
-  HOST,
   benchServerArgs,
   countedServerFiles,
   cpuSeconds,
   freePort,
-  pushHeaders,
+  loadPushes,
   pushSignature,
   parseRunnerArgs,
   runMain,
@@ -102,33 +100,14 @@ async function curveOf(
     const signature = pushSignature(payload, secret);
     const seconds: Second[] = [];
     let cpuBefore = cpuSeconds(server.pid) ?? 0;
-    const result = await new Promise<autocannon.Result>((resolve, reject) => {
-      const instance = autocannon(
-        {
-          url: `http://${HOST}:${port}/hooks/github`,
-          method: 'POST',
-          connections: opts.connections,
-          duration: opts.seconds,
-          timeout: 10,
-          headers: pushHeaders(signature),
-          body: payload,
-          requests: [
-            {
-              setupRequest: (req) => {
-                req.headers = { ...req.headers, 'x-github-delivery': randomUUID() };
-                return req;
-              },
-            },
-          ],
-        },
-        (err, done) => (err ? reject(err) : resolve(done)),
-      );
-      instance.on('tick', (tick: { counter: number }) => {
+    const result = await loadPushes(
+      { port, connections: opts.connections, seconds: opts.seconds, payload, signature },
+      (answers) => {
         const cpu = cpuSeconds(server.pid) ?? 0;
-        seconds.push({ answers: tick.counter, cpu: cpu - cpuBefore });
+        seconds.push({ answers, cpu: cpu - cpuBefore });
         cpuBefore = cpu;
-      });
-    });
+      },
+    );
     if (result.non2xx > 0 || result.errors > 0) {
       throw new Error(`${name}: ${result.non2xx} answers not 2xx, ${result.errors} errors`);
     }

@@ -1,0 +1,225 @@
+// Two servers measured in turns, a second or two each, through the same minutes (issue 15).
+// `npm run bench` measures its servers one after the other, a run each, and on this machine kind a
+// core's speed moves by up to 1.5× within minutes (see core-speed.ts): a ratio of two rates
+// measured a minute apart can be the core's doing. Here both servers are started on core 1 and
+// warmed up, then the load goes to one, then to the other, in slices of a few seconds, many times:
+// a slow phase of the core (tens of seconds) falls on both alike. Only one of them is loaded at a
+// time (two servers loaded at once on one core cost each ~3× its CPU per answer alone: the core
+// switches between them at every request).
+//
+//   node dist/bench/paired.js [--only express,flowhook] [--slices 8] [--seconds 2]
+//                             [--warmup 10] [--connections 32]
+//
+// Printed: each server's answers per second and CPU ms per answer over all its slices (CPU from
+// /proc, read at each slice's start and end), the median over the pairs of slices of the second's
+// rate against the first's, and the core's speed before and after. Each server's warm-up (W s,
+// one after the other) comes first: the figures are the warm servers', as in a gateway that has
+// been running (`npm run bench` measures seconds 3–8 of a fresh one).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type autocannon from 'autocannon';
+import {
+  COUNTED_SERVERS,
+  RESULTS_DIR,
+  ROOT,
+  STAMP,
+  benchServerArgs,
+  countedServerFiles,
+  isAsyncServer,
+  cpuSeconds,
+  freePort,
+  parseRunnerArgs,
+  loadPushes,
+  pushSignature,
+  runMain,
+  startFakeApi,
+  stopChild,
+  track,
+  waitHealthy,
+  type CountedServer,
+  type FakeApi,
+} from './children';
+import { coreSpeeds } from './core-speed';
+import { median } from './report';
+import { canPin, placeLoadGenerator, serverCommand, serverCores } from './pin';
+
+interface Options {
+  only: CountedServer[];
+  slices: number;
+  seconds: number;
+  warmup: number;
+  connections: number;
+}
+
+const STOP_GRACE_MS = 10_000;
+const COMPARE = process.env.BENCH_COMPARE ? path.resolve(process.env.BENCH_COMPARE) : undefined;
+
+function parseArgs(argv: readonly string[]): Options {
+  const options = parseRunnerArgs(
+    argv,
+    COUNTED_SERVERS,
+    {
+      only: ['express', 'flowhook'] as CountedServer[],
+      slices: 8,
+      seconds: 2,
+      warmup: 10,
+      connections: 32,
+    },
+    ['slices', 'seconds', 'warmup', 'connections'],
+  );
+  if (options.only.length !== 2) throw new Error('--only takes exactly two servers');
+  if (options.only.some(isAsyncServer)) {
+    // Its worker would run the backlog of its slice during the other server's slice.
+    throw new Error('--only takes servers that answer in the request (not flowhook-async)');
+  }
+  if (options.only.some((name) => name.endsWith('-b')) && COMPARE === undefined) {
+    throw new Error('flowhook-b and flowhook-async-b need BENCH_COMPARE (a built checkout)');
+  }
+  return options;
+}
+
+/** One server of a pair, started on core 1 in a session of its own. */
+interface Started {
+  name: CountedServer;
+  child: ChildProcess;
+  port: number;
+  api: FakeApi;
+  remove(): void;
+}
+
+async function start(name: CountedServer, secret: string): Promise<Started> {
+  const api = await startFakeApi();
+  const port = await freePort();
+  const files = countedServerFiles({ runner: 'paired', name, port, apiPort: api.port, secret });
+  const logFile = path.join(RESULTS_DIR, `${STAMP}-${name}-paired.log`);
+  const log = fs.openSync(logFile, 'a');
+  const build = name.endsWith('-b') ? (COMPARE ?? ROOT) : ROOT;
+  const { command, args } = serverCommand('pinned', benchServerArgs(name, build));
+  const child = track(
+    spawn(command, args, {
+      cwd: ROOT,
+      stdio: ['ignore', log, log],
+      env: files.env,
+      detached: true,
+    }),
+  );
+  fs.closeSync(log);
+  child.once('error', (err) => console.error(`${name}: ${err.message}`));
+  try {
+    await waitHealthy(port, child, logFile);
+  } catch (error) {
+    await Promise.all([stopChild(child, STOP_GRACE_MS), stopChild(api.child, STOP_GRACE_MS)]);
+    files.remove();
+    throw error;
+  }
+  return { name, child, port, api, remove: files.remove };
+}
+
+/** Loads one server for `seconds` with the bench's push (a new delivery id per request). */
+function load(
+  server: Started,
+  opts: Options,
+  seconds: number,
+  payload: Buffer,
+  signature: string,
+): Promise<autocannon.Result> {
+  return loadPushes({
+    port: server.port,
+    connections: opts.connections,
+    seconds,
+    payload,
+    signature,
+  });
+}
+
+async function stopAll(servers: Started[]): Promise<void> {
+  await Promise.all(
+    servers.flatMap((s) => [
+      stopChild(s.child, STOP_GRACE_MS),
+      stopChild(s.api.child, STOP_GRACE_MS),
+    ]),
+  );
+  for (const s of servers.splice(0)) s.remove();
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  if (!canPin()) throw new Error('paired needs taskset and two cores');
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  placeLoadGenerator('pinned');
+  const payload = Buffer.from(
+    JSON.stringify(
+      JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'payloads', 'github-push.json'), 'utf8')),
+    ),
+  );
+  const secret = randomBytes(20).toString('hex');
+  const [a, b] = opts.only;
+  console.log(
+    `${a} and ${b} in turns on core 1 (the runner and their fake flow APIs on core 0): ` +
+      `${opts.warmup} s of warm-up each, then ${opts.slices} slices of ${opts.seconds} s each, ` +
+      `${opts.connections} connections, node ${process.version}`,
+  );
+  const before = await coreSpeeds(serverCores('pinned'));
+  const signature = pushSignature(payload, secret);
+  const servers: Started[] = [];
+  const answers = [0, 0];
+  const cpu = [0, 0];
+  const busy = [0, 0];
+  const pairs: number[] = [];
+  const p99s: [number[], number[]] = [[], []];
+  try {
+    for (const name of opts.only) servers.push(await start(name, secret));
+    for (const server of servers) await load(server, opts, opts.warmup, payload, signature);
+    for (let slice = 1; slice <= opts.slices; slice += 1) {
+      const rates: number[] = [];
+      // Alternate which goes first, so neither always follows the other.
+      const order = slice % 2 === 1 ? [0, 1] : [1, 0];
+      for (const i of order) {
+        const server = servers[i];
+        const cpu0 = cpuSeconds(server.child.pid) ?? 0;
+        const t0 = performance.now();
+        const result = await load(server, opts, opts.seconds, payload, signature);
+        const seconds = (performance.now() - t0) / 1000;
+        const used = (cpuSeconds(server.child.pid) ?? 0) - cpu0;
+        if (result.non2xx > 0 || result.errors > 0) {
+          throw new Error(
+            `${server.name}: ${result.non2xx} answers not 2xx, ${result.errors} errors`,
+          );
+        }
+        answers[i] += result['2xx'];
+        cpu[i] += used;
+        busy[i] += seconds;
+        rates[i] = result['2xx'] / seconds;
+        p99s[i].push(result.latency.p99);
+      }
+      pairs.push(rates[1] / rates[0]);
+      console.log(
+        `slice ${slice}: ${a} ${Math.round(rates[0])}/s, ${b} ${Math.round(rates[1])}/s: ${(rates[1] / rates[0]).toFixed(2)}x`,
+      );
+    }
+  } finally {
+    await stopAll(servers);
+  }
+  const after = await coreSpeeds(serverCores('pinned'));
+  const rate = (i: number) => answers[i] / busy[i];
+  const ms = (i: number) => (cpu[i] * 1000) / Math.max(1, answers[i]);
+  for (const i of [0, 1]) {
+    console.log(
+      `${opts.only[i].padEnd(16)} ${Math.round(rate(i))} answers/s, ${ms(i).toFixed(2)} ms CPU per answer, ` +
+        `${Math.round((100 * cpu[i]) / busy[i])}% of the core while loaded, p99 ${median(p99s[i])} ms ` +
+        `(median of the slices')`,
+    );
+  }
+  console.log(
+    `${b}/${a}: ${(rate(1) / rate(0)).toFixed(2)}x the answers per second over all slices, ` +
+      `median of the pairs ${median(pairs).toFixed(2)}x; CPU per answer ${(ms(1) / ms(0)).toFixed(2)}x; ` +
+      `p99 ${(median(p99s[1]) / median(p99s[0])).toFixed(2)}x` +
+      (before && after
+        ? `; core speed ${before[0].toFixed(0)} before, ${after[0].toFixed(0)} after`
+        : ''),
+  );
+}
+
+runMain(main);
