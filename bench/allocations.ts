@@ -39,6 +39,7 @@ import {
   stopChild,
   track,
   waitHealthy,
+  pushPayload,
 } from './children';
 import { groupOf, labelOf, type CallFrame } from './summarize-profile';
 
@@ -213,11 +214,7 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections + 8 });
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  const payload = Buffer.from(
-    JSON.stringify(
-      JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'payloads', 'github-push.json'), 'utf8')),
-    ),
-  );
+  const payload = pushPayload();
   const secret = randomBytes(20).toString('hex');
   const unit = opts.live ? 'KB alive per request in flight' : 'KB allocated per answer';
   console.log(

@@ -312,6 +312,15 @@ export function countedServerFiles(options: {
   };
 }
 
+/**
+ * The bench's push, `bench/payloads/github-push.json`, as the bytes GitHub would send: compact
+ * JSON (the file is indented for reading). Sign these exact bytes.
+ */
+export function pushPayload(): Buffer {
+  const file = path.join(ROOT, 'bench', 'payloads', 'github-push.json');
+  return Buffer.from(JSON.stringify(JSON.parse(fs.readFileSync(file, 'utf8'))));
+}
+
 /** The `X-Hub-Signature-256` of the bench's push, signed with the server's secret. */
 export function pushSignature(payload: Buffer, secret: string): string {
   return `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}`;

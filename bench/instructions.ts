@@ -41,6 +41,7 @@ import {
   stopChild,
   track,
   waitHealthy,
+  pushPayload,
 } from './children';
 
 const SERVERS = COUNTED_SERVERS;
@@ -261,11 +262,7 @@ async function main(): Promise<void> {
   }
   agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections + 8 });
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  const payload = Buffer.from(
-    JSON.stringify(
-      JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'payloads', 'github-push.json'), 'utf8')),
-    ),
-  );
+  const payload = pushPayload();
   const secret = randomBytes(20).toString('hex');
   console.log(
     `instructions per answer under callgrind: ${opts.warmup} requests of warm-up, then ` +

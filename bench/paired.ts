@@ -40,6 +40,7 @@ import {
   waitHealthy,
   type CountedServer,
   type FakeApi,
+  pushPayload,
 } from './children';
 import { coreSpeeds } from './core-speed';
 import { median } from './report';
@@ -80,7 +81,7 @@ function parseArgs(argv: readonly string[]): Options {
   return options;
 }
 
-/** One server of a pair, started on core 1 in a session of its own. */
+/** One server of a pair, started on core 1. */
 interface Started {
   name: CountedServer;
   child: ChildProcess;
@@ -102,7 +103,6 @@ async function start(name: CountedServer, secret: string): Promise<Started> {
       cwd: ROOT,
       stdio: ['ignore', log, log],
       env: files.env,
-      detached: true,
     }),
   );
   fs.closeSync(log);
@@ -149,11 +149,7 @@ async function main(): Promise<void> {
   if (!canPin()) throw new Error('paired needs taskset and two cores');
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   placeLoadGenerator('pinned');
-  const payload = Buffer.from(
-    JSON.stringify(
-      JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'payloads', 'github-push.json'), 'utf8')),
-    ),
-  );
+  const payload = pushPayload();
   const secret = randomBytes(20).toString('hex');
   const [a, b] = opts.only;
   console.log(

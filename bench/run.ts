@@ -28,6 +28,7 @@ import {
   track,
   waitHealthy,
   type FakeApi,
+  pushPayload,
 } from './children';
 import { generateMappings } from './generate-mappings';
 import { measureLoadTime } from './load-time';
@@ -678,12 +679,7 @@ async function main(): Promise<number> {
   }
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
 
-  // GitHub sends compact JSON; sign the exact bytes once.
-  const payload = Buffer.from(
-    JSON.stringify(
-      JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'payloads', 'github-push.json'), 'utf8')),
-    ),
-  );
+  const payload = pushPayload();
   const secret = randomBytes(20).toString('hex');
   const signature = `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}`;
 

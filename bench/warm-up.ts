@@ -31,6 +31,7 @@ import {
   stopChild,
   track,
   waitHealthy,
+  pushPayload,
 } from './children';
 import { median } from './report';
 import { canPin, placeLoadGenerator, serverCommand, type Placement } from './pin';
@@ -128,11 +129,7 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   if (opts.placement === 'pinned') placeLoadGenerator('pinned');
-  const payload = Buffer.from(
-    JSON.stringify(
-      JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'payloads', 'github-push.json'), 'utf8')),
-    ),
-  );
+  const payload = pushPayload();
   const secret = randomBytes(20).toString('hex');
   console.log(
     `each second from a server's start under load: ${opts.seconds} s, ${opts.rounds} rounds, ` +
