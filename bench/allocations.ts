@@ -3,10 +3,12 @@
 // and stopped after a fixed number of requests; what the collector freed meanwhile is counted
 // too, so the figure is everything those requests allocated, whatever lived on. The collector's
 // work grows with what survives as well as with what is allocated: `--live` answers the other
-// half, what is still alive after a full collection taken while the requests are in flight.
+// half, what is still alive after a full collection taken while the requests are in flight, and
+// `--promoted` what lies between: what outlived the young generation's collections (each copied
+// by the scavenger, then freed by a mark-compact), per answer.
 //
 //   node dist/bench/allocations.js [--only express,flowhook,flowhook-async] [--warmup 5000]
-//                                  [--count 10000] [--connections 32] [--top 20] [--live]
+//                                  [--count 10000] [--connections 32] [--top 20] [--live | --promoted]
 //   BENCH_COMPARE=/other/checkout (built) adds flowhook-b and flowhook-async-b, that build.
 //
 // Servers: raw, express, flowhook, flowhook-async, flowhook-b, flowhook-async-b, with the
@@ -14,7 +16,6 @@
 // drained before sampling starts and before it stops: one accept and one run per delivery.
 // A sample is taken about every 8 KB allocated (HEAP_SAMPLE_INTERVAL), so a function's figure
 // is an estimate; the totals of two runs of one build were within ~1%.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -25,21 +26,15 @@ import {
   RESULTS_DIR,
   STAMP,
   type CountedServer,
-  benchServerArgs,
-  countedServerFiles,
   drainedTo,
   executesAt,
-  freePort,
   isAsyncServer,
   parseRunnerArgs,
   runMain,
   sendPushes,
   sleep,
-  startFakeApi,
-  stopChild,
-  track,
-  waitHealthy,
   pushPayload,
+  startCountedServer,
 } from './children';
 import { groupOf, labelOf, type CallFrame } from './summarize-profile';
 
@@ -53,6 +48,7 @@ interface Options {
   connections: number;
   top: number;
   live: boolean;
+  promoted: boolean;
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -62,7 +58,7 @@ const STOP_GRACE_MS = 10_000;
 const WRITE_TIMEOUT_MS = 60_000;
 
 function parseArgs(argv: readonly string[]): Options {
-  return parseRunnerArgs(
+  const options = parseRunnerArgs(
     argv,
     SERVERS,
     {
@@ -72,18 +68,19 @@ function parseArgs(argv: readonly string[]): Options {
       connections: 32,
       top: 20,
       live: false,
+      promoted: false,
     },
     ['warmup', 'count', 'connections', 'top'],
-    { '--live': (options) => (options.live = true) },
+    {
+      '--live': (options) => (options.live = true),
+      '--promoted': (options) => (options.promoted = true),
+    },
   );
+  if (options.live && options.promoted) throw new Error('--live and --promoted: one or the other');
+  return options;
 }
 
 const COMPARE = process.env.BENCH_COMPARE ? path.resolve(process.env.BENCH_COMPARE) : undefined;
-
-/** The command line of a server, after `node` and its flags. */
-function serverArgs(name: ServerName): string[] {
-  return benchServerArgs(name, name.endsWith('-b') ? (COMPARE ?? ROOT) : ROOT);
-}
 
 interface HeapNode {
   callFrame: CallFrame;
@@ -127,40 +124,28 @@ async function sampleOne(
   secret: string,
   agent: http.Agent,
 ): Promise<Sampled> {
-  const api = await startFakeApi();
-  const port = await freePort();
-  const logFile = path.join(RESULTS_DIR, `${STAMP}-${name}-allocations.log`);
   const profileFile = path.join(RESULTS_DIR, `${STAMP}-${name}.heapprofile`);
-  const files = countedServerFiles({
+  const server = await startCountedServer({
     runner: 'allocations',
     name,
-    port,
-    apiPort: api.port,
     secret,
+    compare: COMPARE,
+    command: (args) => ({
+      command: process.execPath,
+      args: ['--expose-gc', '--require', path.join(__dirname, 'heap-sampler.js'), ...args],
+    }),
+    env: {
+      HEAP_SAMPLE_FILE: profileFile,
+      ...(opts.live ? { HEAP_SAMPLE_LIVE: '1' } : {}),
+      ...(opts.promoted ? { HEAP_SAMPLE_PROMOTED: '1' } : {}),
+    },
+    stopGraceMs: STOP_GRACE_MS,
   });
-  const log = fs.openSync(logFile, 'a');
-  const server = track(
-    spawn(
-      process.execPath,
-      ['--expose-gc', '--require', path.join(__dirname, 'heap-sampler.js'), ...serverArgs(name)],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', log, log],
-        env: {
-          ...files.env,
-          HEAP_SAMPLE_FILE: profileFile,
-          ...(opts.live ? { HEAP_SAMPLE_LIVE: '1' } : {}),
-        },
-      },
-    ),
-  );
-  fs.closeSync(log);
-  server.once('error', (err) => console.error(`${name}: ${err.message}`));
+  const { port, api } = server;
   const signal = (sig: NodeJS.Signals) => {
-    if (!server.kill(sig)) throw new Error(`${name}: could not signal ${sig}`);
+    if (!server.child.kill(sig)) throw new Error(`${name}: could not signal ${sig}`);
   };
   try {
-    await waitHealthy(port, server, logFile);
     const load = (total: number, onSent?: (sent: number) => void): Promise<void> =>
       sendPushes({
         name,
@@ -200,8 +185,7 @@ async function sampleOne(
     if (executed < opts.count) throw new Error(`${name}: ${executed} executes for ${opts.count}`);
     return { name, per: opts.live ? opts.connections : opts.count, ...tally(profile.head) };
   } finally {
-    await Promise.all([stopChild(server, STOP_GRACE_MS), stopChild(api.child, STOP_GRACE_MS)]);
-    files.remove();
+    await server.stop();
     fs.rmSync(`${profileFile}.done`, { force: true });
   }
 }
@@ -216,7 +200,11 @@ async function main(): Promise<void> {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const payload = pushPayload();
   const secret = randomBytes(20).toString('hex');
-  const unit = opts.live ? 'KB alive per request in flight' : 'KB allocated per answer';
+  const unit = opts.live
+    ? 'KB alive per request in flight'
+    : opts.promoted
+      ? 'KB per answer that outlived the young generation'
+      : 'KB allocated per answer';
   console.log(
     `${unit}, V8's sampling heap profiler: ${opts.warmup} requests of warm-up, then ` +
       `${opts.count} sampled, ${opts.connections} connections, node ${process.version}`,
@@ -240,7 +228,10 @@ async function main(): Promise<void> {
       (opts.live
         ? `\n--live: sampled from the warm-up's end and stopped halfway through, after a full` +
           `\ncollection; what it shows is alive at that moment, divided by the connections.`
-        : ''),
+        : opts.promoted
+          ? `\n--promoted: what no scavenge freed (freed by a mark-compact, or alive at the end),` +
+            `\ndivided by the answers: what the scavenger copied into the old space.`
+          : ''),
   );
 }
 

@@ -1,6 +1,6 @@
-// What bench/run.ts, bench/instructions.ts and bench/allocations.ts share: the child processes
-// they start (the fake flow API, the servers) and stop, the HTTP requests they make, and the
-// servers' environment.
+// What the bench's runners (run.ts, paired.ts, warm-up.ts, instructions.ts, allocations.ts)
+// share: the child processes they start (the fake flow API, the servers) and stop, the HTTP
+// requests they make, and the servers' environment.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -310,6 +310,68 @@ export function countedServerFiles(options: {
       fs.rmSync(asyncMappings, { recursive: true, force: true });
     },
   };
+}
+
+/** A counting runner's server, started and healthy, with its own fake flow API. */
+export interface CountedServerRun {
+  readonly name: CountedServer;
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly api: FakeApi;
+  /** Stops the server and its fake flow API, then deletes its DATA_DIR (and async mappings). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one server as the counting runners (warm-up.ts, paired.ts, instructions.ts,
+ * allocations.ts) do: a fresh fake flow API, a free port, the server's files and environment
+ * (countedServerFiles), its output appended to `bench/results/<STAMP>-<name>-<runner>.log`; then
+ * waits for its health. `command` turns the server's arguments after `node` (benchServerArgs, of
+ * BENCH_COMPARE's build for a `-b` server) into what is spawned: `taskset`, valgrind, node flags.
+ * When it does not become healthy, everything started is stopped and removed before the error.
+ */
+export async function startCountedServer(options: {
+  runner: string;
+  name: CountedServer;
+  secret: string;
+  /** The checkout whose build a `-b` server runs (BENCH_COMPARE; this one when unset). */
+  compare: string | undefined;
+  command: (serverArgs: string[]) => { command: string; args: string[] };
+  /** On top of the server's environment (a preload's settings). */
+  env?: NodeJS.ProcessEnv;
+  startTimeoutMs?: number;
+  stopGraceMs?: number;
+}): Promise<CountedServerRun> {
+  const { runner, name, secret } = options;
+  const api = await startFakeApi();
+  const port = await freePort();
+  const files = countedServerFiles({ runner, name, port, apiPort: api.port, secret });
+  const logFile = path.join(RESULTS_DIR, `${STAMP}-${name}-${runner}.log`);
+  const build = name.endsWith('-b') ? (options.compare ?? ROOT) : ROOT;
+  const { command, args } = options.command(benchServerArgs(name, build));
+  const log = fs.openSync(logFile, 'a');
+  const child = track(
+    spawn(command, args, {
+      cwd: ROOT,
+      stdio: ['ignore', log, log],
+      env: { ...files.env, ...options.env },
+    }),
+  );
+  fs.closeSync(log);
+  // a failed spawn sets an exit code, which waitHealthy reports; this keeps it from crashing us
+  child.once('error', (err) => console.error(`${name}: ${err.message}`));
+  const graceMs = options.stopGraceMs ?? 10_000;
+  const stop = async () => {
+    await Promise.all([stopChild(child, graceMs), stopChild(api.child, graceMs)]);
+    files.remove();
+  };
+  try {
+    await waitHealthy(port, child, logFile, options.startTimeoutMs);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { name, child, port, api, stop };
 }
 
 /**

@@ -3,13 +3,16 @@
 //   SIGUSR2   start sampling (about one sample per HEAP_SAMPLE_INTERVAL bytes allocated)
 //   SIGWINCH  stop, and write the profile to HEAP_SAMPLE_FILE (then `<file>.done`)
 // HEAP_SAMPLE_LIVE=1: keep only what is still alive when sampling stops, after a full collection
-// (needs --expose-gc): what the requests in flight hold at that moment. Otherwise what the
+// (needs --expose-gc): what the requests in flight hold at that moment. HEAP_SAMPLE_PROMOTED=1:
+// keep what the young generation's collections (scavenges) did not free: what outlived them into
+// the old space, the work of the scavenger's copies and of the mark-compacts. Otherwise what the
 // collector freed is kept too: everything allocated while sampling.
 import fs from 'node:fs';
 import inspector from 'node:inspector';
 
 const file = process.env.HEAP_SAMPLE_FILE;
 const live = process.env.HEAP_SAMPLE_LIVE === '1';
+const promoted = process.env.HEAP_SAMPLE_PROMOTED === '1';
 const interval = Number(process.env.HEAP_SAMPLE_INTERVAL ?? '8192');
 
 if (file) {
@@ -26,7 +29,7 @@ if (file) {
         {
           samplingInterval: interval,
           includeObjectsCollectedByMajorGC: !live,
-          includeObjectsCollectedByMinorGC: !live,
+          includeObjectsCollectedByMinorGC: !live && !promoted,
         },
         report,
       );

@@ -16,7 +16,7 @@
 // worker's backlog is drained before and after, so the count is one accept and one run per
 // delivery. Needs `valgrind` (Debian's package, 3.19 here); a server runs ~30-60x slower under it,
 // so a run of two servers takes ~8 minutes.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -29,19 +29,13 @@ import {
   STAMP,
   type CountedServer,
   HOST,
-  benchServerArgs,
-  countedServerFiles,
   drainedTo,
-  freePort,
   isAsyncServer,
   parseRunnerArgs,
   runMain,
   sendPushes,
-  startFakeApi,
-  stopChild,
-  track,
-  waitHealthy,
   pushPayload,
+  startCountedServer,
 } from './children';
 
 const SERVERS = COUNTED_SERVERS;
@@ -72,13 +66,8 @@ function parseArgs(argv: readonly string[]): Options {
   );
 }
 
+/** flowhook-b's build: BENCH_COMPARE's (or this one again, with BENCH_COMPARE_ENV: a setting's A/B). */
 const COMPARE = process.env.BENCH_COMPARE ? path.resolve(process.env.BENCH_COMPARE) : undefined;
-
-/** The command line of a server, after `node`: flowhook-b's is BENCH_COMPARE's build (or this
- * one again, with BENCH_COMPARE_ENV: a setting's A/B). */
-function serverArgs(name: ServerName): string[] {
-  return benchServerArgs(name, name.endsWith('-b') ? (COMPARE ?? ROOT) : ROOT);
-}
 
 let agent = new http.Agent({ keepAlive: true });
 
@@ -155,44 +144,41 @@ async function countOne(
   payload: Buffer,
   secret: string,
 ): Promise<Counted> {
-  const api = await startFakeApi();
-  const port = await freePort();
   const outFile = path.join(RESULTS_DIR, `${STAMP}-${name}.callgrind-exit`);
   const keptFile = path.join(RESULTS_DIR, `${STAMP}-${name}.callgrind`);
-  const logFile = path.join(RESULTS_DIR, `${STAMP}-${name}-instructions.log`);
   const vgdbPrefix = path.join(os.tmpdir(), `flowhook-vgdb-${process.pid}`);
+  // the exit dump (start-up and warm-up, uninstrumented): not what was counted
+  const removeExitDumps = () => {
+    for (const f of fs.readdirSync(RESULTS_DIR)) {
+      if (f.startsWith(path.basename(outFile))) fs.rmSync(path.join(RESULTS_DIR, f));
+    }
+  };
   // its DATA_DIR, and flowhook-async's mapping with `mode: async` as `npm run bench` writes it
-  const files = countedServerFiles({
+  const server = await startCountedServer({
     runner: 'instructions',
     name,
-    port,
-    apiPort: api.port,
     secret,
-  });
-  const log = fs.openSync(logFile, 'a');
-  const server = track(
-    spawn(
-      'valgrind',
-      [
+    compare: COMPARE,
+    command: (args) => ({
+      command: 'valgrind',
+      args: [
         '--tool=callgrind',
         '--instr-atstart=no',
         `--vgdb-prefix=${vgdbPrefix}`,
         `--callgrind-out-file=${outFile}`,
         process.execPath,
-        ...serverArgs(name),
+        ...args,
       ],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', log, log],
-        env: files.env,
-      },
-    ),
-  );
-  fs.closeSync(log);
-  // a failed spawn sets an exit code, which waitHealthy reports; this keeps it from crashing us
-  server.once('error', (err) => console.error(`${name}: ${err.message}`));
+    }),
+    startTimeoutMs: START_TIMEOUT_MS,
+    stopGraceMs: STOP_GRACE_MS,
+  }).catch((error: unknown) => {
+    removeExitDumps();
+    throw error;
+  });
+  const { port, api } = server;
+  const pid = server.child.pid as number;
   try {
-    await waitHealthy(port, server, logFile, START_TIMEOUT_MS);
     const load = (total: number): Promise<void> =>
       sendPushes({
         name,
@@ -208,13 +194,13 @@ async function countOne(
     process.stdout.write(`${name}: warm-up ${opts.warmup} requests… `);
     await load(opts.warmup);
     if (isAsyncServer(name)) await drainedTo(api.port, opts.warmup, agent, DRAIN_TIMEOUT_MS);
-    control(vgdbPrefix, server.pid as number, ['--instr=on']);
+    control(vgdbPrefix, pid, ['--instr=on']);
     process.stdout.write(`counting ${opts.count}… `);
     await load(opts.count);
     if (isAsyncServer(name))
       await drainedTo(api.port, opts.warmup + opts.count, agent, DRAIN_TIMEOUT_MS);
-    control(vgdbPrefix, server.pid as number, ['--dump']);
-    control(vgdbPrefix, server.pid as number, ['--instr=off']);
+    control(vgdbPrefix, pid, ['--dump']);
+    control(vgdbPrefix, pid, ['--instr=off']);
     const dumps = fs
       .readdirSync(RESULTS_DIR)
       .filter((f) => f.startsWith(`${path.basename(outFile)}.`))
@@ -227,12 +213,8 @@ async function countOne(
     console.log(`done (${path.relative(ROOT, keptFile)})`);
     return { name, perRequest: Number(total[1]) / opts.count, places };
   } finally {
-    await Promise.all([stopChild(server, STOP_GRACE_MS), stopChild(api.child, STOP_GRACE_MS)]);
-    files.remove();
-    for (const f of fs.readdirSync(RESULTS_DIR)) {
-      // the exit dump (start-up and warm-up, uninstrumented): not what was counted
-      if (f.startsWith(path.basename(outFile))) fs.rmSync(path.join(RESULTS_DIR, f));
-    }
+    await server.stop();
+    removeExitDumps();
   }
 }
 

@@ -15,7 +15,6 @@
 // rate against the first's, and the core's speed before and after. Each server's warm-up (W s,
 // one after the other) comes first: the figures are the warm servers', as in a gateway that has
 // been running (`npm run bench` measures seconds 3–8 of a fresh one).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,24 +22,16 @@ import type autocannon from 'autocannon';
 import {
   COUNTED_SERVERS,
   RESULTS_DIR,
-  ROOT,
-  STAMP,
-  benchServerArgs,
-  countedServerFiles,
   isAsyncServer,
   cpuSeconds,
-  freePort,
   parseRunnerArgs,
   loadPushes,
   pushSignature,
   runMain,
-  startFakeApi,
-  stopChild,
-  track,
-  waitHealthy,
   type CountedServer,
-  type FakeApi,
   pushPayload,
+  startCountedServer,
+  type CountedServerRun,
 } from './children';
 import { coreSpeeds } from './core-speed';
 import { median } from './report';
@@ -82,44 +73,20 @@ function parseArgs(argv: readonly string[]): Options {
 }
 
 /** One server of a pair, started on core 1. */
-interface Started {
-  name: CountedServer;
-  child: ChildProcess;
-  port: number;
-  api: FakeApi;
-  remove(): void;
-}
-
-async function start(name: CountedServer, secret: string): Promise<Started> {
-  const api = await startFakeApi();
-  const port = await freePort();
-  const files = countedServerFiles({ runner: 'paired', name, port, apiPort: api.port, secret });
-  const logFile = path.join(RESULTS_DIR, `${STAMP}-${name}-paired.log`);
-  const log = fs.openSync(logFile, 'a');
-  const build = name.endsWith('-b') ? (COMPARE ?? ROOT) : ROOT;
-  const { command, args } = serverCommand('pinned', benchServerArgs(name, build));
-  const child = track(
-    spawn(command, args, {
-      cwd: ROOT,
-      stdio: ['ignore', log, log],
-      env: files.env,
-    }),
-  );
-  fs.closeSync(log);
-  child.once('error', (err) => console.error(`${name}: ${err.message}`));
-  try {
-    await waitHealthy(port, child, logFile);
-  } catch (error) {
-    await Promise.all([stopChild(child, STOP_GRACE_MS), stopChild(api.child, STOP_GRACE_MS)]);
-    files.remove();
-    throw error;
-  }
-  return { name, child, port, api, remove: files.remove };
+function start(name: CountedServer, secret: string): Promise<CountedServerRun> {
+  return startCountedServer({
+    runner: 'paired',
+    name,
+    secret,
+    compare: COMPARE,
+    command: (args) => serverCommand('pinned', args),
+    stopGraceMs: STOP_GRACE_MS,
+  });
 }
 
 /** Loads one server for `seconds` with the bench's push (a new delivery id per request). */
 function load(
-  server: Started,
+  server: CountedServerRun,
   opts: Options,
   seconds: number,
   payload: Buffer,
@@ -134,14 +101,8 @@ function load(
   });
 }
 
-async function stopAll(servers: Started[]): Promise<void> {
-  await Promise.all(
-    servers.flatMap((s) => [
-      stopChild(s.child, STOP_GRACE_MS),
-      stopChild(s.api.child, STOP_GRACE_MS),
-    ]),
-  );
-  for (const s of servers.splice(0)) s.remove();
+async function stopAll(servers: CountedServerRun[]): Promise<void> {
+  await Promise.all(servers.splice(0).map((server) => server.stop()));
 }
 
 async function main(): Promise<void> {
@@ -159,7 +120,7 @@ async function main(): Promise<void> {
   );
   const before = await coreSpeeds(serverCores('pinned'));
   const signature = pushSignature(payload, secret);
-  const servers: Started[] = [];
+  const servers: CountedServerRun[] = [];
   const answers = [0, 0];
   const cpu = [0, 0];
   const busy = [0, 0];

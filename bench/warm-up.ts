@@ -11,27 +11,17 @@
 // ms per answer, the plateau (the median of the last 5 seconds), and what a run of `npm run
 // bench` with a warm-up of W seconds and a measured run of D seconds would see of it (seconds
 // W+1 to W+D), for the default W=2 and D=6 and for W=10.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import {
-  ROOT,
   RESULTS_DIR,
-  STAMP,
-  benchServerArgs,
-  countedServerFiles,
   cpuSeconds,
-  freePort,
   loadPushes,
   pushSignature,
   parseRunnerArgs,
   runMain,
-  startFakeApi,
-  stopChild,
-  track,
-  waitHealthy,
   pushPayload,
+  startCountedServer,
 } from './children';
 import { median } from './report';
 import { canPin, placeLoadGenerator, serverCommand, type Placement } from './pin';
@@ -81,30 +71,28 @@ async function curveOf(
   payload: Buffer,
   secret: string,
 ): Promise<Second[]> {
-  const api = await startFakeApi();
-  const port = await freePort();
-  const logFile = path.join(RESULTS_DIR, `${STAMP}-${name}-warm-up.log`);
-  const files = countedServerFiles({ runner: 'warm-up', name, port, apiPort: api.port, secret });
-  const log = fs.openSync(logFile, 'a');
-  const { command, args } = serverCommand(opts.placement, benchServerArgs(name, ROOT));
-  const server = track(
-    spawn(command, args, {
-      cwd: ROOT,
-      stdio: ['ignore', log, log],
-      env: files.env,
-    }),
-  );
-  fs.closeSync(log);
-  server.once('error', (err) => console.error(`${name}: ${err.message}`));
+  const server = await startCountedServer({
+    runner: 'warm-up',
+    name,
+    secret,
+    compare: undefined,
+    command: (args) => serverCommand(opts.placement, args),
+    stopGraceMs: STOP_GRACE_MS,
+  });
   try {
-    await waitHealthy(port, server, logFile);
     const signature = pushSignature(payload, secret);
     const seconds: Second[] = [];
-    let cpuBefore = cpuSeconds(server.pid) ?? 0;
+    let cpuBefore = cpuSeconds(server.child.pid) ?? 0;
     const result = await loadPushes(
-      { port, connections: opts.connections, seconds: opts.seconds, payload, signature },
+      {
+        port: server.port,
+        connections: opts.connections,
+        seconds: opts.seconds,
+        payload,
+        signature,
+      },
       (answers) => {
-        const cpu = cpuSeconds(server.pid) ?? 0;
+        const cpu = cpuSeconds(server.child.pid) ?? 0;
         seconds.push({ answers, cpu: cpu - cpuBefore });
         cpuBefore = cpu;
       },
@@ -114,8 +102,7 @@ async function curveOf(
     }
     return seconds.slice(0, opts.seconds);
   } finally {
-    await Promise.all([stopChild(server, STOP_GRACE_MS), stopChild(api.child, STOP_GRACE_MS)]);
-    files.remove();
+    await server.stop();
   }
 }
 
