@@ -412,6 +412,8 @@ export function loadPushes(
     seconds: number;
     payload: Buffer;
     signature: string;
+    /** Each answer's latency in ms (fractional: autocannon times it with hrtime) as it arrives. */
+    onResponse?: (latencyMs: number) => void;
   },
   onTick?: (answers: number) => void,
 ): Promise<autocannon.Result> {
@@ -437,6 +439,12 @@ export function loadPushes(
       (err, done) => (err ? reject(err) : resolve(done)),
     );
     if (onTick) instance.on('tick', (tick: { counter: number }) => onTick(tick.counter));
+    const onResponse = options.onResponse;
+    if (onResponse) {
+      instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) =>
+        onResponse(ms),
+      );
+    }
   });
 }
 

@@ -12,7 +12,9 @@
 //
 // Printed: each server's answers per second and CPU ms per answer over all its slices (CPU from
 // /proc, read at each slice's start and end), the median over the pairs of slices of the second's
-// rate against the first's, and the core's speed before and after. Each server's warm-up (W s,
+// rate against the first's, the p99 of every answer past its slice's first 0.25 s (a slice opens
+// its connections anew, and their first answers carry that), and the core's speed before and
+// after. Each server's warm-up (W s,
 // one after the other) comes first: the figures are the warm servers', as in a gateway that has
 // been running (`npm run bench` measures seconds 3–8 of a fresh one).
 import { randomBytes } from 'node:crypto';
@@ -91,6 +93,7 @@ function load(
   seconds: number,
   payload: Buffer,
   signature: string,
+  onResponse?: (latencyMs: number) => void,
 ): Promise<autocannon.Result> {
   return loadPushes({
     port: server.port,
@@ -98,7 +101,21 @@ function load(
     seconds,
     payload,
     signature,
+    onResponse,
   });
+}
+
+/**
+ * A slice's first answers are left out of its latencies: they include opening its connections
+ * (autocannon opens them anew for each slice) and the burst of 32 first requests at once.
+ */
+const SETTLE_MS = 250;
+
+/** The q-quantile by nearest rank (q in 0..1); NaN when there is none. */
+function quantile(values: number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 }
 
 async function stopAll(servers: CountedServerRun[]): Promise<void> {
@@ -126,6 +143,8 @@ async function main(): Promise<void> {
   const busy = [0, 0];
   const pairs: number[] = [];
   const p99s: [number[], number[]] = [[], []];
+  /** Every answer's latency past its slice's first SETTLE_MS, per server. */
+  const latencies: [number[], number[]] = [[], []];
   try {
     for (const name of opts.only) servers.push(await start(name, secret));
     for (const server of servers) await load(server, opts, opts.warmup, payload, signature);
@@ -137,7 +156,9 @@ async function main(): Promise<void> {
         const server = servers[i];
         const cpu0 = cpuSeconds(server.child.pid) ?? 0;
         const t0 = performance.now();
-        const result = await load(server, opts, opts.seconds, payload, signature);
+        const result = await load(server, opts, opts.seconds, payload, signature, (ms) => {
+          if (performance.now() - ms - t0 >= SETTLE_MS) latencies[i].push(ms);
+        });
         const seconds = (performance.now() - t0) / 1000;
         const used = (cpuSeconds(server.child.pid) ?? 0) - cpu0;
         if (result.non2xx > 0 || result.errors > 0) {
@@ -161,18 +182,20 @@ async function main(): Promise<void> {
   }
   const after = await coreSpeeds(serverCores('pinned'));
   const rate = (i: number) => answers[i] / busy[i];
+  const p99 = (i: number) => quantile(latencies[i], 0.99);
   const ms = (i: number) => (cpu[i] * 1000) / Math.max(1, answers[i]);
   for (const i of [0, 1]) {
     console.log(
       `${opts.only[i].padEnd(16)} ${Math.round(rate(i))} answers/s, ${ms(i).toFixed(2)} ms CPU per answer, ` +
-        `${Math.round((100 * cpu[i]) / busy[i])}% of the core while loaded, p99 ${median(p99s[i])} ms ` +
-        `(median of the slices')`,
+        `${Math.round((100 * cpu[i]) / busy[i])}% of the core while loaded, ` +
+        `p50 ${quantile(latencies[i], 0.5).toFixed(1)} ms, p99 ${p99(i).toFixed(1)} ms ` +
+        `(the median of the slices' own: ${median(p99s[i])} ms)`,
     );
   }
   console.log(
     `${b}/${a}: ${(rate(1) / rate(0)).toFixed(2)}x the answers per second over all slices, ` +
       `median of the pairs ${median(pairs).toFixed(2)}x; CPU per answer ${(ms(1) / ms(0)).toFixed(2)}x; ` +
-      `p99 ${(median(p99s[1]) / median(p99s[0])).toFixed(2)}x` +
+      `p99 ${(p99(1) / p99(0)).toFixed(2)}x` +
       (before && after
         ? `; core speed ${before[0].toFixed(0)} before, ${after[0].toFixed(0)} after`
         : ''),
