@@ -22,6 +22,8 @@ export type ServerName = (typeof SERVER_NAMES)[number];
 export interface Measured {
   name: ServerName;
   placement: Placement;
+  /** The round it ran in (1…BENCH_ROUNDS): a server's run is compared with express's of the same. */
+  round?: number;
   status: 'ok' | 'skipped' | 'failed';
   note?: string;
   rps?: number;

@@ -349,10 +349,16 @@ export function printRounds(all: Measured[], opts: ReportOptions, placement: Pla
       (r: Measured) => r.drainRate,
     ],
   ] as const) {
-    const runs = of(name);
-    if (runs.length === 0 || runs.length !== ex.length) continue;
-    const ratio = (i: number) => (value(runs[i]) ?? 0) / (ex[i].execRate ?? 1);
-    const fullSpeed = runs.flatMap((r, i) => (full(r) && full(ex[i]) ? [i] : []));
+    // Each run against express's of the same round: a round that failed for one of them is left
+    // out, not paired with the next one.
+    const pairs = of(name).flatMap((r) => {
+      const base = r.round === undefined ? undefined : ex.find((e) => e.round === r.round);
+      return base ? [{ run: r, base }] : [];
+    });
+    if (pairs.length === 0) continue;
+    const runs = pairs.map((p) => p.run);
+    const ratio = (i: number) => (value(pairs[i].run) ?? 0) / (pairs[i].base.execRate ?? 1);
+    const fullSpeed = pairs.flatMap((p, i) => (full(p.run) && full(p.base) ? [i] : []));
     const perRound = runs.map(
       (_, i) => `${ratio(i).toFixed(2)}${fullSpeed.includes(i) ? '' : '*'}`,
     );

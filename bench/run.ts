@@ -721,7 +721,7 @@ async function main(): Promise<number> {
         if (main !== undefined && !fs.existsSync(main)) {
           const note = `${main} does not exist (run npm run build)`;
           console.log(`  ${name}: skipped, ${note}`);
-          all.push({ name, placement, status: 'skipped', note });
+          all.push({ name, placement, round, status: 'skipped', note });
           continue;
         }
         // Profile the first round only: a profiled server is slower, and one profile is enough.
@@ -730,7 +730,7 @@ async function main(): Promise<number> {
         if (row.status === 'failed') {
           console.log(`  ${name}: FAILED — ${row.note ?? ''}`);
         }
-        all.push(row);
+        all.push({ ...row, round });
       }
     }
   }
