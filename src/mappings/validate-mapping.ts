@@ -1,7 +1,6 @@
-import Ajv, { type ErrorObject } from 'ajv';
-import schema from '../../schema/mapping.schema.json';
-import verifySchema from '../../schema/verify.schema.json';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { didYouMean } from './did-you-mean';
+import * as generated from './mapping-validator.generated';
 import { formatPath, type KeyPath } from '../path-error';
 import type { MappingDef } from './types';
 
@@ -12,9 +11,10 @@ export interface SchemaProblem {
   readonly atKey?: boolean;
 }
 
-// Compiled once per process; the same schema editors use for completion.
-const ajv = new Ajv({ allErrors: true, strict: false, verbose: true }).addSchema(verifySchema);
-const validate = ajv.compile<MappingDef>(schema);
+// schema/mapping.schema.json (the same schema editors use for completion), compiled at build
+// time by ajv's standalone code (scripts/generate-mapping-validator.js): the server does not load
+// ajv's compiler, which with the compiled schema held ~16 MB of its memory (issue 15).
+const validate = generated.validate as unknown as ValidateFunction<MappingDef>;
 
 /** Checks a parsed document against schema/mapping.schema.json; returns readable problems. */
 export function validateMapping(document: unknown): SchemaProblem[] {
