@@ -20,7 +20,12 @@ function wrongMapDeopts(outOfLine: boolean): number {
     for (let i = 0; i < 200000; i += 1) length += routeNames([{ name: 'a' }, { name: 'b' }]).length;
     console.log(length);
   `;
-  const log = execFileSync(process.execPath, ['--trace-deopt', '-e', program], {
+  // Compiled on the main thread when hot (no background compile that a busy machine may finish
+  // after the loop), and the loop itself never compiled on stack (OSR would inline routeNames into
+  // it, and its deoptimization would be the loop's): the same counts however loaded the machine.
+  // CI once read 0 for the control without these, with every test file running at once.
+  const flags = ['--trace-deopt', '--no-concurrent-recompilation', '--no-use-osr'];
+  const log = execFileSync(process.execPath, [...flags, '-e', program], {
     env: { PATH: process.env.PATH ?? '' },
     encoding: 'utf8',
   });
