@@ -53,7 +53,6 @@ interface Options {
 
 const REQUEST_TIMEOUT_MS = 30_000;
 const DRAIN_TIMEOUT_MS = 300_000;
-const STOP_GRACE_MS = 10_000;
 /** How long the profile may take to be written once asked for. */
 const WRITE_TIMEOUT_MS = 60_000;
 
@@ -139,7 +138,6 @@ async function sampleOne(
       ...(opts.live ? { HEAP_SAMPLE_LIVE: '1' } : {}),
       ...(opts.promoted ? { HEAP_SAMPLE_PROMOTED: '1' } : {}),
     },
-    stopGraceMs: STOP_GRACE_MS,
   });
   const { port, api } = server;
   const signal = (sig: NodeJS.Signals) => {

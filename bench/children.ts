@@ -339,6 +339,7 @@ export async function startCountedServer(options: {
   command: (serverArgs: string[]) => { command: string; args: string[] };
   /** On top of the server's environment (a preload's settings). */
   env?: NodeJS.ProcessEnv;
+  /** How long the server has to start (default 30 s) and to exit on SIGTERM (default 10 s). */
   startTimeoutMs?: number;
   stopGraceMs?: number;
 }): Promise<CountedServerRun> {
@@ -402,25 +403,35 @@ export function pushHeaders(signature: string): Record<string, string> {
 
 /**
  * Loads a server's `/hooks/github` with the bench's signed push for `seconds` over `connections`
- * keep-alive connections (autocannon), a new delivery id per request, as `npm run bench` does;
- * `onTick` sees each second's answers. Resolves with autocannon's result.
+ * keep-alive connections (autocannon), a new delivery id per request: the load of every runner
+ * (`npm run bench`, paired.ts, warm-up.ts). Resolves with autocannon's result; a load that has not
+ * ended 30 s past its duration is stopped (autocannon ends by itself: this only guards a hang).
  */
-export function loadPushes(
-  options: {
-    port: number;
-    connections: number;
-    seconds: number;
-    payload: Buffer;
-    signature: string;
-    /** Each answer's latency in ms (fractional: autocannon times it with hrtime) as it arrives. */
-    onResponse?: (latencyMs: number) => void;
-  },
-  onTick?: (answers: number) => void,
-): Promise<autocannon.Result> {
+export function loadPushes(options: {
+  /** The server's port, or one per instance: autocannon spreads the connections over them. */
+  port: number | readonly number[];
+  connections: number;
+  seconds: number;
+  payload: Buffer;
+  signature: string;
+  /** Text every answer must hold: one without it is counted in the result's `mismatches`. */
+  expect?: string;
+  /** autocannon's title for the run. */
+  title?: string;
+  /** Each second's answers, as autocannon counts them. */
+  onTick?: (answers: number) => void;
+  /** Each answer's latency in ms (fractional: autocannon times it with hrtime) as it arrives. */
+  onResponse?: (latencyMs: number) => void;
+}): Promise<autocannon.Result> {
+  const ports = typeof options.port === 'number' ? [options.port] : options.port;
+  const { expect, onTick, onResponse } = options;
   return new Promise((resolve, reject) => {
+    // set after autocannon() returns; its callback may in principle run before that
+    const timer: { guard?: NodeJS.Timeout; done?: boolean } = {};
     const instance = autocannon(
       {
-        url: `http://${HOST}:${options.port}/hooks/github`,
+        ...(options.title === undefined ? {} : { title: options.title }),
+        url: ports.map((port) => `http://${HOST}:${port}/hooks/github`),
         method: 'POST',
         connections: options.connections,
         duration: options.seconds,
@@ -429,17 +440,26 @@ export function loadPushes(
         body: options.payload,
         requests: [
           {
+            // every request is a new delivery: flowhook dedupes repeated delivery ids
             setupRequest: (req) => {
               req.headers = { ...req.headers, 'x-github-delivery': randomUUID() };
               return req;
             },
           },
         ],
+        ...(expect === undefined ? {} : { verifyBody: (body: string) => body.includes(expect) }),
       },
-      (err, done) => (err ? reject(err) : resolve(done)),
+      (err, done) => {
+        timer.done = true;
+        clearTimeout(timer.guard);
+        if (err) reject(err);
+        else resolve(done);
+      },
     );
+    if (!timer.done) {
+      timer.guard = setTimeout(() => instance.stop(), (options.seconds + 30) * 1000);
+    }
     if (onTick) instance.on('tick', (tick: { counter: number }) => onTick(tick.counter));
-    const onResponse = options.onResponse;
     if (onResponse) {
       instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) =>
         onResponse(ms),

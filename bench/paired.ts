@@ -12,11 +12,11 @@
 //
 // Printed: each server's answers per second and CPU ms per answer over all its slices (CPU from
 // /proc, read at each slice's start and end), the median over the pairs of slices of the second's
-// rate against the first's, the p99 of every answer past its slice's first 0.25 s (a slice opens
-// its connections anew, and their first answers carry that), and the core's speed before and
-// after. Each server's warm-up (W s,
-// one after the other) comes first: the figures are the warm servers', as in a gateway that has
-// been running (`npm run bench` measures seconds 3–8 of a fresh one).
+// rate against the first's, the p50 and p99 of every answer past its slice's first 0.25 s (a
+// slice opens its connections anew, and their first answers carry that), and the core's speed
+// before and after. Each server's warm-up (W s, one after the other) comes first: the figures are
+// the warm servers', as in a gateway that has been running (`npm run bench` measures seconds 3–8
+// of a fresh one).
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -47,7 +47,6 @@ interface Options {
   connections: number;
 }
 
-const STOP_GRACE_MS = 10_000;
 const COMPARE = process.env.BENCH_COMPARE ? path.resolve(process.env.BENCH_COMPARE) : undefined;
 
 function parseArgs(argv: readonly string[]): Options {
@@ -82,7 +81,6 @@ function start(name: CountedServer, secret: string): Promise<CountedServerRun> {
     secret,
     compare: COMPARE,
     command: (args) => serverCommand('pinned', args),
-    stopGraceMs: STOP_GRACE_MS,
   });
 }
 

@@ -6,11 +6,10 @@
 //        BENCH_POSTGRES_URL (where the flowhook-pg* servers get a database of their own),
 //        BENCH_KEEP_DATA=1 (keep each server's DATA_DIR under bench/results/ after its run)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
 import pg from 'pg';
 import {
   API_TOKEN,
@@ -20,6 +19,8 @@ import {
   cpuSeconds,
   freePort,
   live,
+  loadPushes,
+  pushHeaders,
   request,
   sleep,
   ticksPerSecond,
@@ -254,65 +255,6 @@ function cpuOf(children: readonly ChildProcess[]): number | null {
   return total;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Load
-
-interface Load {
-  /** One URL per instance: autocannon spreads the connections over them. */
-  url: string[];
-  body: Buffer;
-  headers: Record<string, string>;
-  /** What every answer must contain: a sessionId (sync), "queued" (async). */
-  expect: string;
-}
-
-function runCannon(
-  load: Load,
-  connections: number,
-  duration: number,
-  title: string,
-): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => {
-    // set after autocannon() returns; its callback may in principle run before that
-    const timer: { guard?: NodeJS.Timeout; done?: boolean } = {};
-    const instance = autocannon(
-      {
-        title,
-        url: load.url,
-        method: 'POST',
-        connections,
-        duration,
-        timeout: 10,
-        headers: load.headers,
-        body: load.body,
-        requests: [
-          {
-            // every request is a new delivery: flowhook dedupes repeated delivery ids
-            setupRequest: (req) => {
-              req.headers = { ...req.headers, 'X-GitHub-Delivery': randomUUID() };
-              return req;
-            },
-          },
-        ],
-        verifyBody: (body) => body.includes(load.expect),
-      },
-      (err, result) => {
-        timer.done = true;
-        clearTimeout(timer.guard);
-        if (err) {
-          reject(err);
-        } else {
-          resolve(result);
-        }
-      },
-    );
-    // autocannon ends by itself after `duration`; this only guards against a hang
-    if (!timer.done) {
-      timer.guard = setTimeout(() => instance.stop(), (duration + 30) * 1000);
-    }
-  });
-}
-
 function profileFile(name: ServerName, placement: Placement): string {
   return `${STAMP}-${name}-${placement}.cpuprofile`;
 }
@@ -501,18 +443,18 @@ async function benchOne(
     }
     const port = ports[0];
 
-    const load: Load = {
-      expect: isAsync(name) ? '"queued"' : '"sessionId"',
-      url: ports.map((p) => `http://${HOST}:${p}/hooks/github`),
-      body: payload,
-      headers: {
-        'Content-Type': 'application/json',
-        'User-Agent': 'GitHub-Hookshot/bench',
-        'X-GitHub-Event': 'push',
-        'X-GitHub-Hook-ID': '401234567',
-        'X-Hub-Signature-256': signature,
-      },
-    };
+    // What every answer must contain: a sessionId (sync), "queued" (async).
+    const expect = isAsync(name) ? '"queued"' : '"sessionId"';
+    const load = (seconds: number, title: string) =>
+      loadPushes({
+        port: ports,
+        connections: opts.connections,
+        seconds,
+        payload,
+        signature,
+        expect,
+        title,
+      });
 
     // one request first, so a misconfiguration fails with its answer instead of a count
     const smoke = await request(
@@ -520,10 +462,10 @@ async function benchOne(
       port,
       '/hooks/github',
       payload,
-      { ...load.headers, 'X-GitHub-Delivery': randomUUID() },
+      pushHeaders(signature),
       10_000,
     );
-    if (smoke.status < 200 || smoke.status > 299 || !smoke.text.includes(load.expect)) {
+    if (smoke.status < 200 || smoke.status > 299 || !smoke.text.includes(expect)) {
       throw new Error(`first request answered ${smoke.status}: ${smoke.text.slice(0, 500)}`);
     }
 
@@ -534,7 +476,7 @@ async function benchOne(
     const label = `${name} (${placement})`;
     if (opts.warmup > 0) {
       process.stdout.write(`  ${label}: warm-up ${opts.warmup} s… `);
-      const warm = await runCannon(load, opts.connections, opts.warmup, `${name} warm-up`);
+      const warm = await load(opts.warmup, `${name} warm-up`);
       out.warmupNon2xx = warm.non2xx;
       accepted += warm['2xx'];
       process.stdout.write(`${Math.round(warm.requests.average)} req/s\n`);
@@ -555,7 +497,7 @@ async function benchOne(
     process.stdout.write(
       `  ${label}: measuring ${opts.duration} s, ${opts.connections} connections… `,
     );
-    const result = await runCannon(load, opts.connections, opts.duration, name);
+    const result = await load(opts.duration, name);
     const t1 = process.hrtime.bigint();
     const endedAt = Date.now();
     const wall = Number(t1 - t0) / 1e9;

@@ -37,7 +37,6 @@ interface Options {
   placement: Placement;
 }
 
-const STOP_GRACE_MS = 10_000;
 /** The plateau: the median of this many last seconds. */
 const PLATEAU_SECONDS = 5;
 
@@ -77,26 +76,23 @@ async function curveOf(
     secret,
     compare: undefined,
     command: (args) => serverCommand(opts.placement, args),
-    stopGraceMs: STOP_GRACE_MS,
   });
   try {
     const signature = pushSignature(payload, secret);
     const seconds: Second[] = [];
     let cpuBefore = cpuSeconds(server.child.pid) ?? 0;
-    const result = await loadPushes(
-      {
-        port: server.port,
-        connections: opts.connections,
-        seconds: opts.seconds,
-        payload,
-        signature,
-      },
-      (answers) => {
+    const result = await loadPushes({
+      port: server.port,
+      connections: opts.connections,
+      seconds: opts.seconds,
+      payload,
+      signature,
+      onTick: (answers) => {
         const cpu = cpuSeconds(server.child.pid) ?? 0;
         seconds.push({ answers, cpu: cpu - cpuBefore });
         cpuBefore = cpu;
       },
-    );
+    });
     if (result.non2xx > 0 || result.errors > 0) {
       throw new Error(`${name}: ${result.non2xx} answers not 2xx, ${result.errors} errors`);
     }
