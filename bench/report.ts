@@ -282,7 +282,7 @@ export function medianRow(runs: Measured[]): Measured {
   };
 }
 
-/** Below this share of its best reading in the run, a core counts as slow (see core-speed.ts). */
+/** Below this share of its best reading in the bench, a core counts as slow (see core-speed.ts). */
 const SLOW_CORE = 0.9;
 
 /** Each core's best reading over every run of the bench (both placements). */
@@ -356,19 +356,18 @@ export function printRounds(all: Measured[], opts: ReportOptions, placement: Pla
       return base ? [{ run: r, base }] : [];
     });
     if (pairs.length === 0) continue;
-    const runs = pairs.map((p) => p.run);
     const ratio = (i: number) => (value(pairs[i].run) ?? 0) / (pairs[i].base.execRate ?? 1);
     const fullSpeed = pairs.flatMap((p, i) => (full(p.run) && full(p.base) ? [i] : []));
-    const perRound = runs.map(
+    const perRound = pairs.map(
       (_, i) => `${ratio(i).toFixed(2)}${fullSpeed.includes(i) ? '' : '*'}`,
     );
     const others =
-      fullSpeed.length === runs.length
+      fullSpeed.length === pairs.length
         ? ''
         : fullSpeed.length > 0
           ? `; without the rounds marked *: ${median(fullSpeed.map(ratio)).toFixed(2)}x (median of ${fullSpeed.length})`
           : '; no round had both at full speed';
-    flagged ||= fullSpeed.length < runs.length;
+    flagged ||= fullSpeed.length < pairs.length;
     console.log(`  ${label} per round: ${perRound.join('  ')}${others}`);
   }
   if (flagged) {

@@ -6,7 +6,7 @@
 //        BENCH_POSTGRES_URL (where the flowhook-pg* servers get a database of their own),
 //        BENCH_KEEP_DATA=1 (keep each server's DATA_DIR under bench/results/ after its run)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import {
   live,
   loadPushes,
   pushHeaders,
+  pushSignature,
   request,
   sleep,
   ticksPerSecond,
@@ -623,7 +624,7 @@ async function main(): Promise<number> {
 
   const payload = pushPayload();
   const secret = randomBytes(20).toString('hex');
-  const signature = `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}`;
+  const signature = pushSignature(payload, secret);
 
   console.log(
     `flowhook bench: ${opts.rounds} round(s) of ${opts.duration} s measured after ${opts.warmup} s warm-up, ` +
