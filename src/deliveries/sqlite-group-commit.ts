@@ -50,9 +50,9 @@ export function createGroupCommit(
   const queue: PendingWrite[] = [];
   let flushing: NodeJS.Immediate | undefined;
   /** Committed, waiting for the next fsync. */
-  let unsynced: PendingWrite[] = [];
+  let unsynced: CommittedWrite[] = [];
   /** Committed, waiting for the fsync in flight (settled again by drain: a no-op). */
-  let syncing: PendingWrite[] | undefined;
+  let syncing: CommittedWrite[] | undefined;
   const savepoint = db.transaction((work: () => unknown) => work());
   /**
    * One try of a group. Plain: a write that throws rolls the whole try back (WriteThrew). Guarded:
@@ -129,10 +129,12 @@ export function createGroupCommit(
       return;
     }
     settled.forEach((outcome, i) => {
-      if (!outcome.ok) writes[i].reject(outcome.error);
+      const { resolve, reject } = writes[i];
+      if (!outcome.ok) reject(outcome.error);
+      // Only its settling waits for the fsync, not its work (what it wrote, say a request's body).
       else if (durable && writes[i].durable)
-        unsynced.push({ ...writes[i], resolve: () => writes[i].resolve(outcome.value) });
-      else writes[i].resolve(outcome.value);
+        unsynced.push({ resolve: settleWith(resolve, outcome.value), reject });
+      else resolve(outcome.value);
     });
     if (durable) syncSoon(durable);
   }
@@ -203,6 +205,17 @@ interface PendingWrite {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
+
+/**
+ * A write's resolve, bound to its value: made out here, so that the closure holds these two and
+ * not, through the scope it was made in, the whole group's writes.
+ */
+function settleWith(resolve: (value: unknown) => void, value: unknown): () => void {
+  return () => resolve(value);
+}
+
+/** A write committed, waiting for an fsync to settle. */
+type CommittedWrite = Pick<PendingWrite, 'resolve' | 'reject'>;
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 

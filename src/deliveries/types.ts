@@ -167,6 +167,13 @@ export interface DeliveryRecord {
  */
 export type ClaimedDelivery = Omit<DeliveryRecord, 'request' | 'answer' | 'explanation'>;
 
+/**
+ * A sync delivery as the request that received it runs it: the record without the stored request
+ * and the routing explanation, which nothing reads while the flow runs (issue 15: held by the
+ * run, they outlived the collector's young generation with every sync request).
+ */
+export type RunningDelivery = Omit<DeliveryRecord, 'request' | 'explanation'>;
+
 export type NewDelivery = Omit<
   DeliveryRecord,
   'attempts' | 'updatedAt' | 'lease' | 'lastError' | 'answer' | 'nextAttemptAt'

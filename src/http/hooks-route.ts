@@ -23,7 +23,7 @@ import type { HeaderMap } from '../verify/types';
 import { finishHookRequest, type HookRouteLocals } from './finish-hook-request';
 import { expressify, type HookRequest, type HookResponse } from './dispatch-hooks-first';
 import { readRawBody } from './read-raw-body';
-import { setSecurityHeaders } from './security-headers';
+import { SECURITY_HEADERS, setSecurityHeaders } from './security-headers';
 import { sourceRateLimit } from './source-rate-limit';
 
 export type { HookRouteLocals };
@@ -53,9 +53,6 @@ export function hooksRouter(
     locals.startedAt = performance.now();
     const trace: DeliveryTrace = {};
     locals.trace = trace;
-    setSecurityHeaders(res);
-    // Answers are per delivery: no proxy or client may cache one.
-    res.setHeader('Cache-Control', 'no-store');
     receiveSpan(req, res);
     // Before the body is read: a refused sender's bytes are neither read nor kept.
     const limited = rateLimit(req, res, trace);
@@ -95,7 +92,13 @@ export function hooksRouter(
   };
 
   const handle = (req: Request, res: Response, next: NextFunction) => {
-    handleHook(req as unknown as HookRequest, res as unknown as HookResponse).catch(next);
+    handleHook(req as unknown as HookRequest, res as unknown as HookResponse).catch(
+      (error: unknown) => {
+        // The error middleware adds the security headers; an error answer is per delivery too.
+        if (!res.headersSent) res.setHeader('Cache-Control', 'no-store');
+        next(error);
+      },
+    );
   };
   router.post('/hooks/:source', handle);
   // A browser or a misconfigured sender using GET: say what is expected instead of a bare 404.
@@ -115,6 +118,7 @@ export interface HooksRoute {
 
 /** An answer with headers, a content type of its own or plain text, through Express's API. */
 function sendOwn(res: Response, answer: DeliveryAnswer, redactor: SecretRedactor): void {
+  setHookHeaders(res);
   if (answer.headers) res.set(redactor.json(answer.headers));
   // A respond: template's answer: its exact text, with its own content type.
   const type = answer.contentType ?? (answer.text ? 'text/plain' : undefined);
@@ -134,10 +138,32 @@ function sendOwn(res: Response, answer: DeliveryAnswer, redactor: SecretRedactor
  * (`jsonText`: the text its search ran over, not made a second time).
  */
 function sendJson(res: ServerResponse, status: number, json: string): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(json));
+  res.writeHead(status, [
+    ...JSON_ANSWER_HEADERS,
+    'Content-Length',
+    String(Buffer.byteLength(json)),
+  ]);
   res.end(json);
+}
+
+/**
+ * Every hook answer's headers but its length, as one flat list: the security headers, no caching
+ * (answers are per delivery), JSON. Written once, with the answer (issue 15): set when the request
+ * arrived, the same headers lived as objects for the whole request, and a sync request lives
+ * through the collector's young generation.
+ */
+const JSON_ANSWER_HEADERS: readonly string[] = [
+  ...SECURITY_HEADERS.flat(),
+  'Cache-Control',
+  'no-store',
+  'Content-Type',
+  'application/json; charset=utf-8',
+];
+
+/** The same headers on an answer Express sends (a respond: template's, a handshake's text). */
+function setHookHeaders(res: ServerResponse): void {
+  setSecurityHeaders(res);
+  res.setHeader('Cache-Control', 'no-store');
 }
 
 const NO_QUERY: Readonly<Record<string, string | undefined>> = Object.freeze(Object.create(null));

@@ -9,7 +9,7 @@ import type { BudgetDecision } from './types';
  */
 export async function waitForBudget(
   limiter: FlowLimiter,
-  record: DeliveryRecord,
+  record: Pick<DeliveryRecord, 'id' | 'source' | 'routes'>,
   holder: string,
   deadline: number,
   leaseMs: number,

@@ -1,5 +1,5 @@
 import type { RouteResult } from '../deliveries/run-delivery';
-import type { DeliveryRecord, DeliveryState, StoredAnswer } from '../deliveries/types';
+import type { ClaimedDelivery, DeliveryState, StoredAnswer } from '../deliveries/types';
 import type { FlowhookError } from '../errors';
 import { describeExecute } from '../flows/execute-request';
 import type { CompiledSource } from '../mappings/types';
@@ -56,7 +56,7 @@ export function dryRunAnswer(
  * think it failed.
  */
 export function syncAnswer(
-  record: DeliveryRecord,
+  record: ClaimedDelivery,
   results: RouteResult[],
   source: CompiledSource,
   /** The parsed request body, for the `respond:` templates' JSONPath. */
@@ -78,7 +78,7 @@ export function syncAnswer(
 }
 
 function flowhookSyncAnswer(
-  record: DeliveryRecord,
+  record: ClaimedDelivery,
   results: RouteResult[],
   source: CompiledSource,
 ): StoredAnswer {

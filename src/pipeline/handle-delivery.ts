@@ -6,6 +6,8 @@ import type {
   DeliveryRecord,
   DeliveryState,
   DeliveryStore,
+  NewDelivery,
+  RunningDelivery,
   StoredAnswer,
 } from '../deliveries/types';
 import { FlowhookError } from '../errors';
@@ -198,61 +200,59 @@ export async function handleDelivery(
   const initial = initialState(decision, source, deliveryId, dryRun, view);
   const now = deps.now();
   // One write: the delivery, and its answer when it is already known (async, ignored, refused).
-  const created = await deps.store
-    .create(
-      {
-        id: deliveryId,
-        source: source.name,
-        idempotencyKey: key,
-        mode: source.mode,
-        state: initial.state,
-        receivedAt: now,
-        mappingVersion: source.version,
-        request: toStoredRequest(
-          request,
-          source.verifySpec?.secrets ?? [],
-          decision.kind === 'refused' ? deps.refusedBodyLimit : undefined,
-        ),
-        routes: decision.kind === 'run' ? routesOf(decision.plan) : [],
-        // Held under a holder name of its own (see Leases) while this request runs it.
-        lease:
-          initial.state === 'running'
-            ? { owner: deps.leases.newHolder(), until: now + deps.leases.leaseMs }
-            : null,
-        nextAttemptAt: null,
-        answer: initial.answer,
-        // A refusal says why in the delivery log too, not only inside the stored answer.
-        lastError:
-          decision.kind === 'refused'
-            ? { code: decision.error.code, message: decision.error.message }
-            : null,
-        // Why it routed (or not), with the mapping in force now: computed once, kept with it.
-        explanation: explainReceived(
-          source,
-          view,
-          decision.kind === 'run'
-            ? { matched: decision.plan.map((step) => step.route.name) }
-            : decision.kind === 'refused'
-              ? { matched: [], error: decision.error }
-              : { matched: [] },
-          verdict.secretIndex,
-        ),
-        // Its later attempts (the worker, a replay, another instance) join this trace: the receive
-        // span's, or with tracing off the sender's own, passed on as it came (the worker's claim
-        // does not read the stored headers, issue 15).
-        traceContext: currentTraceparent() ?? senderTraceparent ?? null,
-      },
-      deps.idempotencyWindowMs,
-    )
-    .catch((error: unknown) => {
-      // Nothing was accepted: 503, so the sender sends it again later.
-      throw new FlowhookError(
-        'store_unavailable',
-        'the delivery store failed to record the delivery; nothing was accepted, send it again',
-        {},
-        error,
-      );
-    });
+  const creating = createDelivery(
+    deps.store,
+    {
+      id: deliveryId,
+      source: source.name,
+      idempotencyKey: key,
+      mode: source.mode,
+      state: initial.state,
+      receivedAt: now,
+      mappingVersion: source.version,
+      request: toStoredRequest(
+        request,
+        source.verifySpec?.secrets ?? [],
+        decision.kind === 'refused' ? deps.refusedBodyLimit : undefined,
+      ),
+      routes: decision.kind === 'run' ? routesOf(decision.plan) : [],
+      // Held under a holder name of its own (see Leases) while this request runs it.
+      lease:
+        initial.state === 'running'
+          ? { owner: deps.leases.newHolder(), until: now + deps.leases.leaseMs }
+          : null,
+      nextAttemptAt: null,
+      answer: initial.answer,
+      // A refusal says why in the delivery log too, not only inside the stored answer.
+      lastError:
+        decision.kind === 'refused'
+          ? { code: decision.error.code, message: decision.error.message }
+          : null,
+      // Why it routed (or not), with the mapping in force now: computed once, kept with it.
+      explanation: explainReceived(
+        source,
+        view,
+        decision.kind === 'run'
+          ? { matched: decision.plan.map((step) => step.route.name) }
+          : decision.kind === 'refused'
+            ? { matched: [], error: decision.error }
+            : { matched: [] },
+        verdict.secretIndex,
+      ),
+      // Its later attempts (the worker, a replay, another instance) join this trace: the receive
+      // span's, or with tracing off the sender's own, passed on as it came (the worker's claim
+      // does not read the stored headers, issue 15).
+      traceContext: currentTraceparent() ?? senderTraceparent ?? null,
+    },
+    deps.idempotencyWindowMs,
+  );
+  // Past this point only a respond: template reads the parsed body (its answers, a late answer's
+  // response_url). Without one it is let go now, before the create waits for its fsync and the
+  // flow runs, so that it dies in the young generation instead of being copied out of it with
+  // every sync request (issue 15).
+  const body = source.respond === undefined ? undefined : view?.body;
+  view = undefined;
+  const created = await creating;
   if (!created.created) {
     trace.replayed = true;
     trace.deliveryId = created.existing.id;
@@ -275,7 +275,7 @@ export async function handleDelivery(
       if (source.respond?.lateAnswers) {
         // Recorded before the worker is woken: it sends the outcome to the response_url.
         await deps.lateAnswers
-          .promise(deliveryId, source, view?.body)
+          .promise(deliveryId, source, body)
           .catch((error: unknown) => deps.onStoreFailure(deliveryId, error));
       }
       deps.onQueued();
@@ -289,12 +289,12 @@ export async function handleDelivery(
   }
   // sync: run now while the sender waits, retrying inside replyWithin.
   const { answer, stored } = await runWithinBudget(
-    created.record,
+    created.running,
     source,
     deps,
     trace,
     now + source.replyWithinMs,
-    view?.body,
+    body,
   );
   // Handed on (the worker, or the run going on past replyWithin); the end is counted when it comes.
   if (trace.state === 'queued' || trace.state === 'running')
@@ -307,6 +307,38 @@ export async function handleDelivery(
       .catch((error: unknown) => deps.onStoreFailure(deliveryId, error));
   }
   return answer;
+}
+
+/**
+ * The create, answered with the record as the run holds it: without what the run never reads
+ * (the stored request, the explanation), which would otherwise live for as long as the flow runs
+ * and be copied out of the young generation with every sync request (issue 15). Not an async
+ * function: nothing here holds the new delivery while its write waits for the fsync.
+ */
+function createDelivery(
+  store: DeliveryStore,
+  delivery: NewDelivery,
+  windowMs: number,
+): Promise<
+  | { readonly created: false; readonly existing: DeliveryRecord }
+  | { readonly created: true; readonly running: RunningDelivery }
+> {
+  return store.create(delivery, windowMs).then(
+    (result) => {
+      if (!result.created) return result;
+      const { request: _stored, explanation: _explained, ...running } = result.record;
+      return { created: true, running };
+    },
+    (error: unknown) => {
+      // Nothing was accepted: 503, so the sender sends it again later.
+      throw new FlowhookError(
+        'store_unavailable',
+        'the delivery store failed to record the delivery; nothing was accepted, send it again',
+        {},
+        error,
+      );
+    },
+  );
 }
 
 type Decision =

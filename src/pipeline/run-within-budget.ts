@@ -1,9 +1,9 @@
 import { runDelivery, type RouteResult } from '../deliveries/run-delivery';
 import {
   FINAL_STATES,
-  type DeliveryRecord,
   type DeliveryState,
   type LateAnswer,
+  type RunningDelivery,
   type StoredAnswer,
 } from '../deliveries/types';
 import type { FlowClient } from '../flows/create-flow-client';
@@ -22,7 +22,7 @@ import type { DeliveryTrace, PipelineDeps } from './handle-delivery';
  * over). `stored` says whether the answer was already written with the outcome.
  */
 export async function runWithinBudget(
-  first: DeliveryRecord,
+  first: RunningDelivery,
   source: CompiledSource,
   deps: PipelineDeps,
   trace: DeliveryTrace,
@@ -44,7 +44,7 @@ export async function runWithinBudget(
   const holder = first.lease?.owner ?? deps.leases.processName;
   // Once the sender was told 202 running, a run that ends later must not store its own answer.
   let senderToldRunning = false;
-  const answerFor = (done: DeliveryRecord, results: RouteResult[]) =>
+  const answerFor = (done: RunningDelivery, results: RouteResult[]) =>
     senderToldRunning ? undefined : syncAnswer(done, results, source, body);
   /** The sender is told the state now; the answer is not the run's, so it is not stored with it. */
   const answerWithState = (state: DeliveryState) => {

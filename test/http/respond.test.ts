@@ -285,6 +285,9 @@ routes: [{ name: sms, flow: sms-flow, variables: { from: $.From, text: $.Body } 
       .send(new URLSearchParams(params).toString());
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/xml/);
+    // A template's answer carries the hook route's own headers too.
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(XMLValidator.validate(res.text)).toBe(true);
     expect(res.text).toContain('Got it: a &lt; b &amp; &quot;c&quot;');
     expect(new XMLParser().parse(res.text).Response.Message).toBe('Got it: a < b & "c"');
