@@ -23,7 +23,7 @@ import type { HeaderMap } from '../verify/types';
 import { finishHookRequest, type HookRouteLocals } from './finish-hook-request';
 import { expressify, type HookRequest, type HookResponse } from './dispatch-hooks-first';
 import { readRawBody } from './read-raw-body';
-import { SECURITY_HEADERS, setSecurityHeaders } from './security-headers';
+import { SECURITY_HEADERS } from './security-headers';
 import { sourceRateLimit } from './source-rate-limit';
 
 export type { HookRouteLocals };
@@ -95,7 +95,7 @@ export function hooksRouter(
     handleHook(req as unknown as HookRequest, res as unknown as HookResponse).catch(
       (error: unknown) => {
         // The error middleware adds the security headers; an error answer is per delivery too.
-        if (!res.headersSent) res.setHeader('Cache-Control', 'no-store');
+        if (!res.headersSent) res.setHeader(...NO_STORE);
         next(error);
       },
     );
@@ -146,24 +146,26 @@ function sendJson(res: ServerResponse, status: number, json: string): void {
   res.end(json);
 }
 
+/** Answers are per delivery: no proxy or client may cache one. */
+const NO_STORE = ['Cache-Control', 'no-store'] as const;
+
 /**
- * Every hook answer's headers but its length, as one flat list: the security headers, no caching
- * (answers are per delivery), JSON. Written once, with the answer (issue 15): set when the request
- * arrived, the same headers lived as objects for the whole request, and a sync request lives
- * through the collector's young generation.
+ * Every hook answer's headers: the security headers and no caching. Set with the answer (issue 15):
+ * set when the request arrived, they lived as objects for the whole request, and a sync request
+ * lives through the collector's young generation.
  */
+const HOOK_HEADERS: readonly (readonly [string, string])[] = [...SECURITY_HEADERS, NO_STORE];
+
+/** A JSON answer's headers but its length, as the one flat list writeHead takes. */
 const JSON_ANSWER_HEADERS: readonly string[] = [
-  ...SECURITY_HEADERS.flat(),
-  'Cache-Control',
-  'no-store',
+  ...HOOK_HEADERS.flat(),
   'Content-Type',
   'application/json; charset=utf-8',
 ];
 
-/** The same headers on an answer Express sends (a respond: template's, a handshake's text). */
+/** The hook headers on an answer Express sends (a respond: template's, a handshake's text). */
 function setHookHeaders(res: ServerResponse): void {
-  setSecurityHeaders(res);
-  res.setHeader('Cache-Control', 'no-store');
+  for (const [name, value] of HOOK_HEADERS) res.setHeader(name, value);
 }
 
 const NO_QUERY: Readonly<Record<string, string | undefined>> = Object.freeze(Object.create(null));
